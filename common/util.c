@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char * const *l) {
+        size_t n = 0;
+        if (!l)
+                return 0;
+        while (l[n])
+                n++;
+        return n;
+}
+
+int strv_consume(char ***l, char *value) {
+        size_t n = strv_length(*l);
+        char **c;
+
+        if (!value)
+                return -ENOMEM;
+        c = realloc(*l, sizeof(char *) * (n + 2));
+        if (!c) {
+                free(value);
+                return -ENOMEM;
+        }
+        c[n] = value;
+        c[n + 1] = NULL;
+        *l = c;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *value) {
+        return strv_consume(l, strdup(value));
+}
+
+bool strv_contains(char * const *l, const char *s) {
+        for (char * const *i = l; i && *i; i++)
+                if (streq(*i, s))
+                        return true;
+        return false;
+}
+
+static int str_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int strv_sort(char **l) {
+        qsort(l, strv_length(l), sizeof(char *), str_compare);
+        return 0;
+}
+
+char *strjoin_real(const char *x, ...) {
+        va_list ap;
+        size_t l = 0;
+        char *r, *p;
+
+        va_start(ap, x);
+        for (const char *t = x; t; t = va_arg(ap, const char *))
+                l += strlen(t);
+        va_end(ap);
+
+        r = malloc(l + 1);
+        if (!r)
+                return NULL;
+        p = r;
+        va_start(ap, x);
+        for (const char *t = x; t; t = va_arg(ap, const char *))
+                p = stpcpy(p, t);
+        va_end(ap);
+        return r;
+}
+
+char *path_join(const char *a, const char *b) {
+        if (isempty(a))
+                return strdup(b);
+        if (a[strlen(a) - 1] == '/' || b[0] == '/')
+                return strjoin(a, b);
+        return strjoin(a, "/", b);
+}
+
+int asprintf_safe(char **ret, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(ret, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int safe_atou(const char *s, unsigned *ret) {
+        char *end;
+        unsigned long l;
+
+        if (isempty(s) || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        l = strtoul(s, &end, 10);
+        if (errno > 0)
+                return -errno;
+        if (*end != 0)
+                return -EINVAL;
+        if (l > UINT_MAX)
+                return -ERANGE;
+        *ret = (unsigned) l;
+        return 0;
+}
+
+int safe_atoi(const char *s, int *ret) {
+        char *end;
+        long l;
+
+        if (isempty(s))
+                return -EINVAL;
+        errno = 0;
+        l = strtol(s, &end, 10);
+        if (errno > 0)
+                return -errno;
+        if (*end != 0)
+                return -EINVAL;
+        if (l > INT_MAX || l < INT_MIN)
+                return -ERANGE;
+        *ret = (int) l;
+        return 0;
+}
+
+int parse_boolean(const char *v) {
+        if (!v)
+                return -EINVAL;
+        if (streq(v, "1") || strcasecmp(v, "yes") == 0 || strcasecmp(v, "y") == 0 ||
+            strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0)
+                return 1;
+        if (streq(v, "0") || strcasecmp(v, "no") == 0 || strcasecmp(v, "n") == 0 ||
+            strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0)
+                return 0;
+        return -EINVAL;
+}
+
+char *strstrip(char *s) {
+        char *e;
+
+        s += strspn(s, " \t\r\n");
+        e = s + strlen(s);
+        while (e > s && strchr(" \t\r\n", e[-1]))
+                e--;
+        *e = 0;
+        return s;
+}
+
+int read_one_line_file(const char *path, char **ret) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+        ssize_t k;
+
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        errno = 0;
+        k = getline(&line, &n, f);
+        if (k < 0) {
+                if (ferror(f))
+                        return negative_errno();
+                line = strdup("");
+                if (!line)
+                        return -ENOMEM;
+        } else if (k > 0 && line[k - 1] == '\n')
+                line[k - 1] = 0;
+        *ret = TAKE_PTR(line);
+        return 0;
+}
+
+int write_string_file(const char *path, const char *value) {
+        _cleanup_close_ int fd = -1;
+        size_t l = strlen(value);
+        ssize_t k;
+
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        k = write(fd, value, l);
+        if (k < 0)
+                return negative_errno();
+        if ((size_t) k != l)
+                return -EIO;
+        /* sysfs reports some errors only on close */
+        if (close(TAKE_FD(fd)) < 0 && errno != EINTR)
+                return negative_errno();
+        return 0;
+}
+
+int write_file_atomic(const char *dir, const char *name, const char *content) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -1, dfd = -1;
+        size_t l = strlen(content);
+        const char *p = content;
+        int r;
+
+        path = path_join(dir, name);
+        if (!path)
+                return -ENOMEM;
+        if (asprintf_safe(&tmp, "%s.#tmp.%u", path, (unsigned) getpid()) < 0)
+                return -ENOMEM;
+
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return negative_errno();
+        while (l > 0) {
+                ssize_t k = write(fd, p, l);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = negative_errno();
+                        goto fail;
+                }
+                p += k;
+                l -= k;
+        }
+        if (fsync(fd) < 0 || close(TAKE_FD(fd)) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+        if (fsync(dfd) < 0)
+                return negative_errno();
+        return 0;
+
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+bool pci_address_is_valid(const char *s) {
+        unsigned d, b, sl, f;
+        char c;
+
+        if (!s || strlen(s) != 12)
+                return false;
+        if (sscanf(s, "%4x:%2x:%2x.%1x%c", &d, &b, &sl, &f, &c) != 4)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!(isxdigit((unsigned char) *p) && !isupper((unsigned char) *p)) && *p != ':' && *p != '.')
+                        return false;
+        return s[4] == ':' && s[7] == ':' && s[10] == '.' && sl < 32 && f < 8;
+}
+
+int pci_address_normalize(const char *s, char ret[static 13]) {
+        char buf[13];
+        size_t l;
+
+        if (!s)
+                return -EINVAL;
+        l = strlen(s);
+        if (l == 7)
+                snprintf(buf, sizeof buf, "0000:%s", s);
+        else if (l == 12)
+                memcpy(buf, s, 13);
+        else
+                return -EINVAL;
+        for (char *p = buf; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        if (!pci_address_is_valid(buf))
+                return -EINVAL;
+        memcpy(ret, buf, 13);
+        return 0;
+}

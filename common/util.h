@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_ __attribute__((noreturn))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define TAKE_PTR(p)                          \
+        ({                                   \
+                typeof(p) _ptr_ = (p);       \
+                (p) = NULL;                  \
+                _ptr_;                       \
+        })
+
+#define TAKE_FD(fd)                          \
+        ({                                   \
+                int _fd_ = (fd);             \
+                (fd) = -1;                   \
+                _fd_;                        \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Defines type##_freep() for a destructor that accepts NULL and returns NULL. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) {   \
+                if (*p)                         \
+                        func(*p);               \
+        }
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+#define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !s[0];
+}
+
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t l = strlen(prefix);
+        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+static inline int negative_errno(void) {
+        return errno > 0 ? -errno : -EIO;
+}
+
+/* A string table for an enum: FOO_to_string() and FOO_from_string() (-EINVAL when unknown). */
+#define DEFINE_STRING_TABLE_LOOKUP(name, type)                                         \
+        const char *name##_to_string(type i) {                                         \
+                if (i < 0 || (size_t) i >= ELEMENTSOF(name##_table))                   \
+                        return NULL;                                                   \
+                return name##_table[i];                                                \
+        }                                                                              \
+        type name##_from_string(const char *s) {                                       \
+                if (!s)                                                                \
+                        return -EINVAL;                                                \
+                for (size_t _i = 0; _i < ELEMENTSOF(name##_table); _i++)               \
+                        if (name##_table[_i] && streq(name##_table[_i], s))            \
+                                return (type) _i;                                      \
+                return -EINVAL;                                                        \
+        }
+
+/* NULL-terminated string arrays. */
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char * const *l);
+int strv_extend(char ***l, const char *value);
+int strv_consume(char ***l, char *value);
+bool strv_contains(char * const *l, const char *s);
+int strv_sort(char **l);
+
+char *strjoin_real(const char *x, ...) __attribute__((sentinel));
+#define strjoin(a, ...) strjoin_real((a), __VA_ARGS__, NULL)
+char *path_join(const char *a, const char *b);
+int asprintf_safe(char **ret, const char *fmt, ...) _printf_(2, 3);
+
+int safe_atou(const char *s, unsigned *ret);
+int safe_atoi(const char *s, int *ret);
+int parse_boolean(const char *v);
+char *strstrip(char *s);
+
+/* Reads a whole small file, strips the trailing newline. */
+int read_one_line_file(const char *path, char **ret);
+/* Writes "value" (no newline appended) in one write(2) and returns its -errno. */
+int write_string_file(const char *path, const char *value);
+/* Writes content to dir/name through a temporary file, fsync, rename, fsync of dir. */
+int write_file_atomic(const char *dir, const char *name, const char *content);
+
+/* Normalizes "01:00.0" to "0000:01:00.0"; -EINVAL when it is no PCI address. */
+int pci_address_normalize(const char *s, char ret[static 13]);
+bool pci_address_is_valid(const char *s);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing sriovd needs on Debian bookworm. Idempotent; run as root.
+set -euo pipefail
+
+PACKAGES=(
+        build-essential meson ninja-build pkg-config clang
+        libsystemd-dev libudev-dev libnl-3-dev libnl-route-3-dev libpci-dev pci.ids
+        libsmartcols-dev check
+        dbus dbus-daemon systemd udev iproute2 kmod
+        umockdev libumockdev-dev gir1.2-umockdev-1.0 python3 python3-gi python3-dbus python3-dbusmock
+        busybox-static
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+                echo "install-deps: missing packages: ${missing[*]}; run this script as root" >&2
+                exit 1
+        fi
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
