@@ -87,7 +87,7 @@ typedef struct ConfigSet {
 ConfigSet *config_set_free(ConfigSet *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigSet *, config_set_free);
 
-/* Loads <dir>/pf.d/*.conf from every dir; a name in an earlier dir masks the same name in later
+/* Loads <dir>/pf.d/ *.conf files from every dir; a name in an earlier dir masks the same name in later
  * ones; files are taken in lexical order of their names. A missing directory is fine. Fails only on
  * ENOMEM or an unreadable directory; refused files end up in ->errors. */
 int config_load(char * const *dirs, ConfigSet **ret);

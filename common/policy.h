@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <net/ethernet.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,11 +65,22 @@ const char *policy_key_to_string(PolicyKey k);
 PolicyKey policy_key_from_string(const char *s);
 /* The D-Bus signature of a key's value: "s", "q", "u" or "b". */
 const char *policy_key_signature(PolicyKey k);
+/* Full names only: what the configuration files and the D-Bus dictionaries accept. */
+PolicyKey policy_key_from_full_string(const char *s);
+/* The CLI's short alias of a key ("mac", "vlan", ...). */
+const char *policy_key_short_name(PolicyKey k);
 
 const char *link_state_to_string(LinkState s);
 LinkState link_state_from_string(const char *s);
 const char *vlan_protocol_to_string(VlanProtocol p); /* "802.1Q", "802.1ad" */
 VlanProtocol vlan_protocol_from_string(const char *s);
+
+/* "aa:bb:cc:dd:ee:ff", either case, any address (no unicast check); -EINVAL otherwise. */
+int policy_parse_mac(const char *s, struct ether_addr *ret);
+/* Lower case "aa:bb:cc:dd:ee:ff" into buf, which it returns. */
+char *policy_format_mac(const struct ether_addr *a, char buf[static 18]);
+/* [A-Za-z0-9_-], shorter than POLICY_DRIVER_MAX; "" (the default driver) is valid. */
+bool policy_driver_name_is_valid(const char *s);
 
 /* Parses a textual value for key k (files and CLI). On failure returns -EINVAL or -ERANGE and, if
  * ret_error is non-NULL, a message that names the key and the value. */
@@ -80,6 +92,10 @@ int policy_value_to_string(const VfPolicy *p, PolicyKey k, char **ret);
 void policy_merge(VfPolicy *dst, const VfPolicy *src);
 bool policy_equal(const VfPolicy *a, const VfPolicy *b);
 void policy_unset(VfPolicy *p, PolicyKey k);
+bool policy_is_empty(const VfPolicy *p);
+/* Checks the keys against each other: MinTxRate must not exceed MaxTxRate when both are set and
+ * MaxTxRate is not 0 (unlimited). -EINVAL with a message naming both keys. */
+int policy_validate(const VfPolicy *p, char **ret_error);
 
 /* Reads an a{sv} dictionary. An unknown key, a wrong type or an out-of-range value fails with
  * -EINVAL/-ERANGE and sets error (InvalidArgument/OutOfRange) naming the key; ret is untouched then. */
