@@ -493,12 +493,31 @@ int policy_validate(const VfPolicy *p, char **ret_error) {
         return 0;
 }
 
+/* sd_bus_error_set() returns the errno registered for a name; return ours explicitly so the result
+ * does not depend on whether the caller registered sriovd_error_map yet. */
+static int invalid(sd_bus_error *error, const char *msg) {
+        (void) sd_bus_error_set(error, SRIOVD_ERROR_INVALID_ARGUMENT, msg);
+        return -EINVAL;
+}
+
+static int invalidf(sd_bus_error *error, const char *fmt, ...) _printf_(2, 3);
+static int invalidf(sd_bus_error *error, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) sd_bus_error_setfv(error, SRIOVD_ERROR_INVALID_ARGUMENT, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
 static int bus_error_from(sd_bus_error *error, int r, const char *msg) {
         if (r == -ENOMEM)
                 return r;
-        if (r == -ERANGE)
-                return sd_bus_error_set(error, SRIOVD_ERROR_OUT_OF_RANGE, msg);
-        return sd_bus_error_set(error, SRIOVD_ERROR_INVALID_ARGUMENT, msg);
+        if (r == -ERANGE) {
+                (void) sd_bus_error_set(error, SRIOVD_ERROR_OUT_OF_RANGE, msg);
+                return -ERANGE;
+        }
+        return invalid(error, msg);
 }
 
 static int policy_read_entry(sd_bus_message *m, VfPolicy *p, sd_bus_error *error) {
@@ -510,22 +529,20 @@ static int policy_read_entry(sd_bus_message *m, VfPolicy *p, sd_bus_error *error
 
         r = sd_bus_message_read(m, "s", &key);
         if (r < 0)
-                return sd_bus_error_set(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Policy must be a{sv}");
+                return invalid(error, "Policy must be a{sv}");
 
         k = policy_key_from_full_string(key);
         if (k < 0)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown policy key '%s'", key);
+                return invalidf(error, "Unknown policy key '%s'", key);
         if (POLICY_HAS(p, k))
-                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Policy key %s given twice",
-                                         key);
+                return invalidf(error, "Policy key %s given twice", key);
 
         r = sd_bus_message_peek_type(m, &type, &contents);
         if (r < 0 || type != SD_BUS_TYPE_VARIANT)
-                return sd_bus_error_set(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Policy must be a{sv}");
+                return invalid(error, "Policy must be a{sv}");
         if (!streq(contents, policy_key_signature(k)))
-                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
-                                         "Policy key %s expects type %s, got %s", key, policy_key_signature(k),
-                                         contents);
+                return invalidf(error, "Policy key %s expects type %s, got %s", key,
+                                policy_key_signature(k), contents);
 
         switch (contents[0]) {
         case 's': {
@@ -583,12 +600,12 @@ int policy_from_bus_message(sd_bus_message *m, VfPolicy *ret, sd_bus_error *erro
 
         r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r < 0)
-                return sd_bus_error_set(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Policy must be a{sv}");
+                return invalid(error, "Policy must be a{sv}");
 
         for (;;) {
                 r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
                 if (r < 0)
-                        return sd_bus_error_set(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Policy must be a{sv}");
+                        return invalid(error, "Policy must be a{sv}");
                 if (r == 0)
                         break;
 
