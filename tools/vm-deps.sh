@@ -112,9 +112,11 @@ enable_backports() {
 }
 
 install_packages() {
-        local missing=()
-        dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
-        dpkg-query -W -f='${Status}' kmod 2>/dev/null | grep -q 'install ok installed' || missing+=(kmod)
+        # What the guest runs from the host's root: udevd, a system bus, ip, modprobe; busybox for the initramfs.
+        local p missing=()
+        for p in busybox-static kmod udev dbus dbus-daemon iproute2 python3; do
+                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+        done
         if [ ${#missing[@]} -gt 0 ]; then
                 is_root || die "missing packages: ${missing[*]}; run this script as root"
                 apt_update

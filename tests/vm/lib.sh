@@ -1,0 +1,283 @@
+# Helpers for scenarios running in the VM guest (sourced; bash). Assertions are on kernel facts: /sys,
+# `ip -d link`, uevents; what sriovd says over the bus is checked against them.
+#
+# Environment set by the harness: SRIOVD, SRIOVCTL (build tree binaries, empty when not built),
+# VM_SOURCE_DIR, VM_BUILD_DIR, VM_PFS (PFs present at boot), VM_RESULT_DIR (this scenario's result dir;
+# anything written there ends up on the host).
+
+set -euo pipefail
+shopt -s nullglob
+
+VM_RESULT_DIR=${VM_RESULT_DIR:-/tmp}
+VM_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
+VM_PIDFILE=/run/vm-pids
+
+trap 'echo "FAIL: line $LINENO of ${BASH_SOURCE[0]##*/}: $BASH_COMMAND (exit status $?)" >&2' ERR
+
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+assert_eq() { # ACTUAL EXPECTED WHAT
+        [ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+assert_ne() {
+        [ "$1" != "$2" ] || fail "${3:-value}: expected something other than '$2'"
+}
+assert_match() { # STRING EXTENDED-REGEX WHAT
+        [[ $1 =~ $2 ]] || fail "${3:-value}: '$1' does not match /$2/"
+}
+assert_contains() { # HAYSTACK NEEDLE WHAT
+        [[ $1 == *"$2"* ]] || fail "${3:-text} does not contain '$2': $1"
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s.
+wait_until() {
+        local limit=$1 what=$2 i
+        shift 2
+        for ((i = 0; i < limit * 10; i++)); do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.1
+        done
+        fail "timed out after ${limit}s waiting for: $what"
+}
+
+settle() { udevadm settle --timeout=60; }
+
+# Remember a background process so the harness can end it after the scenario.
+vm_track_pid() { echo "$1" >>"$VM_PIDFILE"; }
+
+# ---------------------------------------------------------------------------------------------------
+# PCI and SR-IOV facts from /sys
+
+# PFs: PCI devices with an SR-IOV capability (sriov_totalvfs), in address order.
+pf_list() {
+        local d
+        for d in /sys/bus/pci/devices/*/sriov_totalvfs; do
+                d=${d%/sriov_totalvfs}
+                echo "${d##*/}"
+        done | sort
+}
+pf_count() { pf_list | wc -l; }
+pf_numvfs() { cat "/sys/bus/pci/devices/$1/sriov_numvfs"; }
+pf_totalvfs() { cat "/sys/bus/pci/devices/$1/sriov_totalvfs"; }
+pf_ifname() { # the PF's netdev (enp1s0 with udevd's naming)
+        local n=(/sys/bus/pci/devices/"$1"/net/*)
+        [ ${#n[@]} -gt 0 ] || return 1
+        echo "${n[0]##*/}"
+}
+# VF PCI addresses of a PF in VF index order.
+vf_list() {
+        local i
+        for ((i = 0; ; i++)); do
+                [ -e "/sys/bus/pci/devices/$1/virtfn$i" ] || break
+                basename "$(readlink -f "/sys/bus/pci/devices/$1/virtfn$i")"
+        done
+}
+vf_count() { vf_list "$1" | wc -l; }
+# Number of VFs of a PF that have a netdev (igbvf bound and registered).
+vf_netdev_count() {
+        local vf n=0
+        for vf in $(vf_list "$1"); do
+                [ -n "$(ls "/sys/bus/pci/devices/$vf/net" 2>/dev/null)" ] && n=$((n + 1))
+        done
+        echo $n
+}
+# `ip link show PF` prints one "vf N ..." line per VF.
+ip_vf_lines() { ip -d link show dev "$(pf_ifname "$1")" | grep -cE '^\s+vf [0-9]+ ' || true; }
+
+pf_set_numvfs() { echo "$2" >"/sys/bus/pci/devices/$1/sriov_numvfs"; }
+
+# sysfs_write_errno FILE VALUE: writes VALUE with one write(2) and prints the errno name, or OK.
+sysfs_write_errno() {
+        /usr/bin/python3 - "$1" "$2" <<'EOF'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+try:
+    os.write(fd, sys.argv[2].encode() + b'\n')
+    print('OK')
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+EOF
+}
+
+# Every PF at 0 VFs, VFs probed automatically: the state each scenario starts from.
+pf_reset_all() {
+        local pf
+        for pf in $(pf_list); do
+                [ "$(pf_numvfs "$pf")" = 0 ] || pf_set_numvfs "$pf" 0
+                echo 1 >"/sys/bus/pci/devices/$pf/sriov_drivers_autoprobe" 2>/dev/null || true
+        done
+}
+
+# A listing of every PCI device with its driver: compared before/after to prove nothing was disturbed.
+pci_snapshot() {
+        local d drv
+        for d in /sys/bus/pci/devices/*; do
+                drv=$(readlink "$d/driver" 2>/dev/null || true)
+                echo "${d##*/} ${drv##*/}"
+        done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Requests to the host (QMP hotplug), through the results share
+
+vm_request() {
+        local seq f rsp i
+        seq=$(date +%s%N)
+        f=/vm/req/$seq
+        echo "$*" >"$f.tmp"
+        mv "$f.tmp" "$f.req"
+        for ((i = 0; i < 1800; i++)); do
+                if [ -e "$f.rsp" ]; then
+                        rsp=$(cat "$f.rsp")
+                        rm -f "$f.rsp"
+                        case "$rsp" in
+                        ok*) echo "${rsp#ok}" | sed 's/^ //'; return 0 ;;
+                        *) echo "host: $rsp" >&2; return 1 ;;
+                        esac
+                fi
+                sleep 0.1
+        done
+        fail "host did not answer request '$*'"
+}
+
+# vm_hotplug_add [ROOT-PORT]: hot-adds an igb PF; prints its PCI address once igb has bound it.
+vm_hotplug_add() {
+        local before reply dev addr a
+        before=$(pf_list)
+        reply=$(vm_request add "$@") || fail "hot-add failed"
+        dev=${reply%% *}
+        for ((i = 0; i < 600; i++)); do
+                for a in $(pf_list); do
+                        grep -qx "$a" <<<"$before" || addr=$a
+                done
+                [ -n "${addr:-}" ] && [ -e "/sys/bus/pci/drivers/igb/$addr" ] && break
+                sleep 0.1
+        done
+        [ -n "${addr:-}" ] || fail "hot-added $dev did not show up in the guest"
+        [ -e "/sys/bus/pci/drivers/igb/$addr" ] || fail "igb did not bind hot-added $addr"
+        mkdir -p /run/vm-hotplug
+        echo "$dev" >"/run/vm-hotplug/$addr"
+        echo "$addr"
+}
+
+# vm_hotplug_del ADDRESS: unplugs a PF (hot-added ones by their address; boot PFs work too).
+vm_hotplug_del() {
+        local addr=$1 dev
+        if [ -e "/run/vm-hotplug/$addr" ]; then
+                dev=$(cat "/run/vm-hotplug/$addr")
+        else
+                # Boot PFs pfN sit on root port rpN, which is bus N+1.
+                dev=pf$((16#$(echo "$addr" | cut -d: -f2) - 1))
+        fi
+        vm_request del "$dev" >/dev/null || fail "hot-remove of $addr ($dev) failed"
+        wait_until 60 "$addr to disappear" test ! -e "/sys/bus/pci/devices/$addr"
+        rm -f "/run/vm-hotplug/$addr"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# sriovd
+
+need_sriovd() { [ -x "${SRIOVD:-}" ] || fail "sriovd is not built"; }
+
+# sriovd_start [ARGS...]: starts the build tree's sriovd with NOTIFY_SOCKET pointing at a listener
+# that records every sd_notify message with the PFs' sriov_numvfs at the moment it arrived
+# ($VM_RESULT_DIR/notify.txt). Output goes to $VM_RESULT_DIR/sriovd.log.
+sriovd_start() {
+        need_sriovd
+        local sock=/run/vm-notify.sock
+        rm -f "$sock" /run/vm-notify.ready
+        : >"$VM_RESULT_DIR/notify.txt"
+        /usr/bin/python3 "$VM_LIB_DIR/guest/notify-listener.py" "$sock" "$VM_RESULT_DIR/notify.txt" \
+                /run/vm-notify.ready &
+        NOTIFY_PID=$!
+        vm_track_pid "$NOTIFY_PID"
+        wait_until 20 "notify listener" test -e /run/vm-notify.ready
+        echo "---- sriovd $* (started at $(cut -d' ' -f1 /proc/uptime)s)" >>"$VM_RESULT_DIR/sriovd.log"
+        NOTIFY_SOCKET=$sock SYSTEMD_LOG_LEVEL=${SYSTEMD_LOG_LEVEL:-debug} \
+                "$SRIOVD" "$@" >>"$VM_RESULT_DIR/sriovd.log" 2>&1 &
+        SRIOVD_PID=$!
+        vm_track_pid "$SRIOVD_PID"
+}
+
+sriovd_ready() { grep -q '^READY=1' "$VM_RESULT_DIR/notify.txt" 2>/dev/null; }
+sriovd_alive() { [ -n "${SRIOVD_PID:-}" ] && kill -0 "$SRIOVD_PID" 2>/dev/null; }
+
+# sriovd_wait_ready [SECONDS]
+sriovd_wait_ready() {
+        local limit=${1:-120} i
+        for ((i = 0; i < limit * 10; i++)); do
+                sriovd_ready && return 0
+                sriovd_alive || fail "sriovd exited before READY=1; see sriovd.log"
+                sleep 0.1
+        done
+        fail "sriovd sent no READY=1 within ${limit}s"
+}
+
+sriovd_stop() {
+        [ -n "${SRIOVD_PID:-}" ] || return 0
+        kill -TERM "$SRIOVD_PID" 2>/dev/null || true
+        wait "$SRIOVD_PID" 2>/dev/null || true
+        SRIOVD_PID=
+        [ -z "${NOTIFY_PID:-}" ] || { kill "$NOTIFY_PID" 2>/dev/null || true; wait "$NOTIFY_PID" 2>/dev/null || true; }
+        NOTIFY_PID=
+}
+
+sriovd_kill9() {
+        kill -KILL "$SRIOVD_PID"
+        wait "$SRIOVD_PID" 2>/dev/null || true
+        SRIOVD_PID=
+}
+
+sriovctl() { "$SRIOVCTL" "$@"; }
+
+# The D-Bus side. Object paths come from the manager, never built here.
+sbus() { busctl --system "$@"; }
+pf_object() { # ADDRESS-or-interface
+        sbus call io.sriovd /io/sriovd io.sriovd1.Manager GetPhysicalFunction s "$1" | sed -n 's/^o "\(.*\)"$/\1/p'
+}
+# pf_prop ADDRESS PROPERTY: the value without its type signature (strings unquoted).
+pf_prop() {
+        local obj
+        obj=$(pf_object "$1")
+        [ -n "$obj" ] || fail "no PF object for $1"
+        sbus get-property io.sriovd "$obj" io.sriovd1.PhysicalFunction "$2" | sed 's/^[^ ]* //; s/^"\(.*\)"$/\1/'
+}
+
+# PF config file in /etc/sriovd/pf.d (the guest overlay): pf_conf NAME ADDRESS NUMVFS [EXTRA-LINES]
+pf_conf() {
+        mkdir -p /etc/sriovd/pf.d
+        {
+                printf '[Match]\nPciAddress=%s\n\n[PhysicalFunction]\nNumVFs=%s\n' "$2" "$3"
+                [ -z "${4:-}" ] || printf '%s\n' "$4"
+        } >"/etc/sriovd/pf.d/$1.conf"
+}
+
+# Kernel PCI uevents (add/remove) recorded from now on into FILE; uevent_count FILE ACTION.
+uevents_start() {
+        udevadm monitor --kernel --subsystem-match=pci >"$1" 2>&1 &
+        UEVENT_PID=$!
+        vm_track_pid "$UEVENT_PID"
+        sleep 0.5
+}
+uevents_stop() { kill "$UEVENT_PID" 2>/dev/null || true; wait "$UEVENT_PID" 2>/dev/null || true; }
+uevent_count() { grep -cE "^KERNEL\[[0-9. ]+\] $2 " "$1" || true; }
+
+# ---------------------------------------------------------------------------------------------------
+# Between scenarios (called by the harness): end what the scenario started, every PF back to 0 VFs,
+# no configuration, only the boot PFs present.
+vm_reset_machine() {
+        local pid
+        if [ -f "$VM_PIDFILE" ]; then
+                while read -r pid; do
+                        kill -KILL "$pid" 2>/dev/null || true
+                done <"$VM_PIDFILE"
+                rm -f "$VM_PIDFILE"
+        fi
+        rm -rf /etc/sriovd /run/sriovd /var/lib/sriovd /run/vm-hotplug
+        mkdir -p /var/lib/sriovd /run/sriovd
+        vm_request reset >/dev/null
+        wait_until 60 "only the boot PFs present" test "$(pf_count)" = "$VM_PFS"
+        pf_reset_all
+        settle
+}

@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+"""Runs sriovd scenarios in a QEMU guest with emulated SR-IOV NICs (Intel 82576, QEMU's igb).
+
+The guest is Debian's own kernel (unpacked by tools/vm-deps.sh into the cache folder) booted under TCG on
+a q35 machine with an emulated Intel IOMMU, N igb PFs each behind its own pcie-root-port and spare root
+ports for hotplug. Its root is the host's root, read-only over virtio-9p, with a tmpfs overlay on top, so
+the guest runs the host's udevd, dbus-daemon, iproute2 and the build tree's sriovd and sriovctl with
+nothing copied. A read-write 9p share (/vm in the guest) carries the plan in and the results, logs and
+hotplug requests out. One boot runs every selected scenario of a mode.
+
+Only the Python standard library is used; QMP is plain JSON over the unix socket.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+SCENARIO_DIR = os.path.join(HERE, 'scenarios')
+GUEST_DIR = os.path.join(HERE, 'guest')
+DEPS_HINT = 'run tools/vm-deps.sh as root to install QEMU >= 8 (bookworm-backports) and the guest kernel'
+
+# Modules the initramfs needs to mount the 9p root and the overlay. Their dependencies are resolved
+# with modprobe --show-depends against the unpacked kernel, so the order follows the kernel's own
+# modules.dep (virtio_ring, virtio, virtio_pci_*_dev, virtio_pci, netfs, fscache, 9pnet, ...).
+INITRAMFS_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay']
+
+EXIT_SKIP = 77
+
+
+class Skip(Exception):
+    pass
+
+
+def log(msg):
+    print(f'vmrun: {msg}', file=sys.stderr, flush=True)
+
+
+def missing_dependency(msg):
+    """Missing QEMU igb support or kernel: a failure, or a skip when SRIOVD_VM_ALLOW_SKIP=1."""
+    text = f'{msg}; {DEPS_HINT}'
+    if os.environ.get('SRIOVD_VM_ALLOW_SKIP') == '1':
+        log(f'SKIP: {text}')
+        sys.exit(EXIT_SKIP)
+    log(f'FAIL: {text} (set SRIOVD_VM_ALLOW_SKIP=1 to skip instead)')
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Host prerequisites
+
+
+def find_qemu():
+    qemu = os.environ.get('SRIOVD_VM_QEMU') or shutil.which('qemu-system-x86_64')
+    if not qemu:
+        missing_dependency('qemu-system-x86_64 not found')
+    out = subprocess.run([qemu, '-device', 'help'], capture_output=True, text=True).stdout
+    if '"igb"' not in out:
+        ver = subprocess.run([qemu, '--version'], capture_output=True, text=True).stdout.split('\n')[0]
+        missing_dependency(f'{qemu} has no igb device ({ver}; igb needs QEMU >= 8.0)')
+    return qemu
+
+
+class Kernel:
+    def __init__(self, cache):
+        self.cache = cache
+        vfile = os.path.join(cache, 'kernel-version')
+        if not os.path.exists(vfile):
+            missing_dependency(f'no guest kernel in {cache}')
+        v = open(vfile).read().strip()
+        self.root = os.path.join(cache, 'kernel', v)
+        if not os.path.exists(os.path.join(self.root, '.complete')):
+            missing_dependency(f'guest kernel {v} in {self.root} is incomplete')
+        self.version = os.listdir(os.path.join(self.root, 'lib', 'modules'))[0]
+        self.vmlinuz = os.path.join(self.root, 'boot', f'vmlinuz-{self.version}')
+        self.modules = os.path.join(self.root, 'lib', 'modules')
+
+    def initramfs_modules(self):
+        """Module files in load order, without duplicates."""
+        seen, order = set(), []
+        for m in INITRAMFS_MODULES:
+            out = subprocess.run(['modprobe', '-d', self.root, '-S', self.version, '--show-depends', m],
+                                 capture_output=True, text=True, check=True).stdout
+            for line in out.splitlines():
+                parts = line.split()
+                if parts and parts[0] == 'insmod' and parts[1] not in seen:
+                    seen.add(parts[1])
+                    order.append(parts[1])
+        return order
+
+
+# ---------------------------------------------------------------------------------------------------
+# initramfs: a newc cpio written here, so nothing but busybox-static is needed on the host
+
+
+class Cpio:
+    def __init__(self):
+        self.data = bytearray()
+        self.ino = 1
+
+    def _entry(self, name, mode, body=b'', rdev=(0, 0)):
+        name_b = name.encode() + b'\0'
+        hdr = '070701' + ''.join(f'{x:08x}' for x in (
+            self.ino, mode, 0, 0, 1, 0, len(body), 0, 0, rdev[0], rdev[1], len(name_b), 0))
+        self.ino += 1
+        self.data += hdr.encode() + name_b
+        self.data += b'\0' * (-len(self.data) % 4)
+        self.data += body
+        self.data += b'\0' * (-len(self.data) % 4)
+
+    def dir(self, name):
+        self._entry(name, stat.S_IFDIR | 0o755)
+
+    def file(self, name, body, perm=0o644):
+        self._entry(name, stat.S_IFREG | perm, body)
+
+    def symlink(self, name, target):
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def chardev(self, name, major, minor):
+        self._entry(name, stat.S_IFCHR | 0o600, rdev=(major, minor))
+
+    def finish(self):
+        self._entry('TRAILER!!!', 0)
+        self.data += b'\0' * (-len(self.data) % 512)
+        return bytes(self.data)
+
+
+def decompress_module(path):
+    if path.endswith('.xz'):
+        return subprocess.run(['xz', '-dc', path], capture_output=True, check=True).stdout
+    if path.endswith('.zst'):
+        return subprocess.run(['zstd', '-dc', path], capture_output=True, check=True).stdout
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def build_initramfs(kernel, path):
+    busybox = '/bin/busybox'
+    if not os.path.exists(busybox):
+        missing_dependency('/bin/busybox (Debian package busybox-static) not found')
+    c = Cpio()
+    for d in ('bin', 'dev', 'proc', 'sys', 'lower', 'upper', 'newroot', 'modules'):
+        c.dir(d)
+    c.chardev('dev/console', 5, 1)
+    c.chardev('dev/null', 1, 3)
+    with open(busybox, 'rb') as f:
+        c.file('bin/busybox', f.read(), 0o755)
+    c.symlink('bin/sh', 'busybox')
+    names = []
+    for i, m in enumerate(kernel.initramfs_modules()):
+        base = re.sub(r'\.(xz|zst|gz)$', '', os.path.basename(m))
+        name = f'{i:02d}-{base}'
+        c.file(f'modules/{name}', decompress_module(m))
+        names.append(name)
+    c.file('modules/order', ('\n'.join(names) + '\n').encode())
+    with open(os.path.join(GUEST_DIR, 'initramfs-init'), 'rb') as f:
+        c.file('init', f.read(), 0o755)
+    with open(path, 'wb') as f:
+        f.write(c.finish())
+
+
+# ---------------------------------------------------------------------------------------------------
+# QMP
+
+
+class QMP:
+    def __init__(self, path, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.buf = b''
+        self.events = []
+        self.lock = threading.Lock()
+        self._read()  # greeting
+        self.cmd('qmp_capabilities')
+
+    def _read(self):
+        while b'\n' not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError('QMP connection closed')
+            self.buf += chunk
+        line, self.buf = self.buf.split(b'\n', 1)
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        with self.lock:
+            msg = {'execute': name}
+            if args:
+                msg['arguments'] = args
+            self.sock.sendall(json.dumps(msg).encode() + b'\n')
+            while True:
+                r = self._read()
+                if 'event' in r:
+                    self.events.append(r)
+                    continue
+                if 'error' in r:
+                    raise RuntimeError(f'QMP {name}: {r["error"].get("desc", r["error"])}')
+                return r.get('return')
+
+    def wait_event(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                for i, e in enumerate(self.events):
+                    if pred(e):
+                        return self.events.pop(i)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.sock.settimeout(left)
+                try:
+                    r = self._read()
+                except socket.timeout:
+                    return None
+                finally:
+                    self.sock.settimeout(None)
+                if 'event' in r:
+                    self.events.append(r)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The machine
+
+
+class Machine:
+    """The q35 machine: static PFs pf0..pfN-1 on rp0..rpN-1, spare root ports for hotplug."""
+
+    def __init__(self, pfs, spare):
+        self.pfs = pfs
+        self.ports = [f'rp{i}' for i in range(pfs + spare)]
+        self.static = {f'pf{i}': f'rp{i}' for i in range(pfs)}
+        self.present = dict(self.static)   # device id -> root port
+        self.hotplug_seq = 0
+        self.qmp = None
+
+    def qemu_args(self):
+        args = []
+        for i, port in enumerate(self.ports):
+            args += ['-device', f'pcie-root-port,id={port},chassis={i + 1},slot={i + 1}']
+        for dev, port in self.static.items():
+            n = dev[2:]
+            args += ['-netdev', f'hubport,id=n{dev},hubid={n}',
+                     '-device', f'igb,id={dev},netdev=n{dev},bus={port}']
+        return args
+
+    def add(self, port=None):
+        used = set(self.present.values())
+        if port is None:
+            free = [p for p in self.ports if p not in used]
+            if not free:
+                raise RuntimeError('no free root port')
+            port = free[0]
+        elif port in used:
+            raise RuntimeError(f'root port {port} is in use')
+        self.hotplug_seq += 1
+        dev = f'hp{self.hotplug_seq}'
+        self.qmp.cmd('netdev_add', type='hubport', id=f'n{dev}', hubid=100 + self.hotplug_seq)
+        self.qmp.cmd('device_add', driver='igb', id=dev, netdev=f'n{dev}', bus=port)
+        self.present[dev] = port
+        return dev, port
+
+    def readd_static(self, dev):
+        port = self.static[dev]
+        self.qmp.cmd('device_add', driver='igb', id=dev, netdev=f'n{dev}', bus=port)
+        self.present[dev] = port
+        return dev, port
+
+    def delete(self, dev, timeout=90):
+        if dev not in self.present:
+            raise RuntimeError(f'no device {dev}')
+        self.qmp.cmd('device_del', id=dev)
+        # The guest's pciehp powers the slot off after its attention-button delay; QEMU reports
+        # DEVICE_DELETED once the guest let go of the device.
+        e = self.qmp.wait_event(lambda e: e['event'] == 'DEVICE_DELETED' and
+                                e.get('data', {}).get('device') == dev, timeout)
+        if e is None:
+            raise RuntimeError(f'guest did not release {dev} within {timeout}s')
+        del self.present[dev]
+        if not dev.startswith('pf'):
+            self.qmp.cmd('netdev_del', id=f'n{dev}')
+        return dev
+
+    def handle(self, request):
+        """One guest request: 'add [PORT]', 'del DEV', 'reset', 'list'. Returns the reply line."""
+        words = request.split()
+        try:
+            if not words:
+                raise RuntimeError('empty request')
+            if words[0] == 'add':
+                dev, port = self.add(words[1] if len(words) > 1 else None)
+                return f'ok {dev} {port}'
+            if words[0] == 'del':
+                return f'ok {self.delete(words[1])}'
+            if words[0] == 'reset':
+                for dev in [d for d in self.present if d not in self.static]:
+                    self.delete(dev)
+                for dev in [d for d in self.static if d not in self.present]:
+                    self.readd_static(dev)
+                return 'ok'
+            if words[0] == 'list':
+                return 'ok ' + ' '.join(f'{d}={p}' for d, p in sorted(self.present.items()))
+            raise RuntimeError(f'unknown request {words[0]}')
+        except Exception as e:  # noqa: BLE001 - every failure goes back to the guest as text
+            return f'error {e}'
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def scenario_meta(path):
+    meta = {'needs': [], 'mode': 'plain', 'timeout': 180}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'#\s*vm-(\w+):\s*(.*)$', line)
+            if m:
+                key, val = m.group(1), m.group(2).strip()
+                if key == 'needs':
+                    meta['needs'] = val.split()
+                elif key == 'timeout':
+                    meta['timeout'] = int(val)
+                else:
+                    meta[key] = val
+    return meta
+
+
+def list_scenarios():
+    return sorted(f[:-3] for f in os.listdir(SCENARIO_DIR) if f.endswith('.sh'))
+
+
+def resolve_scenarios(names):
+    all_names = list_scenarios()
+    if not names:
+        return all_names
+    out = []
+    for n in names:
+        n = os.path.basename(n)
+        n = n[:-3] if n.endswith('.sh') else n
+        match = [a for a in all_names if a == n] or [a for a in all_names if n in a]
+        if not match:
+            sys.exit(f'vmrun: no scenario matches {n!r}; have: {" ".join(all_names)}')
+        out += [m for m in match if m not in out]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def sh_quote(s):
+    return "'" + str(s).replace("'", "'\\''") + "'"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('scenarios', nargs='*', help='scenario names (or substrings); default: all of the mode')
+    ap.add_argument('--build-dir', default=os.environ.get('SRIOVD_BUILD_DIR'),
+                    help='meson build dir with daemon/sriovd and client/sriovctl')
+    ap.add_argument('--work-dir', help='where logs and results go (default: BUILD/tests/vm/work)')
+    ap.add_argument('--cache', default=os.environ.get('SRIOVD_VM_CACHE', '/var/cache/sriovd-vm'))
+    ap.add_argument('--mode', default='plain', choices=['plain', 'systemd'],
+                    help='guest PID 1: the harness script (plain) or systemd')
+    ap.add_argument('--pfs', type=int, default=2, help='igb PFs present at boot')
+    ap.add_argument('--spare-ports', type=int, default=2, help='empty root ports for hotplug')
+    ap.add_argument('--smp', type=int, default=int(os.environ.get('SRIOVD_VM_SMP', '2')))
+    ap.add_argument('--memory', default='1536')
+    ap.add_argument('--timeout', type=int, default=0, help='whole-boot timeout in s (default: sum of scenarios + 120)')
+    ap.add_argument('--shell', action='store_true', help='interactive shell in the guest after the scenarios')
+    ap.add_argument('--echo', action='store_true', help='show scenario output live on the terminal')
+    ap.add_argument('-v', '--verbose', action='store_true', help='show the guest console live')
+    ap.add_argument('--script', help='run this guest script (not a test scenario) with output shown live')
+    ap.add_argument('--list', action='store_true', help='list scenarios and exit')
+    args = ap.parse_args()
+
+    if args.list:
+        for n in list_scenarios():
+            m = scenario_meta(os.path.join(SCENARIO_DIR, n + '.sh'))
+            print(f'{n:40} mode={m["mode"]} needs={",".join(m["needs"]) or "-"}')
+        return 0
+
+    if os.geteuid() != 0:
+        missing_dependency('the VM tier must run as root (9p export of / with security_model=none)')
+    qemu = find_qemu()
+    kernel = Kernel(args.cache)
+    build_dir = os.path.abspath(args.build_dir) if args.build_dir else None
+    binaries = {}
+    if build_dir:
+        for name, rel in (('sriovd', 'daemon/sriovd'), ('sriovctl', 'client/sriovctl')):
+            p = os.path.join(build_dir, rel)
+            if os.access(p, os.X_OK):
+                binaries[name] = p
+
+    # Which scenarios run, which are skipped for missing binaries.
+    selected, skipped = [], []
+    if args.script:
+        selected.append(('script', os.path.abspath(args.script), 0))
+        args.echo = True
+    else:
+        for n in resolve_scenarios(args.scenarios):
+            path = os.path.join(SCENARIO_DIR, n + '.sh')
+            m = scenario_meta(path)
+            if m['mode'] != args.mode:
+                if args.scenarios:
+                    log(f'{n} is a {m["mode"]}-mode scenario; use --mode {m["mode"]}')
+                continue
+            missing = [b for b in m['needs'] if b not in binaries]
+            if missing:
+                skipped.append((n, f'not built: {", ".join(missing)} (build dir {build_dir})'))
+                continue
+            selected.append((n, path, m['timeout']))
+    if not selected and not args.shell:
+        for n, why in skipped:
+            log(f'SKIP {n}: {why}')
+        log('nothing to run')
+        return EXIT_SKIP
+
+    work = os.path.abspath(args.work_dir or os.path.join(build_dir or '/tmp', 'tests', 'vm', f'work-{args.mode}'))
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    shared = os.path.join(work, 'shared')
+    os.makedirs(os.path.join(shared, 'req'))
+    os.makedirs(os.path.join(shared, 'results'))
+    initrd = os.path.join(work, 'initramfs.cpio')
+    build_initramfs(kernel, initrd)
+
+    with open(os.path.join(shared, 'plan.sh'), 'w') as f:
+        f.write('# written by vmrun.py\n')
+        for k, v in (('VM_SOURCE_DIR', SOURCE_ROOT), ('VM_BUILD_DIR', build_dir or ''),
+                     ('SRIOVD', binaries.get('sriovd', '')), ('SRIOVCTL', binaries.get('sriovctl', '')),
+                     ('VM_MODE', args.mode), ('VM_SHELL', '1' if args.shell else ''),
+                     ('VM_ECHO', '1' if args.echo else ''), ('VM_PFS', args.pfs)):
+            f.write(f'{k}={sh_quote(v)}\n')
+        f.write('VM_SCENARIOS=(\n')
+        for n, path, t in selected:
+            f.write(f'  {sh_quote(n)} {sh_quote(path)} {t}\n')
+        f.write(')\n')
+
+    machine = Machine(args.pfs, args.spare_ports)
+    qmp_path = os.path.join(work, 'qmp.sock')
+    guest_init = os.path.join(GUEST_DIR, 'init-plain') if args.mode == 'plain' else '/lib/systemd/systemd'
+    cmdline = ['console=ttyS0', 'panic=-1', 'intel_iommu=on', 'rdinit=/init', 'mitigations=off',
+               'loglevel=4', f'sriovd.init={guest_init}', f'sriovd.mode={args.mode}']
+    if not args.verbose and not args.shell:
+        cmdline.append('quiet')
+    argv = [qemu, '-accel', 'tcg', '-cpu', 'max', '-smp', str(args.smp),
+            '-machine', 'q35,kernel-irqchip=split', '-device', 'intel-iommu,intremap=on',
+            '-m', args.memory, '-no-reboot', '-display', 'none', '-vga', 'none',
+            '-kernel', kernel.vmlinuz, '-initrd', initrd, '-append', ' '.join(cmdline),
+            '-qmp', f'unix:{qmp_path},server=on,wait=off',
+            '-fsdev', 'local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap',
+            '-device', 'virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot',
+            '-fsdev', f'local,id=fsmod,path={kernel.modules},security_model=none,readonly=on',
+            '-device', 'virtio-9p-pci,fsdev=fsmod,mount_tag=modules',
+            '-fsdev', f'local,id=fsvm,path={shared},security_model=none',
+            '-device', 'virtio-9p-pci,fsdev=fsvm,mount_tag=vm',
+            '-device', 'virtio-rng-pci'] + machine.qemu_args()
+    if args.shell:
+        argv += ['-serial', 'mon:stdio']
+    else:
+        argv += ['-serial', 'stdio', '-monitor', 'none']
+    with open(os.path.join(work, 'qemu-cmdline'), 'w') as f:
+        f.write(' '.join(sh_quote(a) for a in argv) + '\n')
+
+    total_timeout = args.timeout or (sum(t for _, _, t in selected) + 180)
+    console_path = os.path.join(work, 'console.log')
+    log(f'booting {kernel.version} under TCG: {args.pfs} PFs, {args.spare_ports} spare ports, '
+        f'{len(selected)} scenario(s); work dir {work}')
+    t0 = time.monotonic()
+    if args.shell:
+        proc = subprocess.Popen(argv)
+    else:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        show = args.verbose
+
+        def pump():
+            with open(console_path, 'wb') as out:
+                for line in iter(proc.stdout.readline, b''):
+                    out.write(line)
+                    out.flush()
+                    if show or line.startswith(b'[vm]') or (args.echo and line.startswith(b'|')):
+                        text = line.decode(errors='replace').rstrip('\r\n')
+                        if args.echo and text.startswith('|'):
+                            text = text[2:] if text.startswith('| ') else text[1:]
+                        print(text, flush=True)
+        threading.Thread(target=pump, daemon=True).start()
+
+    try:
+        machine.qmp = QMP(qmp_path)
+    except Exception as e:  # noqa: BLE001
+        proc.kill()
+        log(f'cannot connect to QMP: {e}')
+        return 1
+
+    # Serve hotplug requests until the guest powers off.
+    reqdir = os.path.join(shared, 'req')
+    timed_out = False
+    while proc.poll() is None:
+        if not args.shell and time.monotonic() - t0 > total_timeout:
+            timed_out = True
+            log(f'guest still running after {total_timeout}s, killing it')
+            proc.kill()
+            break
+        for name in sorted(os.listdir(reqdir)):
+            if not name.endswith('.req'):
+                continue
+            p = os.path.join(reqdir, name)
+            req = open(p).read().strip()
+            reply = machine.handle(req)
+            if args.verbose:
+                log(f'hotplug request {req!r}: {reply}')
+            tmp = p[:-4] + '.tmp'
+            with open(tmp, 'w') as f:
+                f.write(reply + '\n')
+            os.rename(tmp, p[:-4] + '.rsp')
+            os.unlink(p)
+        time.sleep(0.1)
+    proc.wait()
+    elapsed = time.monotonic() - t0
+
+    return report(work, shared, selected, skipped, elapsed, timed_out, console_path, args)
+
+
+def read(path, default=''):
+    try:
+        with open(path, errors='replace') as f:
+            return f.read()
+    except FileNotFoundError:
+        return default
+
+
+def report(work, shared, selected, skipped, elapsed, timed_out, console_path, args):
+    results = os.path.join(shared, 'results')
+    boot = read(os.path.join(shared, 'boot-seconds')).strip()
+    failed, passed = [], []
+    for n, _, _ in selected:
+        d = os.path.join(results, n)
+        status = read(os.path.join(d, 'status')).strip()
+        secs = read(os.path.join(d, 'seconds')).strip()
+        if status == '0':
+            passed.append(n)
+            log(f'PASS {n} ({secs}s)')
+        else:
+            failed.append(n)
+            why = 'did not run' if status == '' else f'exit status {status}'
+            log(f'FAIL {n} ({why})')
+    for n, why in skipped:
+        log(f'SKIP {n}: {why}')
+
+    if args.script:
+        return 0 if not failed else 1
+
+    for n in failed:
+        d = os.path.join(results, n)
+        print(f'\n======== {n}: output ========', file=sys.stderr)
+        print(read(os.path.join(d, 'output.log'), '(no output)\n'), file=sys.stderr, end='')
+        if os.path.isdir(d):
+            for extra in sorted(os.listdir(d)):
+                if extra.endswith('.log') and extra != 'output.log':
+                    print(f'-------- {n}: {extra} --------', file=sys.stderr)
+                    print(read(os.path.join(d, extra)), file=sys.stderr, end='')
+    if failed or timed_out:
+        print('\n======== guest.log (harness in the guest) ========', file=sys.stderr)
+        print(read(os.path.join(shared, 'guest.log'), '(none)\n')[-20000:], file=sys.stderr, end='')
+        print('\n======== console (last 150 lines) ========', file=sys.stderr)
+        print(''.join(read(console_path).splitlines(True)[-150:]), file=sys.stderr, end='')
+        print(f'\n(full logs in {work})', file=sys.stderr)
+
+    log(f'boot to first scenario: {boot or "?"}s, whole run: {elapsed:.1f}s; '
+        f'{len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped')
+    if failed or timed_out:
+        return 1
+    if skipped:
+        return EXIT_SKIP
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
