@@ -287,3 +287,19 @@ int pci_address_normalize(const char *s, char ret[static 13]) {
         memcpy(ret, buf, 13);
         return 0;
 }
+
+int free_and_strdup(char **p, const char *s) {
+        char *t;
+
+        if (streq_ptr(*p, s))
+                return 0;
+        if (s) {
+                t = strdup(s);
+                if (!t)
+                        return -ENOMEM;
+        } else
+                t = NULL;
+        free(*p);
+        *p = t;
+        return 1;
+}

@@ -131,3 +131,11 @@ int write_file_atomic(const char *dir, const char *name, const char *content);
 /* Normalizes "01:00.0" to "0000:01:00.0"; -EINVAL when it is no PCI address. */
 int pci_address_normalize(const char *s, char ret[static 13]);
 bool pci_address_is_valid(const char *s);
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+/* Replaces *p with a copy of s (NULL allowed); returns 1 if the value changed, 0 if not, -ENOMEM. */
+int free_and_strdup(char **p, const char *s);

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "build-config.h"
+#include "bus-errors.h"
+#include "log.h"
+#include "manager.h"
+#include "names.h"
+
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", manager_state_to_string(m->state));
+}
+
+static int method_list_pfs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                r = sd_bus_message_append(reply, "o", m->pfs[i]->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_pf(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        PhysicalFunction *pf;
+        const char *device;
+        char address[13];
+        int r;
+
+        r = sd_bus_message_read(message, "s", &device);
+        if (r < 0)
+                return r;
+        pf = manager_find_pf(m, device);
+        if (pf)
+                return sd_bus_reply_method_return(message, "o", pf->object_path);
+        if (pci_address_normalize(device, address) >= 0)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_NO_SUCH_DEVICE,
+                                         "No SR-IOV capable PCI device %s", address);
+        return sd_bus_error_setf(error, SRIOVD_ERROR_NO_SUCH_DEVICE,
+                                 "No SR-IOV capable PCI device with address or interface name '%s'", device);
+}
+
+static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = manager_check_authorized(m, message, error);
+        if (r < 0)
+                return r;
+        req = request_new(message, NULL, NULL);
+        if (!req)
+                return -ENOMEM;
+        r = manager_apply(m, req);
+        if (r < 0)
+                return r;
+        request_arm(req);
+        return 1;
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = manager_check_authorized(m, message, error);
+        if (r < 0)
+                return r;
+        req = request_new(message, NULL, NULL);
+        if (!req)
+                return -ENOMEM;
+        log_info("Reloading configuration on request");
+        r = manager_reload(m, req);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to load configuration: %m");
+        request_arm(req);
+        return 1;
+}
+
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListPhysicalFunctions", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", pfs),
+                                method_list_pfs, 0),
+        SD_BUS_METHOD_WITH_ARGS("GetPhysicalFunction", SD_BUS_ARGS("s", device), SD_BUS_RESULT("o", pf),
+                                method_get_pf, 0),
+        SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_apply,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int pf_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+        Manager *m = userdata;
+        int r;
+
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                PhysicalFunction *pf = m->pfs[i];
+
+                r = strv_extend(&l, pf->object_path);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < pf->n_vfs; j++)
+                        if (pf->vfs[j]) {
+                                r = strv_extend(&l, pf->vfs[j]->object_path);
+                                if (r < 0)
+                                        return r;
+                        }
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+int manager_bus_setup(Manager *m) {
+        int r;
+
+        r = sriovd_bus_errors_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register error map: %m");
+        r = sd_bus_add_object_vtable(m->bus, NULL, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add manager object: %m");
+        r = sd_bus_add_object_manager(m->bus, NULL, SRIOVD_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add object manager: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, SRIOVD_PF_PREFIX, SRIOVD_PF_INTERFACE, pf_vtable,
+                                       pf_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add PF objects: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, SRIOVD_PF_PREFIX, SRIOVD_VF_INTERFACE, vf_vtable,
+                                       vf_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add VF objects: %m");
+        r = sd_bus_add_node_enumerator(m->bus, NULL, SRIOVD_PF_PREFIX, pf_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add node enumerator: %m");
+        return 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <pci/pci.h>
+
+#include "pci.h"
+#include "util.h"
+
+int pci_names_open(void **ret) {
+        struct pci_access *a;
+
+        a = pci_alloc();
+        if (!a)
+                return -ENOMEM;
+        /* names only: no access method is initialized, so libpci never scans the bus */
+        *ret = a;
+        return 0;
+}
+
+void pci_names_close(void *handle) {
+        if (handle)
+                pci_cleanup(handle);
+}
+
+int pci_lookup_names(void *handle, uint16_t vendor, uint16_t device, char **ret_vendor, char **ret_model) {
+        struct pci_access *a = handle;
+        char vbuf[256], dbuf[256];
+        const char *v, *d;
+
+        if (!a)
+                return -EINVAL;
+        v = pci_lookup_name(a, vbuf, sizeof vbuf, PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS, vendor);
+        d = pci_lookup_name(a, dbuf, sizeof dbuf, PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS, vendor, device);
+        if (!v && !d)
+                return -ENOENT;
+        *ret_vendor = v ? strdup(v) : NULL;
+        *ret_model = d ? strdup(d) : NULL;
+        return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "names.h"
+#include "reconcile.h"
+#include "util.h"
+
+void reconcile_plan_done(ReconcilePlan *p) {
+        p->message = mfree(p->message);
+}
+
+static int refuse(ReconcilePlan *p, int error, char *message) {
+        if (!message)
+                return -ENOMEM;
+        *p = (ReconcilePlan) {
+                .action = PLAN_REFUSE,
+                .error = error,
+                .message = message,
+        };
+        return 0;
+}
+
+/* Names the VFs that would be destroyed although something uses them, e.g.
+ * "VF 1 (0000:01:10.2, vfio-pci), VF 3 (0000:01:10.6, leased)". */
+static char *busy_vfs(const ReconcileInput *in, unsigned keep) {
+        char *s = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        f = open_memstream(&s, &n);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < in->n_vfs; i++) {
+                const ReconcileVf *v = in->vfs + i;
+                bool vfio = streq_ptr(v->driver, DRIVER_VFIO_PCI);
+
+                if (v->index < keep || (!vfio && !v->leased))
+                        continue;
+                fprintf(f, "%sVF %u (%s, %s)", ftell(f) > 0 ? ", " : "", v->index, strempty(v->address),
+                        vfio ? "bound to vfio-pci" : "leased");
+        }
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        if (isempty(s))
+                return mfree(s);
+        return s;
+}
+
+int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
+        _cleanup_free_ char *busy = NULL;
+        char *m = NULL;
+        unsigned desired, keep;
+
+        *ret = (ReconcilePlan) { .action = PLAN_NOTHING };
+
+        if (in->desired < 0 || (unsigned) in->desired == in->current)
+                return 0;
+        desired = (unsigned) in->desired;
+
+        if (desired > in->total) {
+                (void) asprintf_safe(&m, "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
+                                     desired, in->address, in->total);
+                return refuse(ret, -ERANGE, m);
+        }
+        if (!in->driver) {
+                (void) asprintf_safe(&m, "Cannot set %u VFs on %s: no driver is bound to the PF; load or bind its "
+                                     "driver first", desired, in->address);
+                return refuse(ret, -ENOENT, m);
+        }
+
+        /* Changing one non-zero count to another returns EBUSY, so the kernel needs 0 first, which
+         * destroys every VF, not only the ones above the new count. */
+        keep = (in->current > 0 && desired > 0) ? 0 : desired;
+        if (!in->force && in->current > 0) {
+                busy = busy_vfs(in, keep);
+                if (busy) {
+                        (void) asprintf_safe(&m, "Refusing to change NumVFs of %s from %u to %u: %s would be "
+                                             "destroyed (a VM is likely using it); use force to override",
+                                             in->address, in->current, desired, busy);
+                        return refuse(ret, -EBUSY, m);
+                }
+        }
+
+        ret->action = PLAN_WRITE;
+        if (in->current > 0 && desired > 0)
+                ret->values[ret->n_values++] = 0;
+        ret->values[ret->n_values++] = desired;
+        return 0;
+}
+
+char *reconcile_write_error_message(const char *address, const char *driver, unsigned from, unsigned to,
+                                    int error) {
+        char *m = NULL;
+        const char *why;
+
+        switch (abs(error)) {
+        case EBUSY:
+                why = "the device is busy (EBUSY): VFs are in use or the count was changed meanwhile";
+                break;
+        case ERANGE:
+                why = "more than the device supports (ERANGE)";
+                break;
+        case ENOENT:
+                why = driver ? "the PF's driver cannot configure VFs through sysfs (ENOENT)"
+                             : "no driver is bound to the PF (ENOENT)";
+                break;
+        case EINVAL:
+                why = "the kernel or the driver rejected the value (EINVAL)";
+                break;
+        case ENOMEM:
+        case ENOSPC:
+                why = "the driver could not allocate resources for that many VFs";
+                break;
+        case EACCES:
+        case EPERM:
+                why = "permission denied writing sriov_numvfs";
+                break;
+        default:
+                why = NULL;
+        }
+
+        errno = abs(error);
+        if (why)
+                (void) asprintf_safe(&m, "Failed to change NumVFs of %s%s%s%s from %u to %u: %s", address,
+                                     driver ? " (" : "", strempty(driver), driver ? ")" : "", from, to, why);
+        else
+                (void) asprintf_safe(&m, "Failed to change NumVFs of %s%s%s%s from %u to %u: %m", address,
+                                     driver ? " (" : "", strempty(driver), driver ? ")" : "", from, to);
+        return m;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <limits.h>
+
+#include "names.h"
+#include "sysfs.h"
+#include "util.h"
+
+int sysfs_read_uint(const char *devpath, const char *attr, unsigned *ret) {
+        _cleanup_free_ char *p = NULL, *s = NULL;
+        int r;
+
+        p = path_join(devpath, attr);
+        if (!p)
+                return -ENOMEM;
+        r = read_one_line_file(p, &s);
+        if (r < 0)
+                return r;
+        return safe_atou(strstrip(s), ret);
+}
+
+int sysfs_read_hex16(const char *devpath, const char *attr, unsigned short *ret) {
+        _cleanup_free_ char *p = NULL, *s = NULL;
+        unsigned long v;
+        char *end;
+        int r;
+
+        p = path_join(devpath, attr);
+        if (!p)
+                return -ENOMEM;
+        r = read_one_line_file(p, &s);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtoul(strstrip(s), &end, 16);
+        if (errno > 0 || *end != 0 || v > 0xffff)
+                return -EINVAL;
+        *ret = (unsigned short) v;
+        return 0;
+}
+
+int sysfs_read_link_name(const char *devpath, const char *attr, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        char buf[PATH_MAX];
+        const char *slash;
+        ssize_t k;
+
+        p = path_join(devpath, attr);
+        if (!p)
+                return -ENOMEM;
+        k = readlink(p, buf, sizeof buf - 1);
+        if (k < 0)
+                return negative_errno();
+        buf[k] = 0;
+        slash = strrchr(buf, '/');
+        *ret = strdup(slash ? slash + 1 : buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int sysfs_read_interface(const char *devpath, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        DIR *d;
+        struct dirent *de;
+        char *name = NULL;
+
+        p = path_join(devpath, SYSFS_NET);
+        if (!p)
+                return -ENOMEM;
+        d = opendir(p);
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                /* several netdevs on one function are rare; take the first by name for stable output */
+                if (!name || strcmp(de->d_name, name) < 0) {
+                        free(name);
+                        name = strdup(de->d_name);
+                        if (!name)
+                                break;
+                }
+        }
+        closedir(d);
+        if (!name)
+                return -ENOENT;
+        *ret = name;
+        return 0;
+}
+
+bool sysfs_attr_exists(const char *devpath, const char *attr) {
+        _cleanup_free_ char *p = path_join(devpath, attr);
+
+        return p && access(p, F_OK) == 0;
+}
+
+int sysfs_write_attr(const char *devpath, const char *attr, const char *value) {
+        _cleanup_free_ char *p = path_join(devpath, attr);
+
+        if (!p)
+                return -ENOMEM;
+        return write_string_file(p, value);
+}

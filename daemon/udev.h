@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <libudev.h>
+
+/* A monitor of udev's processed events for the pci and net subsystems; started before enumerating,
+ * so that nothing between enumeration and the first event is missed. */
+int udev_monitor_setup(struct udev *udev, struct udev_monitor **ret);
+
+typedef void (*UdevDeviceFunc)(struct udev_device *d, const char *action, void *userdata);
+/* Calls f for every PCI device that is SR-IOV capable (has sriov_totalvfs), with action NULL. */
+int udev_enumerate_pfs(struct udev *udev, UdevDeviceFunc f, void *userdata);
+
+/* The PCI device a net device belongs to, or NULL. */
+struct udev_device *udev_device_pci_parent(struct udev_device *d);
