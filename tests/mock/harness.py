@@ -1,0 +1,862 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Mock-hardware harness for sriovd: a umockdev testbed of SR-IOV PFs, a fake kernel that answers
+sysfs writes as drivers/pci/iov.c does, a private dbus-daemon, and helpers to run the real sriovd,
+sriovctl and busctl against them.
+
+How the pieces fit:
+- This process runs under libumockdev-preload (ensure_preload() re-executes it so), because
+  umockdev sends uevents through the caller's own libudev view of the testbed.
+- sriovd runs with LD_PRELOAD="<fake-kernel-shim> libumockdev-preload.so.0", UMOCKDEV_DIR=<testbed>
+  and SRIOV_MOCK_KERNEL_SOCKET=<socket>. umockdev redirects its /sys reads and its netlink uevent
+  monitor into the testbed; the shim hands each write of sriov_numvfs, driver_override, bind, unbind,
+  drivers_probe or sriov_drivers_autoprobe to FakeKernel over the socket and blocks until FakeKernel
+  has changed the testbed, sent the uevents and answered with an errno.
+- FakeKernel serves that socket from threads, so a test's main flow can query the bus while a
+  write is blocked.
+
+Environment used to find the binaries: SRIOVD, SRIOVCTL, SRIOV_MOCK_SHIM, SRIOV_MOCK_TOOL, or
+MOCK_BUILD_DIR (a meson build directory) to derive all of them.
+"""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+UMOCKDEV_PRELOAD = 'libumockdev-preload.so.0'
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUS_CONF = os.path.join(HERE, 'bus.conf')
+
+
+def die(msg):
+    sys.stderr.write('mock harness: %s\n' % msg)
+    sys.exit(1)
+
+
+def ensure_preload():
+    """Re-executes this program under umockdev's preload; fails (never skips) without umockdev."""
+    try:
+        import gi
+        gi.require_version('UMockdev', '1.0')
+        from gi.repository import UMockdev  # noqa: F401
+    except (ImportError, ValueError) as e:
+        die('umockdev is missing (%s); install umockdev, libumockdev-dev, gir1.2-umockdev-1.0 and '
+            'python3-gi (tools/install-deps.sh)' % e)
+    if UMOCKDEV_PRELOAD not in os.environ.get('LD_PRELOAD', ''):
+        env = dict(os.environ)
+        env['LD_PRELOAD'] = (UMOCKDEV_PRELOAD + ' ' + env.get('LD_PRELOAD', '')).strip()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def _binary(var, rel):
+    p = os.environ.get(var)
+    if p:
+        return p
+    b = os.environ.get('MOCK_BUILD_DIR')
+    if b:
+        return os.path.join(b, rel)
+    return None
+
+
+def sriovd_path():
+    return _binary('SRIOVD', 'daemon/sriovd')
+
+
+def sriovctl_path():
+    return _binary('SRIOVCTL', 'client/sriovctl')
+
+
+def shim_path():
+    return _binary('SRIOV_MOCK_SHIM', 'tests/mock/libsriov-mock-kernel.so')
+
+
+def tool_path():
+    return _binary('SRIOV_MOCK_TOOL', 'tests/mock/mock-tool')
+
+
+def clean_env(extra=None):
+    """Environment for processes that must not see the testbed (clients, dbus-daemon)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('LD_PRELOAD', 'UMOCKDEV_DIR', 'SRIOV_MOCK_KERNEL_SOCKET', 'NOTIFY_SOCKET')}
+    env.setdefault('LANG', 'C.UTF-8')
+    env['SYSTEMD_LOG_LEVEL'] = env.get('SYSTEMD_LOG_LEVEL', 'info')
+    if extra:
+        env.update(extra)
+    return env
+
+
+# Kernel semantics helpers -------------------------------------------------------------------------
+
+def kstrtouint(value, maxval):
+    """kstrtou16/kstrtouint: one optional trailing newline, base 0; EINVAL or ERANGE as the kernel."""
+    s = value
+    if s.endswith('\n'):
+        s = s[:-1]
+    if not s:
+        raise OSError(errno.EINVAL, 'empty')
+    if s.startswith('+'):
+        s = s[1:]
+    try:
+        if s.lower().startswith('0x'):
+            if len(s) == 2:
+                raise ValueError
+            n = int(s[2:], 16)
+        elif len(s) > 1 and s.startswith('0'):
+            n = int(s[1:], 8)
+        else:
+            if not s.isdigit():
+                raise ValueError
+            n = int(s, 10)
+    except ValueError:
+        raise OSError(errno.EINVAL, 'not a number')
+    if n > maxval:
+        raise OSError(errno.ERANGE, 'overflow')
+    return n
+
+
+def kstrtobool(value):
+    s = value.strip()
+    if not s:
+        raise OSError(errno.EINVAL, 'empty')
+    c = s[0].lower()
+    if c in ('y', '1'):
+        return True
+    if c in ('n', '0'):
+        return False
+    if s.lower().startswith('on'):
+        return True
+    if s.lower().startswith('of'):
+        return False
+    raise OSError(errno.EINVAL, 'not a boolean')
+
+
+def vf_address(pf_addr, index, offset=0x80, stride=2):
+    """82576: first VF offset 0x80, stride 2: VF0 = bb:10.0, VF1 = bb:10.2, ... VF63 = bb:1f.6"""
+    dom, bus, _ = pf_addr.split(':')
+    devfn = offset + index * stride
+    if devfn > 0xff:
+        raise ValueError('too many VFs for one bus')
+    return '%s:%s:%02x.%d' % (dom, bus, devfn >> 3, devfn & 7)
+
+
+class PF:
+    def __init__(self, addr, total, driver, ifname, device_id, vf_driver):
+        self.addr = addr
+        self.total = total
+        self.driver = driver
+        self.ifname = ifname
+        self.device_id = device_id
+        self.vf_driver = vf_driver
+        self.numvfs = 0
+        self.autoprobe = True
+        self.vfs = []           # VF addresses, by index
+        self.lock = threading.Lock()    # the kernel's device_lock()
+        # fault injection
+        self.partial = None     # the driver creates at most this many VFs (the write still succeeds)
+        self.delay = 0.0        # seconds a change of sriov_numvfs blocks
+        self.fail = None        # errno returned by the driver's sriov_configure() on enable
+
+    @property
+    def devpath(self):
+        return '/sys/devices/pci0000:00/' + self.addr
+
+
+class VF:
+    def __init__(self, addr, pf, index, iommu_group):
+        self.addr = addr
+        self.pf = pf
+        self.index = index
+        self.iommu_group = iommu_group
+        self.driver = None
+        self.override = None
+        self.ifname = None
+
+    @property
+    def devpath(self):
+        return '/sys/devices/pci0000:00/' + self.addr
+
+
+class FakeKernel:
+    """The testbed plus the kernel's behaviour for the SR-IOV sysfs attributes."""
+
+    def __init__(self, vf_netdevs=True):
+        import gi
+        gi.require_version('UMockdev', '1.0')
+        from gi.repository import UMockdev
+        self.testbed = UMockdev.Testbed.new()
+        self.root = self.testbed.get_root_dir()
+        self.sys = os.path.join(self.root, 'sys')
+        self.vf_netdevs = vf_netdevs
+        self.tblock = threading.RLock()     # umockdev is not thread-safe; one caller at a time
+        self.pfs = {}
+        self.vfs = {}
+        self.next_iommu_group = 1
+        self.next_ifindex = 2
+        self.log = []               # (time, path relative to /sys, value, errno, end time)
+        self.log_cond = threading.Condition()
+        self.sockdir = tempfile.mkdtemp(prefix='sriov-mock-kernel.')
+        self.socket_path = os.path.join(self.sockdir, 'kernel.sock')
+        self.server = None
+        self.verbose = bool(os.environ.get('MOCK_VERBOSE'))
+        os.makedirs(os.path.join(self.sys, 'bus/pci/drivers'), exist_ok=True)
+        os.makedirs(os.path.join(self.sys, 'kernel/iommu_groups'), exist_ok=True)
+        self._write(os.path.join(self.sys, 'bus/pci/drivers_probe'), '')
+        self._write(os.path.join(self.sys, 'bus/pci/drivers_autoprobe'), '1\n')
+        for d in ('igb', 'igbvf', 'vfio-pci'):
+            self._ensure_driver(d)
+
+    # --- plumbing ---
+    def _write(self, path, content):
+        with open(path, 'w') as f:
+            f.write(content)
+
+    def _abs(self, syspath):
+        assert syspath.startswith('/sys/')
+        return os.path.join(self.root, syspath[1:])
+
+    def attr(self, syspath, name):
+        with open(os.path.join(self._abs(syspath), name)) as f:
+            return f.read()
+
+    def _set_attr(self, syspath, name, value):
+        self._write(os.path.join(self._abs(syspath), name), value)
+
+    def _uevent(self, syspath, action):
+        with self.tblock:
+            self.testbed.uevent(syspath, action)
+        if self.verbose:
+            sys.stderr.write('kernel: uevent %s %s\n' % (action, syspath))
+
+    def _set_prop(self, syspath, key, value):
+        """Edits the device's uevent file (what libudev reads for properties)."""
+        p = os.path.join(self._abs(syspath), 'uevent')
+        with open(p) as f:
+            lines = [l for l in f.read().splitlines() if l and not l.startswith(key + '=')]
+        if value is not None:
+            lines.append('%s=%s' % (key, value))
+        self._write(p, '\n'.join(lines) + '\n')
+
+    def _ensure_driver(self, drv):
+        d = os.path.join(self.sys, 'bus/pci/drivers', drv)
+        if not os.path.isdir(d):
+            os.makedirs(d)
+            for f in ('bind', 'unbind', 'new_id', 'remove_id'):
+                self._write(os.path.join(d, f), '')
+        return d
+
+    def _add(self, record):
+        """Adds devices; umockdev itself sends their "add" uevents."""
+        with self.tblock:
+            if not self.testbed.add_from_string(record):
+                raise RuntimeError('umockdev refused:\n' + record)
+
+    def _remove(self, syspath):
+        with self.tblock:
+            self.testbed.remove_device(syspath)
+
+    # --- devices ---
+    def _pci_record(self, addr, vendor, device, driver, props, links, attrs):
+        lines = ['P: /devices/pci0000:00/' + addr,
+                 'E: SUBSYSTEM=pci',
+                 'E: PCI_CLASS=20000',
+                 'E: PCI_ID=%04X:%04X' % (vendor, device),
+                 'E: PCI_SUBSYS_ID=8086:0000',
+                 'E: PCI_SLOT_NAME=' + addr,
+                 'E: MODALIAS=pci:v%08Xd%08Xsv00008086sd00000000bc02sc00i00' % (vendor, device)]
+        if driver:
+            lines.append('E: DRIVER=' + driver)
+        lines += ['E: %s=%s' % kv for kv in props]
+        base = {'vendor': '0x%04x' % vendor, 'device': '0x%04x' % device,
+                'subsystem_vendor': '0x8086', 'subsystem_device': '0x0000',
+                'class': '0x020000', 'driver_override': '(null)', 'numa_node': '-1',
+                'enable': '1', 'irq': '0'}
+        base.update(attrs)
+        lines += ['A: %s=%s\\n' % (k, v) for k, v in base.items()]
+        if driver:
+            lines.append('L: driver=../../../bus/pci/drivers/' + driver)
+        lines += ['L: %s=%s' % kv for kv in links]
+        return '\n'.join(lines) + '\n'
+
+    def _add_netdev(self, dev_syspath, ifname):
+        ifindex = self.next_ifindex
+        self.next_ifindex += 1
+        mac = '02:00:00:%02x:%02x:%02x' % ((ifindex >> 16) & 0xff, (ifindex >> 8) & 0xff, ifindex & 0xff)
+        rec = '\n'.join(['P: ' + dev_syspath[len('/sys'):] + '/net/' + ifname,
+                         'E: SUBSYSTEM=net',
+                         'E: INTERFACE=' + ifname,
+                         'E: IFINDEX=%d' % ifindex,
+                         'A: ifindex=%d\\n' % ifindex,
+                         'A: address=%s\\n' % mac,
+                         'A: operstate=down\\n',
+                         'A: type=1\\n']) + '\n'
+        self._add(rec)
+        return dev_syspath + '/net/' + ifname
+
+    def add_pf(self, addr, total=7, driver='igb', ifname=None, numvfs=0, device_id=0x10c9,
+               vf_driver='igbvf', uevent=True):
+        """Adds a PF: "add" (sent by umockdev in any case), its netdev's "add", then "bind" unless
+        uevent is False (coldplug: a testbed that exists before the daemon starts)."""
+        bus = int(addr.split(':')[1], 16)
+        if ifname is None and driver:
+            ifname = 'enp%ds0' % bus
+        pf = PF(addr, total, driver, ifname if driver else None, device_id, vf_driver)
+        props = []
+        self._add(self._pci_record(addr, 0x8086, device_id, driver, props, [],
+                                   {'sriov_totalvfs': str(total), 'sriov_numvfs': '0',
+                                    'sriov_offset': '128', 'sriov_stride': '2',
+                                    'sriov_vf_device': '10ca',
+                                    'sriov_drivers_autoprobe': '1'}))
+        self.pfs[addr] = pf
+        if driver:
+            self._link_driver_dir(driver, addr)
+        if pf.ifname:
+            self._add_netdev(pf.devpath, pf.ifname)
+        if driver and uevent:
+            self._uevent(pf.devpath, 'bind')
+        if numvfs:
+            with pf.lock:
+                self._enable(pf, numvfs, uevent=uevent)
+        return pf
+
+    def remove_pf(self, addr):
+        """Hot-unplug: the driver's remove disables SR-IOV first, then the netdev and the device go."""
+        pf = self.pfs[addr]
+        with pf.lock:
+            if pf.numvfs:
+                self._disable(pf)
+            if pf.ifname:
+                p = pf.devpath + '/net/' + pf.ifname
+                self._uevent(p, 'remove')
+                self._remove(p)
+            if pf.driver:
+                self._unlink_driver_dir(pf.driver, addr)
+                os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
+                self._set_prop(pf.devpath, 'DRIVER', None)
+                self._uevent(pf.devpath, 'unbind')
+            self._uevent(pf.devpath, 'remove')
+            self._remove(pf.devpath)
+            del self.pfs[addr]
+
+    def _link_driver_dir(self, driver, addr):
+        d = self._ensure_driver(driver)
+        link = os.path.join(d, addr)
+        if not os.path.lexists(link):
+            os.symlink('../../../../devices/pci0000:00/' + addr, link)
+
+    def _unlink_driver_dir(self, driver, addr):
+        link = os.path.join(self.sys, 'bus/pci/drivers', driver, addr)
+        if os.path.lexists(link):
+            os.unlink(link)
+
+    def _create_vf(self, pf, index):
+        addr = vf_address(pf.addr, index)
+        group = self.next_iommu_group
+        self.next_iommu_group += 1
+        gdir = os.path.join(self.sys, 'kernel/iommu_groups', str(group), 'devices')
+        os.makedirs(gdir, exist_ok=True)
+        os.symlink('../../../../devices/pci0000:00/' + addr, os.path.join(gdir, addr))
+        vf = VF(addr, pf, index, group)
+        # The link first: umockdev sends the "add" uevent from add_from_string(), and a daemon
+        # handling it must find the VF under its PF already, as after udevd's processing.
+        os.symlink('../' + addr, os.path.join(self._abs(pf.devpath), 'virtfn%d' % index))
+        self.vfs[addr] = vf
+        pf.vfs.append(addr)
+        self._add(self._pci_record(addr, 0x8086, 0x10ca, None, [],
+                                   [('physfn', '../' + pf.addr),
+                                    ('iommu_group', '../../../kernel/iommu_groups/%d' % group)],
+                                   {}))
+        if pf.autoprobe:
+            self._bind(vf, vf.override or pf.vf_driver)
+        return vf
+
+    def _destroy_vf(self, vf):
+        pf = vf.pf
+        if vf.driver:
+            self._unbind(vf)
+        os.unlink(os.path.join(self._abs(pf.devpath), 'virtfn%d' % vf.index))
+        self._uevent(vf.devpath, 'remove')
+        self._remove(vf.devpath)
+        shutil.rmtree(os.path.join(self.sys, 'kernel/iommu_groups', str(vf.iommu_group)),
+                      ignore_errors=True)
+        del self.vfs[vf.addr]
+
+    def _bind(self, vf, driver):
+        if not driver or driver == '(null)':
+            return
+        self._link_driver_dir(driver, vf.addr)
+        os.symlink('../../../bus/pci/drivers/' + driver, os.path.join(self._abs(vf.devpath), 'driver'))
+        self._set_prop(vf.devpath, 'DRIVER', driver)
+        vf.driver = driver
+        if driver == 'igbvf' and self.vf_netdevs:
+            vf.ifname = '%sv%d' % (vf.pf.ifname or 'enp0s0', vf.index)
+            self._add_netdev(vf.devpath, vf.ifname)
+        self._uevent(vf.devpath, 'bind')
+
+    def _unbind(self, vf):
+        if vf.ifname:
+            p = vf.devpath + '/net/' + vf.ifname
+            self._uevent(p, 'remove')
+            self._remove(p)
+            vf.ifname = None
+        self._unlink_driver_dir(vf.driver, vf.addr)
+        os.unlink(os.path.join(self._abs(vf.devpath), 'driver'))
+        self._set_prop(vf.devpath, 'DRIVER', None)
+        vf.driver = None
+        self._uevent(vf.devpath, 'unbind')
+
+    def _enable(self, pf, n, uevent=True):
+        made = n if pf.partial is None else min(n, pf.partial)
+        for i in range(made):
+            self._create_vf(pf, i)
+        pf.numvfs = made
+        self._set_attr(pf.devpath, 'sriov_numvfs', '%d\n' % made)
+        if uevent:
+            self._uevent(pf.devpath, 'change')
+
+    def _disable(self, pf):
+        for addr in reversed(pf.vfs):
+            self._destroy_vf(self.vfs[addr])
+        pf.vfs = []
+        pf.numvfs = 0
+        self._set_attr(pf.devpath, 'sriov_numvfs', '0\n')
+        self._uevent(pf.devpath, 'change')
+
+    # --- the kernel's store() handlers; each returns 0 or an errno ---
+    def store_numvfs(self, pf, value):
+        """drivers/pci/iov.c sriov_numvfs_store()"""
+        try:
+            n = kstrtouint(value, 0xffff)
+        except OSError as e:
+            return e.errno
+        if n > pf.total:
+            return errno.ERANGE
+        with pf.lock:
+            if n == pf.numvfs:
+                return 0
+            if not pf.driver:
+                # "no driver bound to device; cannot configure SR-IOV"
+                return errno.ENOENT
+            if pf.delay:
+                time.sleep(pf.delay)
+            if n == 0:
+                self._disable(pf)
+                return 0
+            if pf.numvfs:
+                # "%d VFs already enabled. Disable before enabling %d VFs"
+                return errno.EBUSY
+            if pf.fail:
+                return pf.fail
+            self._enable(pf, n)
+            return 0
+
+    def store_autoprobe(self, pf, value):
+        try:
+            b = kstrtobool(value)
+        except OSError as e:
+            return e.errno
+        pf.autoprobe = b
+        self._set_attr(pf.devpath, 'sriov_drivers_autoprobe', '%d\n' % int(b))
+        return 0
+
+    def store_override(self, dev, value):
+        v = value[:-1] if value.endswith('\n') else value
+        if len(v) >= 4096:
+            return errno.EINVAL
+        dev.override = v or None
+        self._set_attr(dev.devpath, 'driver_override', (v or '(null)') + '\n')
+        return 0
+
+    def _device(self, addr):
+        return self.vfs.get(addr.strip())
+
+    def store_drivers_probe(self, value):
+        vf = self._device(value)
+        if vf is None:
+            return errno.ENODEV if value.strip() not in self.pfs else 0
+        if vf.driver is None:
+            self._bind(vf, vf.override or vf.pf.vf_driver)
+        return 0
+
+    def store_bind(self, driver, value):
+        vf = self._device(value)
+        if vf is None:
+            return errno.ENODEV
+        if vf.driver is not None:
+            return errno.EBUSY
+        if vf.override and vf.override != driver:
+            return errno.ENODEV
+        self._bind(vf, driver)
+        return 0
+
+    def store_unbind(self, driver, value):
+        vf = self._device(value)
+        if vf is None or vf.driver != driver:
+            return errno.ENODEV
+        self._unbind(vf)
+        return 0
+
+    def bind_vf(self, addr, driver):
+        """As an administrator would: unbind the VF's driver, set driver_override and probe."""
+        vf = self.vfs[addr]
+        with vf.pf.lock:
+            if vf.driver:
+                self._unbind(vf)
+            self.store_override(vf, driver)
+            self._bind(vf, driver)
+
+    def set_numvfs(self, addr, n):
+        """A write by someone other than sriovd ("echo N > sriov_numvfs"); returns the errno."""
+        e = self.store_numvfs(self.pfs[addr], '%d\n' % n)
+        self._record('/sys/devices/pci0000:00/%s/sriov_numvfs' % addr, '%d\n' % n, e, time.time(),
+                     by='harness')
+        return e
+
+    def dispatch(self, path, value):
+        """Routes a write, with path as the shim saw it (inside the testbed)."""
+        if not path.startswith(self.root + '/'):
+            return errno.EIO
+        rel = path[len(self.root):]
+        parts = rel.split('/')
+        name = parts[-1]
+        if rel == '/sys/bus/pci/drivers_probe':
+            return self.store_drivers_probe(value)
+        if rel.startswith('/sys/bus/pci/drivers/') and len(parts) == 7:
+            drv = parts[5]
+            if name == 'bind':
+                return self.store_bind(drv, value)
+            if name == 'unbind':
+                return self.store_unbind(drv, value)
+            return 0    # new_id, remove_id: accepted
+        if rel.startswith('/sys/devices/pci0000:00/') and len(parts) == 6:
+            addr = parts[4]
+            if name == 'sriov_numvfs':
+                pf = self.pfs.get(addr)
+                return self.store_numvfs(pf, value) if pf else errno.EIO
+            if name == 'sriov_drivers_autoprobe':
+                pf = self.pfs.get(addr)
+                return self.store_autoprobe(pf, value) if pf else errno.EIO
+            if name == 'driver_override':
+                dev = self.vfs.get(addr)
+                if dev is None and addr in self.pfs:
+                    self._set_attr(self.pfs[addr].devpath, 'driver_override', value.strip() + '\n')
+                    return 0
+                return self.store_override(dev, value) if dev else errno.EIO
+        return errno.EACCES
+
+    # --- the socket the shim talks to ---
+    def _record(self, path, value, err, start, by='sriovd'):
+        with self.log_cond:
+            self.log.append({'path': path, 'value': value, 'errno': err, 'start': start,
+                             'end': time.time(), 'by': by})
+            self.log_cond.notify_all()
+
+    def start(self):
+        kernel = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                data = b''
+                while True:
+                    chunk = self.request.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                path, _, value = data.partition(b'\0')
+                path = path.decode()
+                value = value.decode(errors='replace')
+                start = time.time()
+                try:
+                    err = kernel.dispatch(path, value)
+                except Exception as e:     # a harness bug must not look like a kernel answer
+                    sys.stderr.write('fake kernel: %s on %s=%r\n' % (e, path, value))
+                    import traceback
+                    traceback.print_exc()
+                    err = errno.EIO
+                rel = path[len(kernel.root):] if path.startswith(kernel.root) else path
+                kernel._record(rel, value, err, start)
+                if kernel.verbose:
+                    sys.stderr.write('kernel: write %s %r -> %s\n' % (rel, value, err))
+                self.request.sendall(str(err).encode())
+
+        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        self.server = Server(self.socket_path, Handler)
+        os.chmod(self.sockdir, 0o755)
+        t = threading.Thread(target=self.server.serve_forever, daemon=True)
+        t.start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        shutil.rmtree(self.sockdir, ignore_errors=True)
+        # dropping the testbed removes its directory
+        self.testbed = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def env(self, extra=None):
+        """Environment for a process that sees the testbed and the fake kernel (sriovd)."""
+        env = dict(os.environ)
+        env.pop('NOTIFY_SOCKET', None)
+        env['LD_PRELOAD'] = '%s %s' % (shim_path(), UMOCKDEV_PRELOAD)
+        env['UMOCKDEV_DIR'] = self.root
+        env['SRIOV_MOCK_KERNEL_SOCKET'] = self.socket_path
+        if extra:
+            env.update(extra)
+        return env
+
+    # --- queries for assertions ---
+    def writes(self, addr=None, attr='sriov_numvfs', by='sriovd'):
+        with self.log_cond:
+            out = []
+            for w in self.log:
+                if by and w['by'] != by:
+                    continue
+                if attr and not w['path'].endswith('/' + attr):
+                    continue
+                if addr and ('/%s/' % addr) not in w['path']:
+                    continue
+                out.append(w)
+            return out
+
+    def wait_writes(self, pred, timeout=10):
+        end = time.time() + timeout
+        with self.log_cond:
+            while not pred():
+                left = end - time.time()
+                if left <= 0:
+                    return False
+                self.log_cond.wait(left)
+            return True
+
+    def numvfs(self, addr):
+        """sriov_numvfs as a reader of the testbed's sysfs sees it."""
+        return int(self.attr(self.pfs[addr].devpath, 'sriov_numvfs'))
+
+    def virtfn_links(self, addr):
+        d = self._abs(self.pfs[addr].devpath)
+        return sorted((n for n in os.listdir(d) if n.startswith('virtfn')), key=lambda n: int(n[6:]))
+
+
+# D-Bus -------------------------------------------------------------------------------------------
+
+class Bus:
+    """A private dbus-daemon with a system-bus-like configuration that lets any user connect."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='sriov-mock-bus.')
+        os.chmod(self.dir, 0o755)
+        self.address = 'unix:path=%s/bus' % self.dir
+        self.proc = subprocess.Popen(['dbus-daemon', '--config-file=' + BUS_CONF, '--nofork',
+                                      '--print-address', '--address=' + self.address],
+                                     stdout=subprocess.PIPE, env=clean_env())
+        line = self.proc.stdout.readline().decode().strip()
+        if not line:
+            raise RuntimeError('dbus-daemon did not start')
+        self.address = line
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc.stdout.close()
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def env(self, extra=None):
+        return clean_env(dict(DBUS_SYSTEM_BUS_ADDRESS=self.address, **(extra or {})))
+
+    def busctl(self, *args, user=None, check=True, timeout=30):
+        """Runs busctl --system against the private bus; returns CompletedProcess."""
+        cmd = ['busctl', '--system', '--no-pager'] + [str(a) for a in args]
+        if user is not None:
+            cmd = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + cmd
+        r = subprocess.run(cmd, env=self.env(), capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise BusError(r.stderr.strip(), r)
+        return r
+
+    def call(self, path, iface, method, sig='', *args, user=None, timeout=60):
+        a = ['--json=short', '--timeout=%d' % timeout, 'call', 'io.sriovd', path, iface, method]
+        if sig:
+            a += [sig] + list(args)
+        r = self.busctl(*a, user=user, timeout=timeout + 10)
+        out = r.stdout.strip()
+        return json.loads(out)['data'] if out else None
+
+    def get(self, path, iface, prop):
+        r = self.busctl('--json=short', 'get-property', 'io.sriovd', path, iface, prop)
+        return json.loads(r.stdout)['data']
+
+    def get_all(self, path, iface):
+        r = self.busctl('--json=short', 'introspect', 'io.sriovd', path, iface)
+        props = {}
+        for m in json.loads(r.stdout):
+            if m.get('type') == 'property':
+                props[m['name']] = m.get('value')
+        return props
+
+    def has_name(self, name='io.sriovd'):
+        r = subprocess.run(['busctl', '--system', 'status', name], env=self.env(),
+                           capture_output=True, text=True)
+        return r.returncode == 0
+
+
+class BusError(Exception):
+    def __init__(self, msg, result):
+        super().__init__(msg)
+        self.result = result
+
+
+class Monitor:
+    """busctl monitor on io.sriovd; collects signals as parsed JSON objects."""
+
+    def __init__(self, bus):
+        self.proc = subprocess.Popen(['busctl', '--system', '--json=short', 'monitor', 'io.sriovd'],
+                                     env=bus.env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.messages = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                m = json.loads(line)
+            except ValueError:
+                continue
+            with self.cond:
+                self.messages.append(m)
+                self.cond.notify_all()
+
+    def signals(self, member=None):
+        with self.cond:
+            return [m for m in self.messages if m.get('type') == 'signal' and
+                    (member is None or m.get('member') == member)]
+
+    def property_values(self, path, prop):
+        """Every value of prop seen in PropertiesChanged of path, in order."""
+        out = []
+        for m in self.signals('PropertiesChanged'):
+            if m.get('path') != path:
+                continue
+            data = m.get('payload', {}).get('data', [])
+            if len(data) >= 2 and prop in data[1]:
+                out.append(data[1][prop]['data'])
+        return out
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+# sriovd ------------------------------------------------------------------------------------------
+
+class Daemon:
+    """The real sriovd, under the fake kernel, on the private bus."""
+
+    def __init__(self, kernel, bus, workdir, config_dirs=None, state_dir=None, runtime_dir=None,
+                 notify_socket=None, extra_args=(), env=None):
+        self.kernel = kernel
+        self.bus = bus
+        self.workdir = workdir
+        self.config_dirs = config_dirs or [os.path.join(workdir, 'etc')]
+        self.state_dir = state_dir or os.path.join(workdir, 'state')
+        self.runtime_dir = runtime_dir or os.path.join(workdir, 'run')
+        for d in self.config_dirs + [self.state_dir, self.runtime_dir]:
+            os.makedirs(d, exist_ok=True)
+        self.logpath = os.path.join(workdir, 'sriovd.log')
+        self.log = open(self.logpath, 'a')
+        args = [sriovd_path()]
+        for d in self.config_dirs:
+            args += ['--config-dir', d]
+        args += ['--state-dir', self.state_dir, '--runtime-dir', self.runtime_dir] + list(extra_args)
+        e = kernel.env(dict(DBUS_SYSTEM_BUS_ADDRESS=bus.address, SYSTEMD_LOG_LEVEL='debug',
+                            SYSTEMD_LOG_TARGET='console'))
+        if notify_socket:
+            e['NOTIFY_SOCKET'] = notify_socket
+        if env:
+            e.update(env)
+        self.log.write('=== starting: %s\n' % ' '.join(args))
+        self.log.flush()
+        self.proc = subprocess.Popen(args, env=e, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout=20):
+        """Waits until io.sriovd is owned on the bus (the daemon is serving)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError('sriovd exited with %s; log:\n%s' % (self.proc.returncode, self.logtext()))
+            if self.bus.has_name():
+                return True
+            time.sleep(0.05)
+        raise RuntimeError('sriovd did not take io.sriovd within %ds; log:\n%s' % (timeout, self.logtext()))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.write('=== exited with %s\n' % self.proc.returncode)
+        self.log.close()
+        return self.proc.returncode
+
+    def logtext(self):
+        self.log.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+
+def sriovctl(bus, *args, user=None, timeout=60):
+    cmd = [sriovctl_path()] + [str(a) for a in args]
+    if user is not None:
+        cmd = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + cmd
+    return subprocess.run(cmd, env=bus.env(), capture_output=True, text=True, timeout=timeout)
+
+
+def write_pf_conf(config_dir, name, match, numvfs=None, extra=''):
+    d = os.path.join(config_dir, 'pf.d')
+    os.makedirs(d, exist_ok=True)
+    body = '[Match]\n' + ''.join('%s=%s\n' % kv for kv in match.items())
+    if numvfs is not None:
+        body += '\n[PhysicalFunction]\nNumVFs=%d\n' % numvfs
+    body += extra
+    p = os.path.join(d, name)
+    with open(p, 'w') as f:
+        f.write(body)
+    return p
+
+
+def wait_for(pred, timeout=10, interval=0.05, what='condition'):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            last = pred()
+            if last:
+                return last
+        except BusError as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError('timed out after %ss waiting for %s (last: %r)' % (timeout, what, last))
