@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+
+#include "build-config.h"
+#include "bus-errors.h"
+#include "names.h"
+#include "policy.h"
+#include "sriovctl.h"
+
+bool arg_json = false;
+bool arg_legend = true;
+bool arg_ask_password = true;
+bool arg_runtime = false;
+bool arg_force = false;
+const char *arg_host = NULL;
+char **arg_config_dirs = NULL;
+
+/* Options that only some verbs take; a verb given one it does not take is a usage error. */
+typedef enum VerbOption {
+        OPTION_RUNTIME = 1 << 0,
+        OPTION_FORCE = 1 << 1,
+        OPTION_CONFIG_DIR = 1 << 2,
+} VerbOption;
+
+#define ARGS_ANY UINT_MAX
+
+typedef struct Verb {
+        const char *name;
+        unsigned min_args; /* not counting the verb */
+        unsigned max_args;
+        bool is_default;
+        VerbOption options;
+        int (*run)(int argc, char *argv[]);
+        const char *synopsis;
+        const char *help;
+} Verb;
+
+static const Verb verbs[] = {
+        { "status",       0, 0,        true,  0,                            verb_status,
+          "",                            "Show every physical function, its VF counts and state" },
+        { "show",         1, 1,        false, 0,                            verb_show,
+          "DEVICE",                      "Show a physical function and its virtual functions" },
+        { "set-numvfs",   2, 2,        false, OPTION_RUNTIME | OPTION_FORCE, verb_set_numvfs,
+          "DEVICE N",                    "Set the number of VFs of a physical function" },
+        { "set-vf",       3, ARGS_ANY, false, OPTION_RUNTIME,               verb_set_vf,
+          "DEVICE INDEX KEY=VALUE...",   "Set the policy of one virtual function" },
+        { "apply",        0, 0,        false, 0,                            verb_apply,
+          "",                            "Reconcile every managed physical function now" },
+        { "reload",       0, 0,        false, 0,                            verb_reload,
+          "",                            "Re-read the configuration, then reconcile" },
+        { "monitor",      0, 0,        false, 0,                            verb_monitor,
+          "",                            "Print changes of physical and virtual functions as they happen" },
+        { "check-config", 0, ARGS_ANY, false, OPTION_CONFIG_DIR,            verb_check_config,
+          "[FILE...]",                   "Check configuration files without applying them" },
+};
+
+static void log_internal(const char *prefix, const char *format, va_list ap) {
+        fprintf(stderr, "%s: %s", program_invocation_short_name, prefix);
+        vfprintf(stderr, format, ap);
+        fputc('\n', stderr);
+}
+
+void log_error_internal(const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        log_internal("", format, ap);
+        va_end(ap);
+}
+
+void log_warning_internal(const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        log_internal("warning: ", format, ap);
+        va_end(ap);
+}
+
+const char *bus_error_message(const sd_bus_error *e, int r) {
+        if (e && e->message)
+                return e->message;
+        return strerror(abs(r));
+}
+
+int acquire_bus(sd_bus **ret) {
+        static sd_bus *bus = NULL;
+        int r;
+
+        if (!bus) {
+                if (arg_host)
+                        r = sd_bus_open_system_remote(&bus, arg_host);
+                else
+                        r = sd_bus_open_system(&bus);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to connect to the system bus%s%s: %m",
+                                               arg_host ? " on " : "", strempty(arg_host));
+
+                /* Lets polkit ask for a password once the daemon checks authorization through it. */
+                r = sd_bus_set_allow_interactive_authorization(bus, arg_ask_password);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set interactive authorization: %m");
+        }
+
+        *ret = bus;
+        return 0;
+}
+
+int resolve_pf(sd_bus *bus, const char *device, char **ret_path) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        char *p;
+        int r;
+
+        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
+                               "GetPhysicalFunction", &error, &reply, "s", device);
+        if (r < 0) {
+                log_error("Failed to find physical function %s: %s", device, bus_error_message(&error, r));
+                return r;
+        }
+
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse reply of GetPhysicalFunction: %m");
+
+        p = strdup(path);
+        if (!p)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        *ret_path = p;
+        return 0;
+}
+
+int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call(bus, m, SRIOVCTL_LONG_CALL_USEC, &error, NULL);
+        if (r < 0) {
+                log_error("Failed to %s: %s", what, bus_error_message(&error, r));
+                return r;
+        }
+        return 0;
+}
+
+static void help(void) {
+        printf("%s [OPTIONS...] COMMAND ...\n\n"
+               "Query and control SR-IOV physical and virtual functions through sriovd.\n\n"
+               "Commands:\n",
+               program_invocation_short_name);
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                _cleanup_free_ char *left = strjoin(verbs[i].name, isempty(verbs[i].synopsis) ? "" : " ",
+                                                   verbs[i].synopsis);
+
+                printf("  %-32s %s%s\n", left ?: verbs[i].name, verbs[i].help,
+                       verbs[i].is_default ? " (default)" : "");
+        }
+
+        printf("\nKeys for set-vf (as in the configuration files, or short):\n ");
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                printf(" %s=", policy_key_to_string(k));
+        printf("\n  mac= vlan= qos= trust= spoofchk= state= min-rate= max-rate= driver=\n");
+
+        printf("\nOptions:\n"
+               "  -h --help              Show this help\n"
+               "     --version           Show the version\n"
+               "     --json              Print JSON (status, show, monitor, check-config)\n"
+               "     --no-legend         Do not print column headers and footers\n"
+               "  -H --host=[USER@]HOST  Operate on a remote host over ssh\n"
+               "     --no-ask-password   Do not ask for a password to authorize\n"
+               "     --runtime           set-numvfs, set-vf: change until reboot, do not persist\n"
+               "     --force             set-numvfs: even when VFs are leased or bound to vfio-pci\n"
+               "     --config-dir=DIR    check-config: read DIR/pf.d/ instead of the default\n"
+               "                         directories; may be given several times\n"
+               "\nExit status: 0 success, 1 failure, 2 usage error. See sriovctl(1).\n");
+}
+
+static const char *option_name(VerbOption o) {
+        switch (o) {
+        case OPTION_RUNTIME:
+                return "--runtime";
+        case OPTION_FORCE:
+                return "--force";
+        case OPTION_CONFIG_DIR:
+                return "--config-dir";
+        }
+        return "?";
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_JSON,
+        ARG_NO_LEGEND,
+        ARG_NO_ASK_PASSWORD,
+        ARG_RUNTIME,
+        ARG_FORCE,
+        ARG_CONFIG_DIR,
+};
+
+/* Returns 1 to go on, 0 to exit successfully, EXIT_USAGE on a usage error. */
+static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
+        static const struct option options[] = {
+                { "help",            no_argument,       NULL, 'h'                 },
+                { "version",         no_argument,       NULL, ARG_VERSION         },
+                { "json",            no_argument,       NULL, ARG_JSON            },
+                { "no-legend",       no_argument,       NULL, ARG_NO_LEGEND       },
+                { "host",            required_argument, NULL, 'H'                 },
+                { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
+                { "runtime",         no_argument,       NULL, ARG_RUNTIME         },
+                { "force",           no_argument,       NULL, ARG_FORCE           },
+                { "config-dir",      required_argument, NULL, ARG_CONFIG_DIR      },
+                {}
+        };
+        VerbOption given = 0;
+        int c, r;
+
+        /* Errors of our own, in our format. */
+        opterr = 0;
+
+        while ((c = getopt_long(argc, argv, ":hH:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("sriovctl %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_legend = false;
+                        break;
+                case 'H':
+                        arg_host = optarg;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
+                        break;
+                case ARG_RUNTIME:
+                        arg_runtime = true;
+                        given |= OPTION_RUNTIME;
+                        break;
+                case ARG_FORCE:
+                        arg_force = true;
+                        given |= OPTION_FORCE;
+                        break;
+                case ARG_CONFIG_DIR:
+                        if (isempty(optarg))
+                                return log_usage("--config-dir= needs a directory.");
+                        r = strv_extend(&arg_config_dirs, optarg);
+                        if (r < 0)
+                                return log_error_errno(r, "Out of memory.");
+                        given |= OPTION_CONFIG_DIR;
+                        break;
+                case ':':
+                        return log_usage("Option '%s' needs an argument. See '%s --help'.", argv[optind - 1],
+                                         program_invocation_short_name);
+                case '?':
+                default:
+                        if (optopt > 0 && optopt < 0x100)
+                                return log_usage("Unknown option '-%c'. See '%s --help'.", optopt,
+                                                 program_invocation_short_name);
+                        return log_usage("Unknown option '%s'. See '%s --help'.", argv[optind - 1],
+                                         program_invocation_short_name);
+                }
+
+        *ret_options = given;
+        return 1;
+}
+
+static int dispatch_verb(int argc, char *argv[], VerbOption given) {
+        const Verb *verb = NULL;
+        unsigned nargs;
+
+        if (argc <= 0) {
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        if (verbs[i].is_default)
+                                verb = &verbs[i];
+        } else
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        if (streq(verbs[i].name, argv[0]))
+                                verb = &verbs[i];
+        if (!verb)
+                return log_usage("Unknown command '%s'. See '%s --help'.", argv[0], program_invocation_short_name);
+
+        nargs = argc > 0 ? (unsigned) argc - 1 : 0;
+        if (nargs < verb->min_args)
+                return log_usage("Too few arguments for '%s'; usage: %s %s", verb->name, verb->name,
+                                 verb->synopsis);
+        if (nargs > verb->max_args)
+                return log_usage("Too many arguments for '%s'; usage: %s%s%s", verb->name, verb->name,
+                                 isempty(verb->synopsis) ? "" : " ", verb->synopsis);
+
+        for (VerbOption o = OPTION_RUNTIME; o <= OPTION_CONFIG_DIR; o <<= 1)
+                if ((given & o) && !(verb->options & o))
+                        return log_usage("Option %s does not apply to '%s'.", option_name(o), verb->name);
+
+        if (argc <= 0) {
+                char *fake[] = { (char *) verb->name, NULL };
+                return verb->run(1, fake);
+        }
+        return verb->run(argc, argv);
+}
+
+int main(int argc, char *argv[]) {
+        VerbOption given = 0;
+        int r;
+
+        r = parse_argv(argc, argv, &given);
+        if (r <= 0 || r == EXIT_USAGE)
+                goto finish;
+
+        /* So that a daemon error arrives as the errno it stands for, and its message is kept. */
+        r = sriovd_bus_errors_register();
+        if (r < 0) {
+                r = log_error_errno(r, "Failed to register the error map: %m");
+                goto finish;
+        }
+
+        r = dispatch_verb(argc - optind, argv + optind, given);
+
+finish:
+        strv_free(arg_config_dirs);
+        if (r < 0)
+                return EXIT_FAILURE;
+        return r;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "util.h"
+
+/* Exit statuses: verbs return 0, a positive exit status, or -errno (exit 1, already logged). */
+#define EXIT_USAGE 2
+
+/* A call into the kernel may take minutes (creating 64 VFs takes about 20 s on a real NIC, disabling
+ * VFs held by a VM can block), so long calls must not run into sd-bus' default 25 s timeout. */
+#define SRIOVCTL_LONG_CALL_USEC (UINT64_C(10) * 60 * 1000 * 1000)
+
+extern bool arg_json;
+extern bool arg_legend;
+extern bool arg_ask_password;
+extern bool arg_runtime;
+extern bool arg_force;
+extern const char *arg_host;
+extern char **arg_config_dirs;
+
+void log_error_internal(const char *format, ...) _printf_(1, 2);
+void log_warning_internal(const char *format, ...) _printf_(1, 2);
+
+#define log_error(...) log_error_internal(__VA_ARGS__)
+#define log_warning(...) log_warning_internal(__VA_ARGS__)
+
+/* Logs with %m expanding to the error r and returns -abs(r). */
+#define log_error_errno(r, ...)                         \
+        ({                                              \
+                int _e = abs(r);                        \
+                errno = _e;                             \
+                log_error_internal(__VA_ARGS__);        \
+                -_e;                                    \
+        })
+
+/* Logs a usage problem and returns EXIT_USAGE. */
+#define log_usage(...)                                  \
+        ({                                              \
+                log_error_internal(__VA_ARGS__);        \
+                EXIT_USAGE;                             \
+        })
+
+/* The daemon's own message when it sent one, else the errno's text. */
+const char *bus_error_message(const sd_bus_error *e, int r);
+
+/* Connects to the system bus (or over ssh to arg_host) once; the connection is shared by all callers. */
+int acquire_bus(sd_bus **ret);
+
+/* Asks the manager for the object of a PF given as PCI address or interface name. */
+int resolve_pf(sd_bus *bus, const char *device, char **ret_path);
+
+/* Calls a method that may take minutes; on failure logs "Failed to <what>: <daemon message>". */
+int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what);
+
+int verb_status(int argc, char *argv[]);
+int verb_show(int argc, char *argv[]);
+int verb_set_numvfs(int argc, char *argv[]);
+int verb_set_vf(int argc, char *argv[]);
+int verb_apply(int argc, char *argv[]);
+int verb_reload(int argc, char *argv[]);
+int verb_monitor(int argc, char *argv[]);
+int verb_check_config(int argc, char *argv[]);

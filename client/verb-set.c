@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "names.h"
+#include "policy.h"
+#include "sriovctl.h"
+
+int verb_set_numvfs(int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *path = NULL, *what = NULL;
+        const char *device = argv[1];
+        uint64_t flags = 0;
+        unsigned count;
+        sd_bus *bus;
+        int r;
+
+        /* Checked before connecting: a usage error must not depend on the daemon. */
+        if (safe_atou(argv[2], &count) < 0)
+                return log_usage("Invalid number of VFs '%s'.", argv[2]);
+
+        if (arg_runtime)
+                flags |= SRIOVD_FLAG_RUNTIME;
+        if (arg_force)
+                flags |= SRIOVD_FLAG_FORCE;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = resolve_pf(bus, device, &path);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_PF_INTERFACE, "SetNumVFs");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+        r = sd_bus_message_append(m, "ut", (uint32_t) count, flags);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+
+        if (asprintf(&what, "set NumVFs on %s", device) < 0)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        return call_long_method(bus, m, what);
+}
+
+int verb_set_vf(int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *path = NULL, *what = NULL;
+        const char *device = argv[1];
+        VfPolicy policy = {};
+        unsigned index;
+        sd_bus *bus;
+        int r;
+
+        if (safe_atou(argv[2], &index) < 0)
+                return log_usage("Invalid VF index '%s'.", argv[2]);
+
+        /* Everything is checked here, so that a typo is a usage error and nothing is sent. */
+        for (int i = 3; i < argc; i++) {
+                _cleanup_free_ char *key = NULL, *error = NULL;
+                const char *eq = strchr(argv[i], '=');
+                PolicyKey k;
+
+                if (!eq || eq == argv[i])
+                        return log_usage("Expected KEY=VALUE, got '%s'.", argv[i]);
+
+                key = strndup(argv[i], eq - argv[i]);
+                if (!key)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+
+                k = policy_key_from_string(key);
+                if (k < 0)
+                        return log_usage("Unknown key '%s'. See '%s --help' for the keys.", key,
+                                         program_invocation_short_name);
+
+                r = policy_set_from_string(&policy, k, eq + 1, &error);
+                if (r < 0) {
+                        if (error)
+                                return log_usage("%s", error);
+                        return log_usage("Invalid value '%s' for %s.", eq + 1, policy_key_to_string(k));
+                }
+        }
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = resolve_pf(bus, device, &path);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_PF_INTERFACE,
+                                           "SetVirtualFunctionPolicy");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+        r = sd_bus_message_append(m, "u", (uint32_t) index);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+        r = policy_append_to_bus_message(m, &policy);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+        r = sd_bus_message_append(m, "t", arg_runtime ? SRIOVD_FLAG_RUNTIME : UINT64_C(0));
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+
+        if (asprintf(&what, "set the policy of VF %u on %s", index, device) < 0)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        return call_long_method(bus, m, what);
+}
+
+static int call_manager(const char *method, const char *what) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        sd_bus *bus;
+        int r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                           SRIOVD_MANAGER_INTERFACE, method);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+
+        return call_long_method(bus, m, what);
+}
+
+int verb_apply(int argc, char *argv[]) {
+        return call_manager("Apply", "apply the configuration");
+}
+
+int verb_reload(int argc, char *argv[]) {
+        return call_manager("Reload", "reload the configuration");
+}

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+
+#include "bus-props.h"
+#include "names.h"
+#include "sriovctl.h"
+#include "table.h"
+
+typedef struct BagList {
+        PropertyBag *bags;
+        size_t n;
+} BagList;
+
+static void bag_list_done(BagList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                property_bag_done(&l->bags[i]);
+        free(l->bags);
+        *l = (BagList) {};
+}
+
+/* Reads every object in paths with GetAll(interface). */
+static int bag_list_load(sd_bus *bus, char **paths, const char *interface, BagList *ret) {
+        _cleanup_(bag_list_done) BagList l = {};
+        size_t n = strv_length(paths);
+
+        l.bags = calloc(MAX(n, 1u), sizeof(PropertyBag));
+        if (!l.bags)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        /* Bags stay empty for objects that vanished; callers skip those. */
+        l.n = n;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                int r;
+
+                r = property_bag_get_all(bus, paths[i], interface, &l.bags[i], &error);
+                if (r < 0) {
+                        /* A device unplugged between listing and reading is gone, not an error. */
+                        if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                            sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                                continue;
+                        log_error("Failed to read properties of %s: %s", paths[i], bus_error_message(&error, r));
+                        return r;
+                }
+        }
+
+        *ret = l;
+        l = (BagList) {};
+        return 0;
+}
+
+static int compare_pf(const void *a, const void *b) {
+        return strcmp(property_bag_string(a, "PciAddress"), property_bag_string(b, "PciAddress"));
+}
+
+static int compare_vf(const void *a, const void *b) {
+        int64_t x = property_bag_int(a, "Index", -1), y = property_bag_int(b, "Index", -1);
+
+        return x < y ? -1 : x > y;
+}
+
+static char *model_string(const PropertyBag *pf) {
+        const char *model = property_bag_string(pf, "Model");
+        char *s;
+
+        if (!isempty(model))
+                return strdup(model);
+        if (asprintf(&s, "%04" PRIx64 ":%04" PRIx64, property_bag_int(pf, "VendorId", 0),
+                     property_bag_int(pf, "DeviceId", 0)) < 0)
+                return NULL;
+        return s;
+}
+
+static char *int_string(int64_t v, bool dash_if_negative) {
+        char *s;
+
+        if (dash_if_negative && v < 0)
+                return strdup("");
+        if (asprintf(&s, "%" PRIi64, v) < 0)
+                return NULL;
+        return s;
+}
+
+static int list_pf_paths(sd_bus *bus, char ***ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
+                               "ListPhysicalFunctions", &error, &reply, NULL);
+        if (r < 0) {
+                log_error("Failed to list physical functions: %s", bus_error_message(&error, r));
+                return r;
+        }
+
+        r = sd_bus_message_read_strv(reply, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse reply of ListPhysicalFunctions: %m");
+        return 0;
+}
+
+int verb_status(int argc, char *argv[]) {
+        _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
+        _cleanup_strv_free_ char **paths = NULL;
+        _cleanup_(bag_list_done) BagList pfs = {};
+        size_t n_errors = 0;
+        sd_bus *bus;
+        int r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = list_pf_paths(bus, &paths);
+        if (r < 0)
+                return r;
+
+        r = bag_list_load(bus, paths, SRIOVD_PF_INTERFACE, &pfs);
+        if (r < 0)
+                return r;
+        qsort(pfs.bags, pfs.n, sizeof(PropertyBag), compare_pf);
+
+        if (table_new("PhysicalFunctions", &tb) < 0 ||
+            table_add_column(tb, "PF", "PciAddress", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "INTERFACE", "Interface", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "DRIVER", "Driver", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "MODEL", "Model", SCOLS_JSON_STRING, SCOLS_FL_TRUNC) < 0 ||
+            table_add_column(tb, "VFS", "NumVFs", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "DESIRED", "DesiredNumVFs", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "TOTAL", "TotalVFs", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "STATE", "State", SCOLS_JSON_STRING, 0) < 0 ||
+            (arg_json && table_add_column(tb, "", "LastError", SCOLS_JSON_STRING, 0) < 0))
+                return log_error_errno(ENOMEM, "Failed to set up the table: %m");
+
+        for (size_t i = 0; i < pfs.n; i++) {
+                const PropertyBag *pf = &pfs.bags[i];
+                _cleanup_free_ char *model = NULL, *now = NULL, *desired = NULL, *total = NULL;
+                struct libscols_line *line;
+
+                if (pf->n == 0)
+                        continue;
+
+                model = arg_json ? strdup(property_bag_string(pf, "Model")) : model_string(pf);
+                now = int_string(property_bag_int(pf, "NumVFs", 0), false);
+                /* -1 means sriovd does not manage the count: "-" for humans, -1 in JSON as on the bus. */
+                desired = int_string(property_bag_int(pf, "DesiredNumVFs", -1), !arg_json);
+                total = int_string(property_bag_int(pf, "TotalVFs", 0), false);
+                line = scols_table_new_line(tb, NULL);
+                if (!model || !now || !desired || !total || !line)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+
+                if (table_set_cell(tb, line, 0, property_bag_string(pf, "PciAddress")) < 0 ||
+                    table_set_cell(tb, line, 1, property_bag_string(pf, "Interface")) < 0 ||
+                    table_set_cell(tb, line, 2, property_bag_string(pf, "Driver")) < 0 ||
+                    table_set_cell(tb, line, 3, model) < 0 ||
+                    table_set_cell(tb, line, 4, now) < 0 ||
+                    table_set_cell(tb, line, 5, desired) < 0 ||
+                    table_set_cell(tb, line, 6, total) < 0 ||
+                    table_set_cell(tb, line, 7, property_bag_string(pf, "State")) < 0 ||
+                    (arg_json && table_set_cell(tb, line, 8, property_bag_string(pf, "LastError")) < 0))
+                        return log_error_errno(ENOMEM, "Out of memory.");
+
+                if (!isempty(property_bag_string(pf, "LastError")))
+                        n_errors++;
+        }
+
+        r = table_print(tb);
+        if (r < 0)
+                return log_error_errno(r, "Failed to print the table: %m");
+
+        if (arg_json)
+                return 0;
+
+        /* Errors are long ("file:line: message"), so they go below the table, not into a column. */
+        if (n_errors > 0) {
+                putchar('\n');
+                for (size_t i = 0; i < pfs.n; i++) {
+                        const char *e = property_bag_string(&pfs.bags[i], "LastError");
+
+                        if (!isempty(e))
+                                printf("%s: %s\n", property_bag_string(&pfs.bags[i], "PciAddress"), e);
+                }
+        }
+
+        if (arg_legend)
+                printf("\n%zu physical function%s listed.\n", pfs.n, pfs.n == 1 ? "" : "s");
+        return 0;
+}
+
+static void print_field(const char *name, const char *value) {
+        printf("%18s: %s\n", name, isempty(value) ? "-" : value);
+}
+
+static int print_vf_table(BagList *vfs) {
+        _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
+        int r;
+
+        if (table_new("VirtualFunctions", &tb) < 0 ||
+            table_add_column(tb, "INDEX", "Index", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "ADDRESS", "PciAddress", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "INTERFACE", "Interface", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "DRIVER", "Driver", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "MAC", "MACAddress", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "VLAN", "VLANId", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "IOMMU", "IommuGroup", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "STATE", "State", SCOLS_JSON_STRING, 0) < 0 ||
+            table_add_column(tb, "ERROR", "LastError", SCOLS_JSON_STRING, 0) < 0)
+                return log_error_errno(ENOMEM, "Failed to set up the table: %m");
+
+        for (size_t i = 0; i < vfs->n; i++) {
+                const PropertyBag *vf = &vfs->bags[i];
+                _cleanup_free_ char *index = NULL, *vlan = NULL, *group = NULL;
+                struct libscols_line *line;
+                int64_t v;
+
+                if (vf->n == 0)
+                        continue;
+
+                index = int_string(property_bag_int(vf, "Index", 0), false);
+                /* VLAN 0 is no VLAN, IOMMU group -1 is none. */
+                v = property_bag_int(vf, "VLANId", 0);
+                vlan = int_string(v == 0 ? -1 : v, true);
+                group = int_string(property_bag_int(vf, "IommuGroup", -1), true);
+                line = scols_table_new_line(tb, NULL);
+                if (!index || !vlan || !group || !line)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+
+                if (table_set_cell(tb, line, 0, index) < 0 ||
+                    table_set_cell(tb, line, 1, property_bag_string(vf, "PciAddress")) < 0 ||
+                    table_set_cell(tb, line, 2, property_bag_string(vf, "Interface")) < 0 ||
+                    table_set_cell(tb, line, 3, property_bag_string(vf, "Driver")) < 0 ||
+                    table_set_cell(tb, line, 4, property_bag_string(vf, "MACAddress")) < 0 ||
+                    table_set_cell(tb, line, 5, vlan) < 0 ||
+                    table_set_cell(tb, line, 6, group) < 0 ||
+                    table_set_cell(tb, line, 7, property_bag_string(vf, "State")) < 0 ||
+                    table_set_cell(tb, line, 8, property_bag_string(vf, "LastError")) < 0)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+        }
+
+        r = table_print(tb);
+        if (r < 0)
+                return log_error_errno(r, "Failed to print the table: %m");
+        return 0;
+}
+
+int verb_show(int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(property_bag_done) PropertyBag pf = {};
+        _cleanup_(bag_list_done) BagList vfs = {};
+        _cleanup_free_ char *path = NULL, *model = NULL, *vfcount = NULL;
+        const char *device = argv[1];
+        int64_t desired;
+        sd_bus *bus;
+        int r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = resolve_pf(bus, device, &path);
+        if (r < 0)
+                return r;
+
+        r = property_bag_get_all(bus, path, SRIOVD_PF_INTERFACE, &pf, &error);
+        if (r < 0) {
+                log_error("Failed to read properties of %s: %s", device, bus_error_message(&error, r));
+                return r;
+        }
+
+        r = bag_list_load(bus, property_bag_strv(&pf, "VirtualFunctions"), SRIOVD_VF_INTERFACE, &vfs);
+        if (r < 0)
+                return r;
+        qsort(vfs.bags, vfs.n, sizeof(PropertyBag), compare_vf);
+
+        if (arg_json) {
+                /* One document: the PF's properties and its VFs', keyed by their D-Bus names. */
+                fputs("{\"PhysicalFunction\": ", stdout);
+                property_bag_write_json(&pf, stdout);
+                fputs(", \"VirtualFunctions\": [", stdout);
+                for (size_t i = 0, k = 0; i < vfs.n; i++) {
+                        if (vfs.bags[i].n == 0)
+                                continue;
+                        if (k++ > 0)
+                                fputs(", ", stdout);
+                        property_bag_write_json(&vfs.bags[i], stdout);
+                }
+                fputs("]}\n", stdout);
+                return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+        }
+
+        model = model_string(&pf);
+        desired = property_bag_int(&pf, "DesiredNumVFs", -1);
+        if (desired < 0)
+                r = asprintf(&vfcount, "%" PRIi64 " (unmanaged, total %" PRIi64 ")",
+                             property_bag_int(&pf, "NumVFs", 0), property_bag_int(&pf, "TotalVFs", 0));
+        else
+                r = asprintf(&vfcount, "%" PRIi64 " (desired %" PRIi64 ", total %" PRIi64 ")",
+                             property_bag_int(&pf, "NumVFs", 0), desired, property_bag_int(&pf, "TotalVFs", 0));
+        if (r < 0 || !model)
+                return log_error_errno(ENOMEM, "Out of memory.");
+
+        print_field("PCI Address", property_bag_string(&pf, "PciAddress"));
+        print_field("Interface", property_bag_string(&pf, "Interface"));
+        print_field("Driver", property_bag_string(&pf, "Driver"));
+        print_field("Vendor", property_bag_string(&pf, "Vendor"));
+        print_field("Model", model);
+        print_field("VFs", vfcount);
+        print_field("Drivers Autoprobe", property_bag_bool(&pf, "DriversAutoprobe") ? "yes" : "no");
+        print_field("State", property_bag_string(&pf, "State"));
+        print_field("Last Error", property_bag_string(&pf, "LastError"));
+        print_field("Config Source", property_bag_string(&pf, "ConfigSource"));
+
+        if (vfs.n == 0)
+                return 0;
+
+        putchar('\n');
+        return print_vf_table(&vfs);
+}
