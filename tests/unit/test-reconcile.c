@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+
+#include "reconcile.h"
+#include "util.h"
+
+static ReconcileInput input(int desired, unsigned current) {
+        return (ReconcileInput) {
+                .address = "0000:01:00.0",
+                .driver = "igb",
+                .desired = desired,
+                .current = current,
+                .total = 7,
+        };
+}
+
+START_TEST(test_nothing_to_do) {
+        ReconcileInput in = input(4, 4);
+        ReconcilePlan p;
+
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_NOTHING);
+
+        in = input(-1, 3); /* unmanaged: whatever the kernel has stays */
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_NOTHING);
+}
+END_TEST
+
+START_TEST(test_enable_and_disable) {
+        ReconcileInput in = input(7, 0);
+        ReconcilePlan p;
+
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_WRITE);
+        ck_assert_uint_eq(p.n_values, 1);
+        ck_assert_uint_eq(p.values[0], 7);
+
+        in = input(0, 5);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_WRITE);
+        ck_assert_uint_eq(p.n_values, 1);
+        ck_assert_uint_eq(p.values[0], 0);
+}
+END_TEST
+
+START_TEST(test_change_goes_through_zero) {
+        ReconcileInput in = input(3, 7);
+        ReconcilePlan p;
+
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_WRITE);
+        ck_assert_uint_eq(p.n_values, 2);
+        ck_assert_uint_eq(p.values[0], 0);
+        ck_assert_uint_eq(p.values[1], 3);
+
+        in = input(7, 2);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_uint_eq(p.n_values, 2);
+        ck_assert_uint_eq(p.values[0], 0);
+        ck_assert_uint_eq(p.values[1], 7);
+}
+END_TEST
+
+START_TEST(test_out_of_range) {
+        _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+        ReconcileInput in = input(8, 0);
+
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+        ck_assert_int_eq(p.error, -ERANGE);
+        ck_assert_ptr_nonnull(strstr(p.message, "8 VFs"));
+        ck_assert_ptr_nonnull(strstr(p.message, "at most 7"));
+        ck_assert_ptr_nonnull(strstr(p.message, "0000:01:00.0"));
+}
+END_TEST
+
+START_TEST(test_no_driver) {
+        _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+        ReconcileInput in = input(2, 0);
+
+        in.driver = NULL;
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+        ck_assert_int_eq(p.error, -ENOENT);
+        ck_assert_ptr_nonnull(strstr(p.message, "no driver"));
+}
+END_TEST
+
+static const ReconcileVf vfio_vfs[] = {
+        { .index = 0, .address = "0000:01:10.0", .driver = "igbvf" },
+        { .index = 1, .address = "0000:01:10.2", .driver = "vfio-pci" },
+        { .index = 2, .address = "0000:01:10.4", .driver = NULL },
+        { .index = 3, .address = "0000:01:10.6", .driver = "vfio-pci" },
+};
+
+START_TEST(test_vfio_bound_refused) {
+        _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+        ReconcileInput in = input(2, 4);
+
+        in.vfs = vfio_vfs;
+        in.n_vfs = ELEMENTSOF(vfio_vfs);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+        ck_assert_int_eq(p.error, -EBUSY);
+        /* going 4 -> 2 writes 0 first, so VF 1 is destroyed too: both are named */
+        ck_assert_ptr_nonnull(strstr(p.message, "VF 1 (0000:01:10.2"));
+        ck_assert_ptr_nonnull(strstr(p.message, "VF 3 (0000:01:10.6"));
+        ck_assert_ptr_null(strstr(p.message, "VF 0 "));
+        reconcile_plan_done(&p);
+
+        /* raising the count destroys them as well */
+        in = input(6, 4);
+        in.vfs = vfio_vfs;
+        in.n_vfs = ELEMENTSOF(vfio_vfs);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+        reconcile_plan_done(&p);
+
+        /* disabling too */
+        in = input(0, 4);
+        in.vfs = vfio_vfs;
+        in.n_vfs = ELEMENTSOF(vfio_vfs);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+}
+END_TEST
+
+START_TEST(test_vfio_bound_forced) {
+        ReconcileInput in = input(2, 4);
+        ReconcilePlan p;
+
+        in.vfs = vfio_vfs;
+        in.n_vfs = ELEMENTSOF(vfio_vfs);
+        in.force = true;
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_WRITE);
+        ck_assert_uint_eq(p.n_values, 2);
+        ck_assert_uint_eq(p.values[1], 2);
+}
+END_TEST
+
+START_TEST(test_vfio_unaffected) {
+        ReconcileInput in = input(4, 4);
+        ReconcilePlan p;
+
+        /* nothing changes, so bound VFs are no reason to refuse */
+        in.vfs = vfio_vfs;
+        in.n_vfs = ELEMENTSOF(vfio_vfs);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_NOTHING);
+}
+END_TEST
+
+START_TEST(test_write_error_messages) {
+        static const struct {
+                int error;
+                const char *needle;
+        } cases[] = {
+                { -EBUSY, "EBUSY" },   { -ERANGE, "ERANGE" },     { -ENOENT, "ENOENT" },
+                { -EINVAL, "EINVAL" }, { -ENOMEM, "allocate" },   { -EACCES, "permission denied" },
+                { -EIO, "Input/output error" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *m = reconcile_write_error_message("0000:01:00.0", "igb", 7, 3, cases[i].error);
+
+                ck_assert_ptr_nonnull(m);
+                ck_assert_msg(strstr(m, cases[i].needle), "'%s' lacks '%s'", m, cases[i].needle);
+                ck_assert_ptr_nonnull(strstr(m, "0000:01:00.0 (igb) from 7 to 3"));
+        }
+}
+END_TEST
+
+static Suite *reconcile_suite(void) {
+        Suite *s = suite_create("reconcile");
+        TCase *tc = tcase_create("plan");
+
+        tcase_add_test(tc, test_nothing_to_do);
+        tcase_add_test(tc, test_enable_and_disable);
+        tcase_add_test(tc, test_change_goes_through_zero);
+        tcase_add_test(tc, test_out_of_range);
+        tcase_add_test(tc, test_no_driver);
+        tcase_add_test(tc, test_vfio_bound_refused);
+        tcase_add_test(tc, test_vfio_bound_forced);
+        tcase_add_test(tc, test_vfio_unaffected);
+        tcase_add_test(tc, test_write_error_messages);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(reconcile_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
