@@ -114,7 +114,7 @@ enable_backports() {
 install_packages() {
         # What the guest runs from the host's root: udevd, a system bus, ip, modprobe; busybox for the initramfs.
         local p missing=()
-        for p in busybox-static kmod udev dbus dbus-daemon iproute2 python3; do
+        for p in busybox-static kmod udev dbus dbus-daemon iproute2 python3 python3-dbus; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
         done
         if [ ${#missing[@]} -gt 0 ]; then

@@ -244,6 +244,26 @@ pf_prop() {
         sbus get-property io.sriovd "$obj" io.sriovd1.PhysicalFunction "$2" | sed 's/^[^ ]* //; s/^"\(.*\)"$/\1/'
 }
 
+# bus_call OBJECT INTERFACE METHOD [SIGNATURE ARGS...]: prints the reply, or "ERROR <name>: <message>"
+# and returns 1 (busctl cannot show the error name).
+bus_call() { /usr/bin/python3 "$VM_LIB_DIR/guest/bus-call.py" "$@"; }
+pf_call() { # ADDRESS METHOD [SIGNATURE ARGS...]
+        local obj addr=$1 method=$2
+        shift 2
+        obj=$(pf_object "$addr")
+        [ -n "$obj" ] || fail "no PF object for $addr"
+        bus_call "$obj" io.sriovd1.PhysicalFunction "$method" "$@"
+}
+
+# Signals of io.sriovd (InterfacesAdded/Removed, PropertiesChanged) as JSON lines into FILE.
+bus_monitor_start() {
+        busctl --system monitor --json=short io.sriovd >"$1" 2>&1 &
+        BUSMON_PID=$!
+        vm_track_pid "$BUSMON_PID"
+        sleep 0.5
+}
+bus_monitor_stop() { kill "$BUSMON_PID" 2>/dev/null || true; wait "$BUSMON_PID" 2>/dev/null || true; }
+
 # PF config file in /etc/sriovd/pf.d (the guest overlay): pf_conf NAME ADDRESS NUMVFS [EXTRA-LINES]
 pf_conf() {
         mkdir -p /etc/sriovd/pf.d
