@@ -7,13 +7,15 @@
 #include "config.h"
 #include "util.h"
 
-static char tmpdir[] = "/tmp/test-config-XXXXXX";
+static char tmpdir[64];
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
 }
 
 static void tmp_setup(void) {
+        /* a fresh template each time: with CK_FORK=no every test runs in this process */
+        strcpy(tmpdir, "/tmp/test-config-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 

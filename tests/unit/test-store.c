@@ -7,7 +7,7 @@
 #include "store.h"
 #include "util.h"
 
-static char tmpdir[] = "/tmp/test-store-XXXXXX";
+static char tmpdir[64];
 static char *statedir; /* a not yet existing directory below tmpdir */
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -16,6 +16,8 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void setup(void) {
         umask(022);
+        /* a fresh template each time: with CK_FORK=no every test runs in this process */
+        strcpy(tmpdir, "/tmp/test-store-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
         statedir = path_join(tmpdir, "var/lib/sriovd");
         ck_assert_ptr_nonnull(statedir);
@@ -62,7 +64,8 @@ static char *list_dir(const char *dir) {
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                         ck_assert_int_eq(strv_extend(&names, de->d_name), 0);
         closedir(d);
-        strv_sort(names);
+        if (names)
+                strv_sort(names);
         for (char **n = names; n && *n; n++) {
                 char *j = strjoin(joined, isempty(joined) ? "" : " ", *n);
                 free(joined);
