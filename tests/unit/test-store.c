@@ -191,6 +191,8 @@ START_TEST(test_stale_temporaries_removed) {
         _cleanup_free_ char *pf = state_path("pf"), *tmp = state_path("pf/0000:01:00.0.conf.#tmp.12345"),
                             *listing = NULL;
 
+        /* what a crash between write and rename leaves behind */
+        ck_assert_ptr_nonnull(s);
         write_file(tmp, "[PhysicalF");
         again = open_store();
         listing = list_dir(pf);
