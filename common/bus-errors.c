@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "bus-errors.h"
@@ -22,10 +24,25 @@ int sriovd_bus_errors_register(void) {
 
 const char *sriovd_error_name_from_errno(int error) {
         error = abs(error);
+        if (error == EACCES || error == EPERM)
+                return SD_BUS_ERROR_ACCESS_DENIED;
         if (error == ENOTSUP)
                 error = EOPNOTSUPP;
         for (const sd_bus_error_map *m = sriovd_error_map; m->name; m++)
                 if (m->code == error)
                         return m->name;
         return SRIOVD_ERROR_FAILED;
+}
+
+int sriovd_bus_error_set_errnof(sd_bus_error *e, int error, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+
+        error = abs(error);
+        errno = error;
+        va_start(ap, fmt);
+        (void) vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        (void) sd_bus_error_set(e, sriovd_error_name_from_errno(error), buf);
+        return -error;
 }

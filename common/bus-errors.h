@@ -23,3 +23,8 @@ int sriovd_bus_errors_register(void);
 
 /* The D-Bus error name sriovd uses for an errno (positive or negative); Failed for anything else. */
 const char *sriovd_error_name_from_errno(int error);
+
+/* Like sd_bus_error_set_errnof(), but with sriovd's error names (sd-bus' own table would turn EBUSY
+ * into System.Error.EBUSY). %m in fmt prints the error. Returns -abs(error). */
+int sriovd_bus_error_set_errnof(sd_bus_error *e, int error, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));

@@ -58,6 +58,8 @@ static int str_compare(const void *a, const void *b) {
 }
 
 int strv_sort(char **l) {
+        if (!l)
+                return 0;
         qsort(l, strv_length(l), sizeof(char *), str_compare);
         return 0;
 }
@@ -178,6 +180,7 @@ int read_one_line_file(const char *path, char **ret) {
         if (k < 0) {
                 if (ferror(f))
                         return negative_errno();
+                free(line);
                 line = strdup("");
                 if (!line)
                         return -ENOMEM;

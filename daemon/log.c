@@ -49,8 +49,8 @@ void log_setup(void) {
                 max_level = LOG_ERR;
 }
 
-int log_full(int level, int error, const char *pf, const char *vf, const char *interface,
-             const char *fmt, ...) {
+int log_full(int level, int error, const char *pf, const char *vf, const char *interface, const char *fmt,
+             ...) {
         char buf[LINE_MAX];
         va_list ap;
         int saved = errno;
@@ -76,19 +76,20 @@ int log_full(int level, int error, const char *pf, const char *vf, const char *i
                 snprintf(priority, sizeof priority, "PRIORITY=%i", level);
                 if (!message)
                         goto fallback;
-                iov[n++] = (struct iovec) { message, strlen(message) };
-                iov[n++] = (struct iovec) { priority, strlen(priority) };
-                iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=sriovd", strlen("SYSLOG_IDENTIFIER=sriovd") };
+                iov[n++] = (struct iovec){message, strlen(message)};
+                iov[n++] = (struct iovec){priority, strlen(priority)};
+                iov[n++] = (struct iovec){(char *) "SYSLOG_IDENTIFIER=sriovd",
+                                          strlen("SYSLOG_IDENTIFIER=sriovd")};
                 if (error > 0) {
                         snprintf(errno_field, sizeof errno_field, "ERRNO=%i", error);
-                        iov[n++] = (struct iovec) { errno_field, strlen(errno_field) };
+                        iov[n++] = (struct iovec){errno_field, strlen(errno_field)};
                 }
                 if (pf && (pf_field = strjoin(FIELD_PF, pf)))
-                        iov[n++] = (struct iovec) { pf_field, strlen(pf_field) };
+                        iov[n++] = (struct iovec){pf_field, strlen(pf_field)};
                 if (vf && (vf_field = strjoin(FIELD_VF, vf)))
-                        iov[n++] = (struct iovec) { vf_field, strlen(vf_field) };
+                        iov[n++] = (struct iovec){vf_field, strlen(vf_field)};
                 if (interface && (if_field = strjoin(FIELD_INTERFACE, interface)))
-                        iov[n++] = (struct iovec) { if_field, strlen(if_field) };
+                        iov[n++] = (struct iovec){if_field, strlen(if_field)};
                 if (sd_journal_sendv(iov, (int) n) >= 0)
                         goto done;
         }

@@ -9,8 +9,8 @@
 /* Logs to the journal with structured fields when stderr is connected to it (JOURNAL_STREAM),
  * otherwise to stderr. Returns -abs(error), so that "return log_error_errno(r, ...)" works. Like
  * systemd, %m in the format prints the error passed in. */
-int log_full(int level, int error, const char *pf, const char *vf, const char *interface,
-             const char *fmt, ...) _printf_(6, 7);
+int log_full(int level, int error, const char *pf, const char *vf, const char *interface, const char *fmt,
+             ...) _printf_(6, 7);
 
 void log_set_max_level(int level);
 int log_get_max_level(void);

@@ -27,15 +27,13 @@ static void help(void) {
 
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_CONFIG_DIR, ARG_STATE_DIR, ARG_RUNTIME_DIR, ARG_CHECK_CONFIG };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
-                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
-                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
-                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
-                {}
-        };
+        static const struct option options[] = {{"help", no_argument, NULL, 'h'},
+                                                {"version", no_argument, NULL, ARG_VERSION},
+                                                {"config-dir", required_argument, NULL, ARG_CONFIG_DIR},
+                                                {"state-dir", required_argument, NULL, ARG_STATE_DIR},
+                                                {"runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR},
+                                                {"check-config", no_argument, NULL, ARG_CHECK_CONFIG},
+                                                {}};
         int c;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -69,7 +67,8 @@ static int parse_argv(int argc, char *argv[]) {
                 return -EINVAL;
         }
         if (!arg_config_dirs) {
-                const char *defaults[] = { SRIOVD_CONFIG_DIR_ETC, SRIOVD_CONFIG_DIR_RUN, SRIOVD_CONFIG_DIR_LIB };
+                const char *defaults[] = {SRIOVD_CONFIG_DIR_ETC, SRIOVD_CONFIG_DIR_RUN,
+                                          SRIOVD_CONFIG_DIR_LIB};
                 for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
                         if (strv_extend(&arg_config_dirs, defaults[i]) < 0)
                                 return log_oom();

@@ -5,7 +5,6 @@
 #include "manager.h"
 #include "names.h"
 
-
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
@@ -92,7 +91,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         log_info("Reloading configuration on request");
         r = manager_reload(m, req);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to load configuration: %m");
+                return sriovd_bus_error_set_errnof(error, r, "Failed to load configuration: %m");
         request_arm(req);
         return 1;
 }
@@ -102,9 +101,9 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListPhysicalFunctions", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", pfs),
-                                method_list_pfs, 0),
+                                method_list_pfs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPhysicalFunction", SD_BUS_ARGS("s", device), SD_BUS_RESULT("o", pf),
-                                method_get_pf, 0),
+                                method_get_pf, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_apply,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
@@ -140,7 +139,8 @@ int manager_bus_setup(Manager *m) {
         r = sriovd_bus_errors_register();
         if (r < 0)
                 return log_error_errno(r, "Failed to register error map: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE, manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, NULL, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
+                                     manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add manager object: %m");
         r = sd_bus_add_object_manager(m->bus, NULL, SRIOVD_MANAGER_PATH);

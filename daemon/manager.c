@@ -16,7 +16,7 @@
  * 64 VFs takes about 20 s on a real NIC. */
 #define READY_TIMEOUT_USEC_DEFAULT (90 * 1000000ULL)
 
-static const char * const manager_state_table[_MANAGER_STATE_MAX] = {
+static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
         [MANAGER_RUNNING] = "running",
         [MANAGER_DEGRADED] = "degraded",
@@ -58,8 +58,8 @@ void request_add(Request *r) {
 static void request_finish(Request *r) {
         if (r->message) {
                 if (r->error < 0)
-                        (void) sd_bus_reply_method_errorf(r->message, sriovd_error_name_from_errno(r->error), "%s",
-                                                          r->error_message ?: strerror(-r->error));
+                        (void) sd_bus_reply_method_errorf(r->message, sriovd_error_name_from_errno(r->error),
+                                                          "%s", r->error_message ?: strerror(-r->error));
                 else
                         (void) sd_bus_reply_method_return(r->message, NULL);
                 r->message = sd_bus_message_unref(r->message);
@@ -76,7 +76,8 @@ void request_complete_one(Request *r, int error, const char *message) {
                 if (r->error >= 0)
                         r->error = error;
                 if (message) {
-                        char *m = r->error_message ? strjoin(r->error_message, "; ", message) : strdup(message);
+                        char *m = r->error_message ? strjoin(r->error_message, "; ", message)
+                                                   : strdup(message);
                         if (m) {
                                 free(r->error_message);
                                 r->error_message = m;
@@ -172,8 +173,8 @@ void manager_assign_config(Manager *m, PhysicalFunction *pf) {
 }
 
 static void manager_load_stored(Manager *m, PhysicalFunction *pf) {
-        Store *stores[] = { m->store, m->runtime_store };
-        PfConfig **targets[] = { &pf->persisted, &pf->runtime };
+        Store *stores[] = {m->store, m->runtime_store};
+        PfConfig **targets[] = {&pf->persisted, &pf->runtime};
 
         for (size_t i = 0; i < ELEMENTSOF(stores); i++) {
                 _cleanup_free_ char *error = NULL;
@@ -187,7 +188,8 @@ static void manager_load_stored(Manager *m, PhysicalFunction *pf) {
                         /* the count stays as it is; a corrupt file never means 0 VFs */
                         log_pf(LOG_ERR, r, pf, "%s", strempty(error));
                         if (error) {
-                                char *s = pf->config_error ? strjoin(pf->config_error, "; ", error) : strdup(error);
+                                char *s = pf->config_error ? strjoin(pf->config_error, "; ", error)
+                                                           : strdup(error);
                                 if (s) {
                                         free(pf->config_error);
                                         pf->config_error = s;
@@ -455,15 +457,17 @@ int manager_check_authorized(Manager *m, sd_bus_message *message, sd_bus_error *
         uid_t uid;
         int r;
 
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT, &creds);
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
+                                      &creds);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to get the caller's credentials: %m");
+                return sriovd_bus_error_set_errnof(error, r, "Failed to get the caller's credentials: %m");
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 r = sd_bus_creds_get_uid(creds, &uid);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to get the caller's user: %m");
-        /* until polkit is asked, only root (and sriovd's own user, for unprivileged tests) may change things */
+                return sriovd_bus_error_set_errnof(error, r, "Failed to get the caller's user: %m");
+        /* until polkit is asked, only root (and sriovd's own user, for unprivileged tests) may change things
+         */
         if (uid == 0 || uid == geteuid())
                 return 0;
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -516,14 +520,16 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
 
         r = store_open(state_dir, &m->store);
         if (r < 0)
-                log_error_errno(r, "Failed to open state directory %s, persisting is disabled: %m", state_dir);
+                log_error_errno(r, "Failed to open state directory %s, persisting is disabled: %m",
+                                state_dir);
         runtime_state = path_join(runtime_dir, "state");
         if (!runtime_state)
                 return log_oom();
         r = store_open(runtime_state, &m->runtime_store);
         if (r < 0)
-                log_error_errno(r, "Failed to open runtime state directory %s, runtime changes are disabled: %m",
-                                runtime_state);
+                log_error_errno(
+                        r, "Failed to open runtime state directory %s, runtime changes are disabled: %m",
+                        runtime_state);
 
         r = config_load(m->config_dirs, &m->config);
         if (r < 0)

@@ -23,11 +23,11 @@ struct Request {
         unsigned n_ref;
         unsigned pending;
         sd_bus_message *message; /* replied to when done, if set */
-        RequestDone done;        /* or called, if set */
+        RequestDone done; /* or called, if set */
         void *userdata;
         int error;
         char *error_message;
-        bool armed;             /* all PFs added; complete when pending reaches 0 */
+        bool armed; /* all PFs added; complete when pending reaches 0 */
 };
 
 Request *request_new(sd_bus_message *m, RequestDone done, void *userdata);

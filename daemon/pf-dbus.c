@@ -5,12 +5,12 @@
 #include "names.h"
 #include "reconcile.h"
 
-#define DEFINE_PF_STRING_GETTER(name, expr)                                                               \
-        static int property_get_##name(sd_bus *bus, const char *path, const char *interface,              \
-                                       const char *property, sd_bus_message *reply, void *userdata,       \
-                                       sd_bus_error *error) {                                             \
-                PhysicalFunction *pf = userdata;                                                          \
-                return sd_bus_message_append(reply, "s", strempty(expr));                                 \
+#define DEFINE_PF_STRING_GETTER(name, expr)                                                         \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface,        \
+                                       const char *property, sd_bus_message *reply, void *userdata, \
+                                       sd_bus_error *error) {                                       \
+                PhysicalFunction *pf = userdata;                                                    \
+                return sd_bus_message_append(reply, "s", strempty(expr));                           \
         }
 
 DEFINE_PF_STRING_GETTER(address, pf->address);
@@ -72,7 +72,8 @@ static int pf_save_num_vfs(PhysicalFunction *pf, int count, bool runtime, sd_bus
         int r;
 
         if (!store)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "The %s state directory is not usable, see the log",
+                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
+                                         "The %s state directory is not usable, see the log",
                                          runtime ? "runtime" : "persistent");
 
         c = pf_config_copy_state(runtime ? pf->runtime : pf->persisted);
@@ -81,7 +82,8 @@ static int pf_save_num_vfs(PhysicalFunction *pf, int count, bool runtime, sd_bus
         c->num_vfs = count;
         r = store_save_pf(store, pf->address, c);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to save the state of %s: %m", pf->address);
+                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to save the state of %s: %s",
+                                         pf->address, strerror(-r));
 
         /* a persistent count replaces a runtime one, or it would not take effect until reboot */
         if (!runtime && pf->runtime && pf->runtime->num_vfs >= 0 && m->runtime_store) {
@@ -130,9 +132,10 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
 
         (void) pf_refresh(pf);
         if (count > pf->total_vfs)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_OUT_OF_RANGE,
-                                         "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
-                                         count, pf->address, pf->total_vfs);
+                return sd_bus_error_setf(
+                        error, SRIOVD_ERROR_OUT_OF_RANGE,
+                        "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)", count,
+                        pf->address, pf->total_vfs);
 
         /* refuse now what the planner would refuse, so that a refused call changes nothing */
         r = pf_build_reconcile_input(pf, (int) count, flags & SRIOVD_FLAG_FORCE, &in, &vfs);
@@ -148,7 +151,8 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
         log_pf(LOG_INFO, 0, pf, "NumVFs set to %u%s%s through the API", count,
-               flags & SRIOVD_FLAG_RUNTIME ? " (runtime)" : "", flags & SRIOVD_FLAG_FORCE ? " (forced)" : "");
+               flags & SRIOVD_FLAG_RUNTIME ? " (runtime)" : "",
+               flags & SRIOVD_FLAG_FORCE ? " (forced)" : "");
         pf_update_desired(pf);
 
         req = request_new(message, NULL, NULL);
@@ -174,15 +178,17 @@ static int method_forget(sd_bus_message *message, void *userdata, sd_bus_error *
         if (m->runtime_store) {
                 r = store_remove_pf(m->runtime_store, pf->address);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to remove the runtime state of %s: %m",
-                                                       pf->address);
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
+                                                 "Failed to remove the runtime state of %s: %s", pf->address,
+                                                 strerror(-r));
         }
         pf->runtime = pf_config_free(pf->runtime);
         if (m->store) {
                 r = store_remove_pf(m->store, pf->address);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to remove the state of %s: %m",
-                                                       pf->address);
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
+                                                 "Failed to remove the state of %s: %s", pf->address,
+                                                 strerror(-r));
         }
         pf->persisted = pf_config_free(pf->persisted);
         log_pf(LOG_INFO, 0, pf, "Forgot the state set through the API");
@@ -201,20 +207,25 @@ const sd_bus_vtable pf_vtable[] = {
         SD_BUS_PROPERTY("PciAddress", "s", property_get_address, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Interface", "s", property_get_interface, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Driver", "s", property_get_driver, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("VendorId", "q", NULL, offsetof(PhysicalFunction, vendor_id), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("DeviceId", "q", NULL, offsetof(PhysicalFunction, device_id), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VendorId", "q", NULL, offsetof(PhysicalFunction, vendor_id),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DeviceId", "q", NULL, offsetof(PhysicalFunction, device_id),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Vendor", "s", property_get_vendor, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Model", "s", property_get_model, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("TotalVFs", "u", NULL, offsetof(PhysicalFunction, total_vfs),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("NumVFs", "u", NULL, offsetof(PhysicalFunction, num_vfs), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NumVFs", "u", NULL, offsetof(PhysicalFunction, num_vfs),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DesiredNumVFs", "i", NULL, offsetof(PhysicalFunction, desired_num_vfs),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("DriversAutoprobe", "b", property_get_autoprobe, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DriversAutoprobe", "b", property_get_autoprobe, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("VirtualFunctions", "ao", property_get_vfs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ConfigSource", "s", property_get_config_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ConfigSource", "s", property_get_config_source, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetNumVFs", SD_BUS_ARGS("u", count, "t", flags), SD_BUS_NO_RESULT,
                                 method_set_num_vfs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Forget", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_forget,

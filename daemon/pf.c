@@ -15,11 +15,9 @@
  * (the kernel sends one per VF) turns into one reconcile. */
 #define DRIFT_COALESCE_USEC (500 * 1000ULL)
 
-static const char * const pf_state_table[_PF_STATE_MAX] = {
-        [PF_STATE_UNMANAGED] = "unmanaged",
-        [PF_STATE_CONVERGING] = "converging",
-        [PF_STATE_ENFORCED] = "enforced",
-        [PF_STATE_DRIFT] = "drift",
+static const char *const pf_state_table[_PF_STATE_MAX] = {
+        [PF_STATE_UNMANAGED] = "unmanaged", [PF_STATE_CONVERGING] = "converging",
+        [PF_STATE_ENFORCED] = "enforced",   [PF_STATE_DRIFT] = "drift",
         [PF_STATE_FAILED] = "failed",
 };
 
@@ -108,7 +106,7 @@ VirtualFunction *pf_get_vf(PhysicalFunction *pf, unsigned index) {
 }
 
 void pf_match_info(PhysicalFunction *pf, PfMatchInfo *ret) {
-        *ret = (PfMatchInfo) {
+        *ret = (PfMatchInfo){
                 .pci_address = pf->address,
                 .interface = pf->interface,
                 .driver = pf->driver,
@@ -121,7 +119,7 @@ static void emit_pf_changed(PhysicalFunction *pf, const char **changed, size_t n
         changed[n] = NULL;
         if (n > 0 && pf->manager->bus)
                 (void) sd_bus_emit_properties_changed_strv(pf->manager->bus, pf->object_path,
-                                                          SRIOVD_PF_INTERFACE, (char **) changed);
+                                                           SRIOVD_PF_INTERFACE, (char **) changed);
 }
 
 void pf_set_state(PhysicalFunction *pf, PfState state, const char *error) {
@@ -131,7 +129,8 @@ void pf_set_state(PhysicalFunction *pf, PfState state, const char *error) {
         if (!error && !pf->job && pf->config_error)
                 error = pf->config_error;
         if (pf->state != state) {
-                log_pf(LOG_DEBUG, 0, pf, "State %s -> %s", pf_state_to_string(pf->state), pf_state_to_string(state));
+                log_pf(LOG_DEBUG, 0, pf, "State %s -> %s", pf_state_to_string(pf->state),
+                       pf_state_to_string(state));
                 pf->state = state;
                 changed[n++] = "State";
         }
@@ -262,7 +261,7 @@ const char *pf_config_source(PhysicalFunction *pf) {
 
 void pf_update_vf_policy(PhysicalFunction *pf, VirtualFunction *vf) {
         VfPolicy p = {}, q;
-        const PfConfig *sources[] = { pf->config, pf->persisted, pf->runtime };
+        const PfConfig *sources[] = {pf->config, pf->persisted, pf->runtime};
 
         for (size_t i = 0; i < ELEMENTSOF(sources); i++)
                 if (sources[i] && pf_config_vf_policy(sources[i], vf->index, &q))
@@ -311,8 +310,8 @@ int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec) {
         r = sd_event_now(pf->manager->event, CLOCK_MONOTONIC, &now_usec);
         if (r < 0)
                 return r;
-        r = sd_event_add_time(pf->manager->event, &pf->reconcile_source, CLOCK_MONOTONIC, now_usec + delay_usec,
-                              0, reconcile_handler, pf);
+        r = sd_event_add_time(pf->manager->event, &pf->reconcile_source, CLOCK_MONOTONIC,
+                              now_usec + delay_usec, 0, reconcile_handler, pf);
         if (r < 0)
                 return log_pf(LOG_ERR, r, pf, "Failed to schedule reconcile: %m");
         (void) sd_event_source_set_description(pf->reconcile_source, "pf-reconcile");
@@ -363,12 +362,14 @@ static void numvfs_done(Job *j) {
         (void) pf_refresh(pf);
 
         if (error < 0) {
-                message = reconcile_write_error_message(pf->address, pf->driver, pf->job_from, pf->job_to, error);
+                message = reconcile_write_error_message(pf->address, pf->driver, pf->job_from, pf->job_to,
+                                                        error);
                 log_pf(LOG_ERR, error, pf, "%s", strempty(message));
         } else if (pf->num_vfs != pf->job_to) {
                 /* the kernel accepts the write but the driver may enable fewer VFs than asked */
                 error = -EIO;
-                (void) asprintf_safe(&message, "Kernel enabled only %u of %u VFs on %s%s%s%s (partial enable)",
+                (void) asprintf_safe(&message,
+                                     "Kernel enabled only %u of %u VFs on %s%s%s%s (partial enable)",
                                      pf->num_vfs, pf->job_to, pf->address, pf->driver ? " (" : "",
                                      strempty(pf->driver), pf->driver ? ")" : "");
                 log_pf(LOG_ERR, error, pf, "%s", strempty(message));
@@ -439,13 +440,13 @@ int pf_build_reconcile_input(PhysicalFunction *pf, int desired, bool force, Reco
                 VirtualFunction *vf = pf->vfs[i];
                 if (!vf)
                         continue;
-                vfs[n++] = (ReconcileVf) {
+                vfs[n++] = (ReconcileVf){
                         .index = vf->index,
                         .address = vf->address,
                         .driver = vf->driver,
                 };
         }
-        *ret = (ReconcileInput) {
+        *ret = (ReconcileInput){
                 .address = pf->address,
                 .driver = pf->driver,
                 .desired = desired,
@@ -479,7 +480,8 @@ int pf_reconcile(PhysicalFunction *pf, Request *req) {
 
         r = pf_refresh(pf);
         if (r < 0) {
-                pf_complete_requests(&pf->waiting, &pf->n_waiting, r, "Failed to read the PF's state from sysfs");
+                pf_complete_requests(&pf->waiting, &pf->n_waiting, r,
+                                     "Failed to read the PF's state from sysfs");
                 return r;
         }
 

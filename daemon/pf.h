@@ -45,11 +45,11 @@ struct PhysicalFunction {
 
         /* Where the desired state comes from: the first matching file, then the persisted and the
          * runtime API state, each overriding the keys it sets. */
-        const PfConfig *config;      /* owned by the manager's ConfigSet */
+        const PfConfig *config; /* owned by the manager's ConfigSet */
         PfConfig *persisted;
         PfConfig *runtime;
-        char *config_error;          /* a refused file that was meant for this PF */
-        int desired_num_vfs;         /* -1: unmanaged */
+        char *config_error; /* a refused file that was meant for this PF */
+        int desired_num_vfs; /* -1: unmanaged */
 
         PfState state;
         char *last_error;
@@ -60,9 +60,9 @@ struct PhysicalFunction {
         unsigned job_to;
         bool reconcile_again;
         bool force_next;
-        Request **waiting;       /* answered by the next job's end */
+        Request **waiting; /* answered by the next job's end */
         size_t n_waiting;
-        Request **running;       /* answered by the running job's end */
+        Request **running; /* answered by the running job's end */
         size_t n_running;
         sd_event_source *reconcile_source;
 };

@@ -10,7 +10,7 @@ void reconcile_plan_done(ReconcilePlan *p) {
 static int refuse(ReconcilePlan *p, int error, char *message) {
         if (!message)
                 return -ENOMEM;
-        *p = (ReconcilePlan) {
+        *p = (ReconcilePlan){
                 .action = PLAN_REFUSE,
                 .error = error,
                 .message = message,
@@ -51,20 +51,24 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
         char *m = NULL;
         unsigned desired, keep;
 
-        *ret = (ReconcilePlan) { .action = PLAN_NOTHING };
+        *ret = (ReconcilePlan){.action = PLAN_NOTHING};
 
         if (in->desired < 0 || (unsigned) in->desired == in->current)
                 return 0;
         desired = (unsigned) in->desired;
 
         if (desired > in->total) {
-                (void) asprintf_safe(&m, "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
-                                     desired, in->address, in->total);
+                (void) asprintf_safe(
+                        &m, "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
+                        desired, in->address, in->total);
                 return refuse(ret, -ERANGE, m);
         }
         if (!in->driver) {
-                (void) asprintf_safe(&m, "Cannot set %u VFs on %s: no driver is bound to the PF; load or bind its "
-                                     "driver first", desired, in->address);
+                (void) asprintf_safe(
+                        &m,
+                        "Cannot set %u VFs on %s: no driver is bound to the PF; load or bind its "
+                        "driver first",
+                        desired, in->address);
                 return refuse(ret, -ENOENT, m);
         }
 
@@ -74,7 +78,8 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
         if (!in->force && in->current > 0) {
                 busy = busy_vfs(in, keep);
                 if (busy) {
-                        (void) asprintf_safe(&m, "Refusing to change NumVFs of %s from %u to %u: %s would be "
+                        (void) asprintf_safe(&m,
+                                             "Refusing to change NumVFs of %s from %u to %u: %s would be "
                                              "destroyed (a VM is likely using it); use force to override",
                                              in->address, in->current, desired, busy);
                         return refuse(ret, -EBUSY, m);

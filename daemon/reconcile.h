@@ -15,27 +15,27 @@ typedef struct ReconcileVf {
 } ReconcileVf;
 
 typedef struct ReconcileInput {
-        const char *address;   /* the PF */
-        const char *driver;    /* the PF's driver, NULL when none is bound */
-        int desired;           /* -1: unmanaged */
-        unsigned current;      /* sriov_numvfs */
-        unsigned total;        /* sriov_totalvfs */
-        bool force;            /* destroy VFs even when bound to vfio-pci or leased */
+        const char *address; /* the PF */
+        const char *driver; /* the PF's driver, NULL when none is bound */
+        int desired; /* -1: unmanaged */
+        unsigned current; /* sriov_numvfs */
+        unsigned total; /* sriov_totalvfs */
+        bool force; /* destroy VFs even when bound to vfio-pci or leased */
         const ReconcileVf *vfs;
         size_t n_vfs;
 } ReconcileInput;
 
 typedef enum PlanAction {
         PLAN_NOTHING, /* already right, or unmanaged */
-        PLAN_WRITE,   /* write values[0..n_values) to sriov_numvfs in order */
-        PLAN_REFUSE,  /* error and message say why */
+        PLAN_WRITE, /* write values[0..n_values) to sriov_numvfs in order */
+        PLAN_REFUSE, /* error and message say why */
 } PlanAction;
 
 typedef struct ReconcilePlan {
         PlanAction action;
         unsigned values[2];
         size_t n_values;
-        int error;     /* -errno for PLAN_REFUSE */
+        int error; /* -errno for PLAN_REFUSE */
         char *message; /* for PLAN_REFUSE */
 } ReconcilePlan;
 

@@ -144,13 +144,14 @@ int store_load_pf(Store *s, const char *address, PfConfig **ret, char **ret_erro
                 if (rename(path, aside) < 0) {
                         k = errno;
                         if (ret_error &&
-                            asprintf_safe(ret_error, "Corrupt state file %s (%s), failed to move it aside: %s",
-                                          path, strempty(error), strerror(k)) < 0)
+                            asprintf_safe(ret_error,
+                                          "Corrupt state file %s (%s), failed to move it aside: %s", path,
+                                          strempty(error), strerror(k)) < 0)
                                 return -ENOMEM;
                         return -EBADMSG;
                 }
-                if (ret_error && asprintf_safe(ret_error, "Corrupt state file %s (%s), moved aside to %s", path,
-                                               strempty(error), aside) < 0)
+                if (ret_error && asprintf_safe(ret_error, "Corrupt state file %s (%s), moved aside to %s",
+                                               path, strempty(error), aside) < 0)
                         return -ENOMEM;
                 return -EBADMSG;
         }
@@ -186,7 +187,7 @@ int store_save_pf(Store *s, const char *address, const PfConfig *c) {
                 return store_remove_pf(s, address);
 
         /* The file name is the match; a [Match] section in it would only be ignored. */
-        copy = (PfConfig) {
+        copy = (PfConfig){
                 .num_vfs = c->num_vfs,
                 .drivers_autoprobe = c->drivers_autoprobe,
                 .vfs = c->vfs,

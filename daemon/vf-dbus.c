@@ -2,12 +2,12 @@
 #include "manager.h"
 #include "names.h"
 
-#define DEFINE_VF_STRING_GETTER(name, expr)                                                               \
-        static int property_get_##name(sd_bus *bus, const char *path, const char *interface,              \
-                                       const char *property, sd_bus_message *reply, void *userdata,       \
-                                       sd_bus_error *error) {                                             \
-                VirtualFunction *vf = userdata;                                                           \
-                return sd_bus_message_append(reply, "s", strempty(expr));                                 \
+#define DEFINE_VF_STRING_GETTER(name, expr)                                                         \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface,        \
+                                       const char *property, sd_bus_message *reply, void *userdata, \
+                                       sd_bus_error *error) {                                       \
+                VirtualFunction *vf = userdata;                                                     \
+                return sd_bus_message_append(reply, "s", strempty(expr));                           \
         }
 
 DEFINE_VF_STRING_GETTER(address, vf->address);

@@ -5,7 +5,7 @@
 #include "sysfs.h"
 #include "vf.h"
 
-static const char * const vf_state_table[_VF_STATE_MAX] = {
+static const char *const vf_state_table[_VF_STATE_MAX] = {
         [VF_STATE_OK] = "ok",
         [VF_STATE_DRIFT] = "drift",
         [VF_STATE_FAILED] = "failed",
@@ -75,6 +75,6 @@ int vf_refresh(VirtualFunction *vf) {
         changed[n] = NULL;
         if (n > 0 && vf->pf->manager->bus)
                 (void) sd_bus_emit_properties_changed_strv(vf->pf->manager->bus, vf->object_path,
-                                                          SRIOVD_VF_INTERFACE, (char **) changed);
+                                                           SRIOVD_VF_INTERFACE, (char **) changed);
         return 0;
 }
