@@ -9,6 +9,7 @@ PACKAGES=(
         dbus dbus-daemon systemd udev iproute2 kmod
         umockdev libumockdev-dev gir1.2-umockdev-1.0 python3 python3-gi python3-dbus python3-dbusmock
         busybox-static
+        libvirt-clients
 )
 
 missing=()
