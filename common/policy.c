@@ -384,7 +384,7 @@ int policy_value_to_string(const VfPolicy *p, PolicyKey k, char **ret) {
         return 0;
 }
 
-static void policy_copy_key(VfPolicy *dst, const VfPolicy *src, PolicyKey k) {
+void policy_copy_key(VfPolicy *dst, const VfPolicy *src, PolicyKey k) {
         switch (k) {
         case POLICY_MAC_ADDRESS:
                 dst->mac = src->mac;
@@ -431,7 +431,7 @@ void policy_merge(VfPolicy *dst, const VfPolicy *src) {
                         policy_copy_key(dst, src, k);
 }
 
-static bool policy_key_equal(const VfPolicy *a, const VfPolicy *b, PolicyKey k) {
+bool policy_key_equal(const VfPolicy *a, const VfPolicy *b, PolicyKey k) {
         switch (k) {
         case POLICY_MAC_ADDRESS:
                 return memcmp(&a->mac, &b->mac, sizeof a->mac) == 0;

@@ -90,6 +90,10 @@ int policy_value_to_string(const VfPolicy *p, PolicyKey k, char **ret);
 
 /* Copies every key set in src over dst. */
 void policy_merge(VfPolicy *dst, const VfPolicy *src);
+/* Copies one key's value (and marks it set) from src to dst. */
+void policy_copy_key(VfPolicy *dst, const VfPolicy *src, PolicyKey k);
+/* Whether a and b hold the same value for k (whether or not it is set in either). */
+bool policy_key_equal(const VfPolicy *a, const VfPolicy *b, PolicyKey k);
 bool policy_equal(const VfPolicy *a, const VfPolicy *b);
 void policy_unset(VfPolicy *p, PolicyKey k);
 bool policy_is_empty(const VfPolicy *p);
