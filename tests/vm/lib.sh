@@ -30,15 +30,27 @@ assert_contains() { # HAYSTACK NEEDLE WHAT
         [[ $1 == *"$2"* ]] || fail "${3:-text} does not contain '$2': $1"
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s.
+# wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s until COMMAND succeeds. Arguments are
+# expanded once, by the caller: use wait_eq to poll a value.
 wait_until() {
-        local limit=$1 what=$2 i
+        local what=$2 deadline=$((SECONDS + $1))
         shift 2
-        for ((i = 0; i < limit * 10; i++)); do
+        while [ $SECONDS -lt $deadline ]; do
                 "$@" >/dev/null 2>&1 && return 0
                 sleep 0.1
         done
         fail "timed out after ${limit}s waiting for: $what"
+}
+
+# wait_eq SECONDS DESCRIPTION EXPECTED COMMAND...: poll until COMMAND prints EXPECTED.
+wait_eq() {
+        local limit=$1 what=$2 want=$3 got= deadline=$((SECONDS + $1))
+        shift 3
+        while [ $SECONDS -lt $deadline ]; do
+                got=$("$@" 2>/dev/null) && [ "$got" = "$want" ] && return 0
+                sleep 0.1
+        done
+        fail "timed out after ${limit}s waiting for: $what (expected '$want', last '$got')"
 }
 
 settle() { udevadm settle --timeout=60; }
@@ -205,8 +217,8 @@ sriovd_alive() { [ -n "${SRIOVD_PID:-}" ] && kill -0 "$SRIOVD_PID" 2>/dev/null; 
 
 # sriovd_wait_ready [SECONDS]
 sriovd_wait_ready() {
-        local limit=${1:-120} i
-        for ((i = 0; i < limit * 10; i++)); do
+        local limit=${1:-120} deadline=$((SECONDS + ${1:-120}))
+        while [ $SECONDS -lt $deadline ]; do
                 sriovd_ready && return 0
                 sriovd_alive || fail "sriovd exited before READY=1; see sriovd.log"
                 sleep 0.1
@@ -297,7 +309,7 @@ vm_reset_machine() {
         rm -rf /etc/sriovd /run/sriovd /var/lib/sriovd /run/vm-hotplug
         mkdir -p /var/lib/sriovd /run/sriovd
         vm_request reset >/dev/null
-        wait_until 60 "only the boot PFs present" test "$(pf_count)" = "$VM_PFS"
+        wait_eq 60 "only the boot PFs present" "$VM_PFS" pf_count
         pf_reset_all
         settle
 }

@@ -21,7 +21,7 @@ assert_eq "$(vf_count "$pf")" 7 "virtfn links"
 assert_eq "$(vf_list "$pf" | head -n1)" 0000:01:10.0 "VF 0 address"
 vf0=$(vf_list "$pf" | head -n1)
 assert_eq "$(basename "$(readlink -f "/sys/bus/pci/devices/$vf0/physfn")")" "$pf" "physfn link of VF 0"
-wait_until 60 "7 igbvf netdevs" test "$(vf_netdev_count "$pf")" = 7
+wait_eq 60 "7 igbvf netdevs" 7 vf_netdev_count "$pf"
 assert_eq "$(ip_vf_lines "$pf")" 7 "vf lines in ip link show"
 assert_eq "$(pf_numvfs "$other")" 0 "other PF untouched"
 

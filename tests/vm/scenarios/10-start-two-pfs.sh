@@ -20,7 +20,7 @@ assert_eq "$(pf_numvfs "${pfs[0]}")" 7 "sriov_numvfs of ${pfs[0]}"
 assert_eq "$(pf_numvfs "${pfs[1]}")" 3 "sriov_numvfs of ${pfs[1]}"
 assert_eq "$(vf_count "${pfs[0]}")" 7 "VF devices of ${pfs[0]}"
 assert_eq "$(vf_count "${pfs[1]}")" 3 "VF devices of ${pfs[1]}"
-wait_until 60 "igbvf netdevs" test "$(vf_netdev_count "${pfs[0]}")" = 7
+wait_eq 60 "igbvf netdevs" 7 vf_netdev_count "${pfs[0]}"
 assert_eq "$(ip_vf_lines "${pfs[0]}")" 7 "vf lines of ${pfs[0]} in ip link"
 
 log "what sriovd says matches the kernel"

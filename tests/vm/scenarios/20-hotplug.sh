@@ -21,9 +21,9 @@ bus_monitor_start bus.json
 log "hot-add"
 new=$(vm_hotplug_add)
 assert_eq "$new" "$third" "address of the hot-added PF"
-wait_until 60 "4 VFs on $new" test "$(vf_count "$new")" = 4
+wait_eq 60 "4 VFs on $new" 4 vf_count "$new"
 assert_eq "$(pf_numvfs "$new")" 4 "sriov_numvfs of $new"
-wait_until 30 "State enforced on $new" test "$(pf_prop "$new" State)" = enforced
+wait_eq 30 "State enforced on $new" enforced pf_prop "$new" State
 assert_eq "$(pf_prop "$new" ConfigSource)" /etc/sriovd/pf.d/30-hotplugged.conf "ConfigSource"
 obj=$(pf_object "$new")
 log "object $obj"

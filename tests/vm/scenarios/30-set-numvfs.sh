@@ -43,4 +43,4 @@ assert_eq "$(pf_prop "$pf" DesiredNumVFs)" 5 "DesiredNumVFs after restart"
 
 log "Forget: back to the file"
 pf_call "$pf" Forget
-wait_until 60 "7 VFs again" test "$(pf_numvfs "$pf")" = 7
+wait_eq 60 "7 VFs again" 7 pf_numvfs "$pf"

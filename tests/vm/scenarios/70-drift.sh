@@ -12,10 +12,12 @@ assert_eq "$(pf_numvfs "$pf")" 3 "sriov_numvfs"
 bus_monitor_start bus.json
 
 log "0 by hand"
+uevents_start uevents.txt
 pf_set_numvfs "$pf" 0
-wait_until 60 "3 VFs put back" test "$(pf_numvfs "$pf")" = 3
+wait_eq 60 "3 VFs put back" 3 pf_numvfs "$pf"
 assert_eq "$(vf_count "$pf")" 3 "VF devices"
-wait_until 30 "State enforced" test "$(pf_prop "$pf" State)" = enforced
+wait_eq 30 "State enforced" enforced pf_prop "$pf" State
+uevents_stop
 wait_until 10 "drift shown" grep -q '"drift"' bus.json
 
 assert_eq "$(pf_numvfs "${pfs[1]}")" 0 "other PF untouched"
