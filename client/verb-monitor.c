@@ -132,6 +132,8 @@ static void print_text_value(const Property *p) {
         /* Strings that would be ambiguous in a line of words are quoted. */
         if (p->signature[0] == 's' && (isempty(t) || strpbrk(t, " \t")))
                 printf("\"%s\"", t);
+        else if (isempty(t))
+                fputc('-', stdout);
         else
                 fputs(t, stdout);
 }
@@ -164,7 +166,11 @@ static void print_added(Monitor *mon, const Object *o) {
         } else if (streq(o->interface, SRIOVD_VF_INTERFACE)) {
                 _cleanup_free_ char *name = object_name(mon, o);
 
-                printf("%s added (%s)\n", name ?: o->path, property_bag_string(&o->props, "PciAddress"));
+                /* Named by its PF when that is known already, and then its own address is news. */
+                if (name && !startswith(name, "VF "))
+                        printf("%s added (%s)\n", name, property_bag_string(&o->props, "PciAddress"));
+                else
+                        printf("%s added\n", name ?: o->path);
         }
         fflush(stdout);
 }

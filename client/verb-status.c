@@ -120,16 +120,30 @@ int verb_status(int argc, char *argv[]) {
                 return r;
         qsort(pfs.bags, pfs.n, sizeof(PropertyBag), compare_pf);
 
-        if (table_new("PhysicalFunctions", &tb) < 0 ||
-            table_add_column(tb, "PF", "PciAddress", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "INTERFACE", "Interface", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "DRIVER", "Driver", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "MODEL", "Model", SCOLS_JSON_STRING, SCOLS_FL_TRUNC) < 0 ||
-            table_add_column(tb, "VFS", "NumVFs", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "DESIRED", "DesiredNumVFs", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "TOTAL", "TotalVFs", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "STATE", "State", SCOLS_JSON_STRING, 0) < 0 ||
-            (arg_json && table_add_column(tb, "", "LastError", SCOLS_JSON_STRING, 0) < 0))
+        /* JSON carries every property under its D-Bus name with its D-Bus type, as show does; the
+         * table's columns are a human selection (libsmartcols would also lowercase the keys). */
+        if (arg_json) {
+                fputs("{\"PhysicalFunctions\": [", stdout);
+                for (size_t i = 0, k = 0; i < pfs.n; i++) {
+                        if (pfs.bags[i].n == 0)
+                                continue;
+                        if (k++ > 0)
+                                fputs(", ", stdout);
+                        property_bag_write_json(&pfs.bags[i], stdout);
+                }
+                fputs("]}\n", stdout);
+                return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+        }
+
+        if (table_new(&tb) < 0 ||
+            table_add_column(tb, "PF", 0) < 0 ||
+            table_add_column(tb, "INTERFACE", 0) < 0 ||
+            table_add_column(tb, "DRIVER", 0) < 0 ||
+            table_add_column(tb, "MODEL", SCOLS_FL_TRUNC) < 0 ||
+            table_add_column(tb, "VFS", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "DESIRED", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "TOTAL", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "STATE", 0) < 0)
                 return log_error_errno(ENOMEM, "Failed to set up the table: %m");
 
         for (size_t i = 0; i < pfs.n; i++) {
@@ -140,24 +154,23 @@ int verb_status(int argc, char *argv[]) {
                 if (pf->n == 0)
                         continue;
 
-                model = arg_json ? strdup(property_bag_string(pf, "Model")) : model_string(pf);
+                model = model_string(pf);
                 now = int_string(property_bag_int(pf, "NumVFs", 0), false);
-                /* -1 means sriovd does not manage the count: "-" for humans, -1 in JSON as on the bus. */
-                desired = int_string(property_bag_int(pf, "DesiredNumVFs", -1), !arg_json);
+                /* -1: sriovd does not manage the count. */
+                desired = int_string(property_bag_int(pf, "DesiredNumVFs", -1), true);
                 total = int_string(property_bag_int(pf, "TotalVFs", 0), false);
                 line = scols_table_new_line(tb, NULL);
                 if (!model || !now || !desired || !total || !line)
                         return log_error_errno(ENOMEM, "Out of memory.");
 
-                if (table_set_cell(tb, line, 0, property_bag_string(pf, "PciAddress")) < 0 ||
-                    table_set_cell(tb, line, 1, property_bag_string(pf, "Interface")) < 0 ||
-                    table_set_cell(tb, line, 2, property_bag_string(pf, "Driver")) < 0 ||
-                    table_set_cell(tb, line, 3, model) < 0 ||
-                    table_set_cell(tb, line, 4, now) < 0 ||
-                    table_set_cell(tb, line, 5, desired) < 0 ||
-                    table_set_cell(tb, line, 6, total) < 0 ||
-                    table_set_cell(tb, line, 7, property_bag_string(pf, "State")) < 0 ||
-                    (arg_json && table_set_cell(tb, line, 8, property_bag_string(pf, "LastError")) < 0))
+                if (table_set_cell(line, 0, property_bag_string(pf, "PciAddress")) < 0 ||
+                    table_set_cell(line, 1, property_bag_string(pf, "Interface")) < 0 ||
+                    table_set_cell(line, 2, property_bag_string(pf, "Driver")) < 0 ||
+                    table_set_cell(line, 3, model) < 0 ||
+                    table_set_cell(line, 4, now) < 0 ||
+                    table_set_cell(line, 5, desired) < 0 ||
+                    table_set_cell(line, 6, total) < 0 ||
+                    table_set_cell(line, 7, property_bag_string(pf, "State")) < 0)
                         return log_error_errno(ENOMEM, "Out of memory.");
 
                 if (!isempty(property_bag_string(pf, "LastError")))
@@ -168,11 +181,9 @@ int verb_status(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to print the table: %m");
 
-        if (arg_json)
-                return 0;
-
-        /* Errors are long ("file:line: message"), so they go below the table, not into a column. */
-        if (n_errors > 0) {
+        /* Errors are long ("file:line: message"), so they go below the table, not into a column; with
+         * --no-legend only the rows remain, for scripts. */
+        if (n_errors > 0 && arg_legend) {
                 putchar('\n');
                 for (size_t i = 0; i < pfs.n; i++) {
                         const char *e = property_bag_string(&pfs.bags[i], "LastError");
@@ -195,16 +206,16 @@ static int print_vf_table(BagList *vfs) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
         int r;
 
-        if (table_new("VirtualFunctions", &tb) < 0 ||
-            table_add_column(tb, "INDEX", "Index", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "ADDRESS", "PciAddress", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "INTERFACE", "Interface", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "DRIVER", "Driver", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "MAC", "MACAddress", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "VLAN", "VLANId", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "IOMMU", "IommuGroup", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "STATE", "State", SCOLS_JSON_STRING, 0) < 0 ||
-            table_add_column(tb, "ERROR", "LastError", SCOLS_JSON_STRING, 0) < 0)
+        if (table_new(&tb) < 0 ||
+            table_add_column(tb, "INDEX", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "ADDRESS", 0) < 0 ||
+            table_add_column(tb, "INTERFACE", 0) < 0 ||
+            table_add_column(tb, "DRIVER", 0) < 0 ||
+            table_add_column(tb, "MAC", 0) < 0 ||
+            table_add_column(tb, "VLAN", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "IOMMU", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "STATE", 0) < 0 ||
+            table_add_column(tb, "ERROR", 0) < 0)
                 return log_error_errno(ENOMEM, "Failed to set up the table: %m");
 
         for (size_t i = 0; i < vfs->n; i++) {
@@ -225,15 +236,15 @@ static int print_vf_table(BagList *vfs) {
                 if (!index || !vlan || !group || !line)
                         return log_error_errno(ENOMEM, "Out of memory.");
 
-                if (table_set_cell(tb, line, 0, index) < 0 ||
-                    table_set_cell(tb, line, 1, property_bag_string(vf, "PciAddress")) < 0 ||
-                    table_set_cell(tb, line, 2, property_bag_string(vf, "Interface")) < 0 ||
-                    table_set_cell(tb, line, 3, property_bag_string(vf, "Driver")) < 0 ||
-                    table_set_cell(tb, line, 4, property_bag_string(vf, "MACAddress")) < 0 ||
-                    table_set_cell(tb, line, 5, vlan) < 0 ||
-                    table_set_cell(tb, line, 6, group) < 0 ||
-                    table_set_cell(tb, line, 7, property_bag_string(vf, "State")) < 0 ||
-                    table_set_cell(tb, line, 8, property_bag_string(vf, "LastError")) < 0)
+                if (table_set_cell(line, 0, index) < 0 ||
+                    table_set_cell(line, 1, property_bag_string(vf, "PciAddress")) < 0 ||
+                    table_set_cell(line, 2, property_bag_string(vf, "Interface")) < 0 ||
+                    table_set_cell(line, 3, property_bag_string(vf, "Driver")) < 0 ||
+                    table_set_cell(line, 4, property_bag_string(vf, "MACAddress")) < 0 ||
+                    table_set_cell(line, 5, vlan) < 0 ||
+                    table_set_cell(line, 6, group) < 0 ||
+                    table_set_cell(line, 7, property_bag_string(vf, "State")) < 0 ||
+                    table_set_cell(line, 8, property_bag_string(vf, "LastError")) < 0)
                         return log_error_errno(ENOMEM, "Out of memory.");
         }
 
