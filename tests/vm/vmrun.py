@@ -411,7 +411,8 @@ def main():
     # Which scenarios run, which are skipped for missing binaries.
     selected, skipped = [], []
     if args.script:
-        selected.append(('script', os.path.abspath(args.script), 0))
+        name = os.path.basename(args.script)
+        selected.append((name[:-3] if name.endswith('.sh') else name, os.path.abspath(args.script), 0))
         args.echo = True
     else:
         for n in resolve_scenarios(args.scenarios):
@@ -490,6 +491,7 @@ def main():
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         show = args.verbose
+        tty = sys.stdout.isatty()
 
         def pump():
             with open(console_path, 'wb') as out:
@@ -500,6 +502,8 @@ def main():
                         text = line.decode(errors='replace').rstrip('\r\n')
                         if args.echo and text.startswith('|'):
                             text = text[2:] if text.startswith('| ') else text[1:]
+                        if not tty:
+                            text = re.sub(r'\x1b\[[0-9;]*m', '', text)
                         print(text, flush=True)
         threading.Thread(target=pump, daemon=True).start()
 
