@@ -16,12 +16,14 @@ bool arg_runtime = false;
 bool arg_force = false;
 const char *arg_host = NULL;
 char **arg_config_dirs = NULL;
+const char *arg_root = NULL;
 
 /* Options that only some verbs take; a verb given one it does not take is a usage error. */
 typedef enum VerbOption {
         OPTION_RUNTIME = 1 << 0,
         OPTION_FORCE = 1 << 1,
         OPTION_CONFIG_DIR = 1 << 2,
+        OPTION_ROOT = 1 << 3,
 } VerbOption;
 
 #define ARGS_ANY UINT_MAX
@@ -54,6 +56,10 @@ static const Verb verbs[] = {
           "",                            "Print changes of physical and virtual functions as they happen" },
         { "check-config", 0, ARGS_ANY, false, OPTION_CONFIG_DIR,            verb_check_config,
           "[FILE...]",                   "Check configuration files without applying them" },
+        { "doctor",       0, 0,        false, OPTION_ROOT,                  verb_doctor,
+          "",                            "Check whether SR-IOV passthrough works on this host, and how to fix it" },
+        { "libvirt-xml",  2, 2,        false, 0,                            verb_libvirt_xml,
+          "DEVICE INDEX",                "Print a VF as libvirt <interface type='hostdev'> element" },
 };
 
 static void log_internal(const char *prefix, const char *format, va_list ap) {
@@ -174,6 +180,7 @@ static void help(void) {
                "     --force             set-numvfs: even when VFs are leased or bound to vfio-pci\n"
                "     --config-dir=DIR    check-config: read DIR/pf.d/ instead of the default\n"
                "                         directories; may be given several times\n"
+               "     --root=DIR          doctor: read /sys, /proc, /etc and /lib below DIR\n"
                "\nExit status: 0 success, 1 failure, 2 usage error. See sriovctl(1).\n");
 }
 
@@ -185,6 +192,8 @@ static const char *option_name(VerbOption o) {
                 return "--force";
         case OPTION_CONFIG_DIR:
                 return "--config-dir";
+        case OPTION_ROOT:
+                return "--root";
         }
         return "?";
 }
@@ -197,6 +206,7 @@ enum {
         ARG_RUNTIME,
         ARG_FORCE,
         ARG_CONFIG_DIR,
+        ARG_ROOT,
 };
 
 /* Returns 1 to go on, 0 to exit successfully, EXIT_USAGE on a usage error. */
@@ -211,6 +221,7 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                 { "runtime",         no_argument,       NULL, ARG_RUNTIME         },
                 { "force",           no_argument,       NULL, ARG_FORCE           },
                 { "config-dir",      required_argument, NULL, ARG_CONFIG_DIR      },
+                { "root",            required_argument, NULL, ARG_ROOT            },
                 {}
         };
         VerbOption given = 0;
@@ -255,6 +266,12 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                                 return log_error_errno(r, "Out of memory.");
                         given |= OPTION_CONFIG_DIR;
                         break;
+                case ARG_ROOT:
+                        if (isempty(optarg))
+                                return log_usage("--root= needs a directory.");
+                        arg_root = optarg;
+                        given |= OPTION_ROOT;
+                        break;
                 case ':':
                         return log_usage("Option '%s' needs an argument. See '%s --help'.", argv[optind - 1],
                                          program_invocation_short_name);
@@ -294,7 +311,7 @@ static int dispatch_verb(int argc, char *argv[], VerbOption given) {
                 return log_usage("Too many arguments for '%s'; usage: %s%s%s", verb->name, verb->name,
                                  isempty(verb->synopsis) ? "" : " ", verb->synopsis);
 
-        for (VerbOption o = OPTION_RUNTIME; o <= OPTION_CONFIG_DIR; o <<= 1)
+        for (VerbOption o = OPTION_RUNTIME; o <= OPTION_ROOT; o <<= 1)
                 if ((given & o) && !(verb->options & o))
                         return log_usage("Option %s does not apply to '%s'.", option_name(o), verb->name);
 

@@ -21,6 +21,7 @@ extern bool arg_runtime;
 extern bool arg_force;
 extern const char *arg_host;
 extern char **arg_config_dirs;
+extern const char *arg_root;
 
 void log_error_internal(const char *format, ...) _printf_(1, 2);
 void log_warning_internal(const char *format, ...) _printf_(1, 2);
@@ -64,3 +65,5 @@ int verb_apply(int argc, char *argv[]);
 int verb_reload(int argc, char *argv[]);
 int verb_monitor(int argc, char *argv[]);
 int verb_check_config(int argc, char *argv[]);
+int verb_doctor(int argc, char *argv[]);
+int verb_libvirt_xml(int argc, char *argv[]);
