@@ -167,7 +167,7 @@ static void help(void) {
         printf("\nKeys for set-vf (as in the configuration files, or short):\n ");
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
                 printf(" %s=", policy_key_to_string(k));
-        printf("\n  mac= vlan= qos= trust= spoofchk= state= min-rate= max-rate= driver=\n");
+        printf("\n  mac= vlan= qos= vlan-proto= spoofchk= trust= state= query-rss= min-rate= max-rate= driver=\n");
 
         printf("\nOptions:\n"
                "  -h --help              Show this help\n"
