@@ -151,6 +151,8 @@ int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what) {
 }
 
 static void help(void) {
+        size_t column;
+
         printf("%s [OPTIONS...] COMMAND ...\n\n"
                "Query and control SR-IOV physical and virtual functions through sriovd.\n\n"
                "Commands:\n",
@@ -165,14 +167,22 @@ static void help(void) {
         }
 
         printf("\nKeys for set-vf (as in the configuration files, or short):\n ");
-        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
-                printf(" %s=", policy_key_to_string(k));
+        column = 1;
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                const char *key = policy_key_to_string(k);
+
+                if (column + strlen(key) + 2 > 100) {
+                        printf("\n ");
+                        column = 1;
+                }
+                column += printf(" %s=", key);
+        }
         printf("\n  mac= vlan= qos= vlan-proto= spoofchk= trust= state= query-rss= min-rate= max-rate= driver=\n");
 
         printf("\nOptions:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
-               "     --json              Print JSON (status, show, monitor, check-config)\n"
+               "     --json              Print JSON (status, show, monitor, check-config, doctor)\n"
                "     --no-legend         Do not print column headers and footers\n"
                "  -H --host=[USER@]HOST  Operate on a remote host over ssh\n"
                "     --no-ask-password   Do not ask for a password to authorize\n"
