@@ -62,7 +62,7 @@ static const Verb verbs[] = {
           "DEVICE INDEX",                "Print a VF as libvirt <interface type='hostdev'> element" },
 };
 
-static void log_internal(const char *prefix, const char *format, va_list ap) {
+_printf_(2, 0) static void log_internal(const char *prefix, const char *format, va_list ap) {
         fprintf(stderr, "%s: %s", program_invocation_short_name, prefix);
         vfprintf(stderr, format, ap);
         fputc('\n', stderr);
