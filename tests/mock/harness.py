@@ -205,6 +205,7 @@ class FakeKernel:
         self.next_ifindex = 2
         self.log = []               # (time, path relative to /sys, value, errno, end time)
         self.log_cond = threading.Condition()
+        self.inflight = []          # paths of writes the fake kernel is working on
         self.sockdir = tempfile.mkdtemp(prefix='sriov-mock-kernel.')
         self.socket_path = os.path.join(self.sockdir, 'kernel.sock')
         self.server = None
@@ -576,6 +577,9 @@ class FakeKernel:
                 path = path.decode()
                 value = value.decode(errors='replace')
                 start = time.time()
+                with kernel.log_cond:
+                    kernel.inflight.append(path)
+                    kernel.log_cond.notify_all()
                 try:
                     err = kernel.dispatch(path, value)
                 except Exception as e:     # a harness bug must not look like a kernel answer
@@ -584,6 +588,8 @@ class FakeKernel:
                     traceback.print_exc()
                     err = errno.EIO
                 rel = path[len(kernel.root):] if path.startswith(kernel.root) else path
+                with kernel.log_cond:
+                    kernel.inflight.remove(path)
                 kernel._record(rel, value, err, start)
                 if kernel.verbose:
                     sys.stderr.write('kernel: write %s %r -> %s\n' % (rel, value, err))
@@ -663,7 +669,8 @@ class Bus:
         self.address = 'unix:path=%s/bus' % self.dir
         self.proc = subprocess.Popen(['dbus-daemon', '--config-file=' + BUS_CONF, '--nofork',
                                       '--print-address', '--address=' + self.address],
-                                     stdout=subprocess.PIPE, env=clean_env())
+                                     stdout=subprocess.PIPE, env=clean_env(),
+                                     stderr=None if os.environ.get('MOCK_VERBOSE') else subprocess.DEVNULL)
         line = self.proc.stdout.readline().decode().strip()
         if not line:
             raise RuntimeError('dbus-daemon did not start')
@@ -691,6 +698,7 @@ class Bus:
         return r
 
     def call(self, path, iface, method, sig='', *args, user=None, timeout=60):
+        """Calls a method of sriovd with busctl; returns the reply's values as a list."""
         a = ['--json=short', '--timeout=%d' % timeout, 'call', 'io.sriovd', path, iface, method]
         if sig:
             a += [sig] + list(args)
@@ -703,12 +711,8 @@ class Bus:
         return json.loads(r.stdout)['data']
 
     def get_all(self, path, iface):
-        r = self.busctl('--json=short', 'introspect', 'io.sriovd', path, iface)
-        props = {}
-        for m in json.loads(r.stdout):
-            if m.get('type') == 'property':
-                props[m['name']] = m.get('value')
-        return props
+        data = self.call(path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', iface)[0]
+        return {k: v['data'] for k, v in data.items()}
 
     def has_name(self, name='io.sriovd'):
         r = subprocess.run(['busctl', '--system', 'status', name], env=self.env(),
@@ -811,6 +815,8 @@ class Daemon:
         return self.proc.poll() is None
 
     def stop(self, timeout=10):
+        if self.log.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -823,7 +829,8 @@ class Daemon:
         return self.proc.returncode
 
     def logtext(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.logpath) as f:
             return f.read()
 

@@ -1,0 +1,616 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Mock-hardware scenarios: the real sriovd on a umockdev testbed with a fake kernel, on a private
+bus, driven through sriovctl and busctl. Each scenario checks the testbed's sysfs (what the "kernel"
+has) and what sriovd reports."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+harness.ensure_preload()
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import unittest  # noqa: E402
+
+from harness import BusError, wait_for, write_pf_conf  # noqa: E402
+
+MGR = '/io/sriovd'
+MGR_IF = 'io.sriovd1.Manager'
+PF_IF = 'io.sriovd1.PhysicalFunction'
+VF_IF = 'io.sriovd1.VirtualFunction'
+PF1 = '0000:01:00.0'
+PF2 = '0000:02:00.0'
+PF3 = '0000:03:00.0'
+FLAG_RUNTIME = 1
+FLAG_FORCE = 2
+NOBODY = 65534
+
+
+class SriovdTestCase(unittest.TestCase):
+    vf_netdevs = True
+
+    def setUp(self):
+        for name, p in (('sriovd', harness.sriovd_path()), ('sriovctl', harness.sriovctl_path()),
+                        ('fake kernel shim', harness.shim_path())):
+            if not p or not os.path.exists(p):
+                self.fail('%s not built: %r' % (name, p))
+        self.k = harness.FakeKernel(vf_netdevs=self.vf_netdevs).start()
+        self.bus = harness.Bus()
+        self.wd = tempfile.mkdtemp(prefix='sriov-mock-test.')
+        self.etc = os.path.join(self.wd, 'etc')
+        self.daemons = []
+        self.monitors = []
+
+    def tearDown(self):
+        res = getattr(getattr(self, '_outcome', None), 'result', None)
+        failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
+        crashed = []
+        for d in self.daemons:
+            if not d.alive() and d.proc.returncode not in (0, -15) and not getattr(d, 'expected_exit', False):
+                crashed.append(d.proc.returncode)
+            d.stop()
+        for m in self.monitors:
+            m.stop()
+        if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
+            sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
+                             (self.id(), self.daemons[-1].logtext()[-12000:]))
+        self.bus.stop()
+        self.k.stop()
+        shutil.rmtree(self.wd, ignore_errors=True)
+        if crashed:
+            self.fail('sriovd died during the test (exit status %s)' % crashed)
+
+    # --- helpers ---
+    def start(self, wait=True, **kw):
+        d = harness.Daemon(self.k, self.bus, self.wd, **kw)
+        self.daemons.append(d)
+        if wait:
+            d.wait_ready()
+        return d
+
+    def restart(self, d, **kw):
+        d.stop()
+        kw.setdefault('state_dir', d.state_dir)
+        kw.setdefault('runtime_dir', d.runtime_dir)
+        kw.setdefault('config_dirs', d.config_dirs)
+        return self.start(**kw)
+
+    def monitor(self):
+        m = harness.Monitor(self.bus)
+        self.monitors.append(m)
+        time.sleep(0.3)     # busctl monitor has subscribed
+        return m
+
+    def conf(self, name, addr, numvfs, extra=''):
+        return write_pf_conf(self.etc, name, {'PciAddress': addr}, numvfs, extra)
+
+    def pf_path(self, dev):
+        return self.bus.call(MGR, MGR_IF, 'GetPhysicalFunction', 's', dev)[0]
+
+    def pf_paths(self):
+        return self.bus.call(MGR, MGR_IF, 'ListPhysicalFunctions')[0]
+
+    def pf(self, dev, prop):
+        return self.bus.get(self.pf_path(dev), PF_IF, prop)
+
+    def vf(self, path, prop):
+        return self.bus.get(path, VF_IF, prop)
+
+    def set_numvfs(self, dev, n, flags=0, user=None):
+        return self.bus.call(self.pf_path(dev), PF_IF, 'SetNumVFs', 'ut', n, flags, user=user)
+
+    def wait_pf(self, dev, state='enforced', numvfs=None, timeout=20):
+        """Waits until sriovd reports the PF in state (and, if given, the kernel has numvfs)."""
+        def ok():
+            st = self.pf(dev, 'State')
+            if st != state:
+                return False
+            if numvfs is not None and self.k.numvfs(dev) != numvfs:
+                return False
+            return True
+        wait_for(ok, timeout, what='%s State=%s numvfs=%s (now %r, kernel %s)' % (
+            dev, state, numvfs, self._try(lambda: self.pf(dev, 'State')), self._try(lambda: self.k.numvfs(dev))))
+
+    @staticmethod
+    def _try(f):
+        try:
+            return f()
+        except Exception as e:
+            return e
+
+    def call_error(self, path, iface, method, *args, user=None):
+        """Makes a call that must fail; returns (error name, message) as seen on the bus."""
+        # busctl prints only the error's message; dbus-send prints "Error <name>: <message>".
+        cmd = ['dbus-send', '--system', '--print-reply', '--reply-timeout=120000', '--dest=io.sriovd',
+               path, '%s.%s' % (iface, method)] + list(args)
+        if user is not None:
+            cmd = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + cmd
+        r = subprocess.run(cmd, env=self.bus.env(), capture_output=True, text=True, timeout=130)
+        self.assertNotEqual(r.returncode, 0, 'call %s succeeded: %s' % (method, r.stdout))
+        err = r.stderr.strip()
+        self.assertTrue(err.startswith('Error '), err)
+        name, _, msg = err[len('Error '):].partition(': ')
+        return name, msg
+
+    def sriovd_numvfs_writes(self, dev):
+        return [w['value'].strip() for w in self.k.writes(dev)]
+
+    def vf_paths(self, dev):
+        return self.bus.get(self.pf_path(dev), PF_IF, 'VirtualFunctions')
+
+
+class TestColdplug(SriovdTestCase):
+    def test_two_pfs_from_files(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        c1 = self.conf('10-first.conf', PF1, 4)
+        c2 = self.conf('20-second.conf', PF2, 2)
+        self.start()
+        self.wait_pf(PF1, numvfs=4)
+        self.wait_pf(PF2, numvfs=2)
+
+        # the kernel side
+        self.assertEqual(self.k.virtfn_links(PF1), ['virtfn0', 'virtfn1', 'virtfn2', 'virtfn3'])
+        self.assertEqual(len(self.k.virtfn_links(PF2)), 2)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4'])
+        self.assertEqual(self.sriovd_numvfs_writes(PF2), ['2'])
+
+        # what sriovd reports
+        self.assertEqual(len(self.pf_paths()), 2)
+        p = self.pf_path(PF1)
+        self.assertEqual(self.pf_path('01:00.0'), p)
+        self.assertEqual(self.pf_path('enp1s0'), p)
+        props = self.bus.get_all(p, PF_IF)
+        self.assertEqual(props['PciAddress'], PF1)
+        self.assertEqual(props['Interface'], 'enp1s0')
+        self.assertEqual(props['Driver'], 'igb')
+        self.assertEqual(props['VendorId'], 0x8086)
+        self.assertEqual(props['DeviceId'], 0x10c9)
+        self.assertIn('82576', props['Model'])
+        self.assertEqual(props['TotalVFs'], 7)
+        self.assertEqual(props['NumVFs'], 4)
+        self.assertEqual(props['DesiredNumVFs'], 4)
+        self.assertEqual(props['DriversAutoprobe'], True)
+        self.assertEqual(props['State'], 'enforced')
+        self.assertEqual(props['ConfigSource'], c1)
+        self.assertEqual(self.pf(PF2, 'ConfigSource'), c2)
+        vfs = props['VirtualFunctions']
+        self.assertEqual(len(vfs), 4)
+        for i, vp in enumerate(vfs):
+            v = self.bus.get_all(vp, VF_IF)
+            self.assertEqual(v['Index'], i)
+            self.assertEqual(v['PciAddress'], harness.vf_address(PF1, i))
+            self.assertEqual(v['Driver'], 'igbvf')
+            self.assertEqual(v['Interface'], 'enp1s0v%d' % i)
+            self.assertGreater(v['IommuGroup'], 0)
+        self.assertEqual(self.bus.get(MGR, MGR_IF, 'State'), 'running')
+
+    def test_ready_after_coldplug_reconcile(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.pfs[PF1].delay = 2
+        self.conf('10-first.conf', PF1, 3)
+        sockpath = os.path.join(self.wd, 'notify.sock')
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sockpath)
+        s.settimeout(1)
+        self.start(wait=False, notify_socket=sockpath)
+        ready_at = None
+        numvfs_at_ready = None
+        messages = []
+        end = time.time() + 30
+        while time.time() < end and ready_at is None:
+            try:
+                msg = s.recv(4096).decode()
+            except socket.timeout:
+                continue
+            messages.append(msg)
+            if 'READY=1' in msg.split('\n'):
+                ready_at = time.time()
+                numvfs_at_ready = self.k.numvfs(PF1)
+        s.close()
+        self.assertIsNotNone(ready_at, 'no READY=1 within 30 s; got %r' % messages)
+        w = self.k.writes(PF1)
+        self.assertEqual([x['value'].strip() for x in w], ['3'])
+        self.assertGreaterEqual(ready_at, w[0]['end'], 'READY=1 came before the blocked write ended')
+        self.assertEqual(numvfs_at_ready, 3)
+        self.wait_pf(PF1, numvfs=3)
+
+
+class TestHotplug(SriovdTestCase):
+    def test_add_remove_readd(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('30-hot.conf', PF3, 3)
+        self.start()
+        self.assertEqual(len(self.pf_paths()), 1)
+        mon = self.monitor()
+
+        for round in range(2):
+            self.k.add_pf(PF3, total=7)
+            wait_for(lambda: len(self.pf_paths()) == 2, what='PF3 on the bus')
+            self.wait_pf(PF3, numvfs=3)
+            self.assertEqual(len(self.vf_paths(PF3)), 3)
+            self.assertEqual(self.sriovd_numvfs_writes(PF3), ['3'] * (round + 1))
+            path = self.pf_path(PF3)
+
+            self.k.remove_pf(PF3)
+            wait_for(lambda: len(self.pf_paths()) == 1, what='PF3 gone from the bus')
+            name, msg = self.call_error(MGR, MGR_IF, 'GetPhysicalFunction', 'string:' + PF3)
+            self.assertEqual(name, 'io.sriovd1.Error.NoSuchDevice')
+
+            added = [m for m in mon.signals('InterfacesAdded') if m['payload']['data'][0] == path]
+            removed = [m for m in mon.signals('InterfacesRemoved') if m['payload']['data'][0] == path]
+            self.assertEqual(len(added), round + 1, 'InterfacesAdded for %s' % path)
+            self.assertEqual(len(removed), round + 1, 'InterfacesRemoved for %s' % path)
+        # the PF that stayed was never touched
+        self.assertEqual(self.k.writes(PF1), [])
+
+
+class TestPersistence(SriovdTestCase):
+    def test_persisted_vs_runtime(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        d = self.start()
+        self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), -1)
+        self.assertEqual(self.pf(PF1, 'State'), 'unmanaged')
+
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 3)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = harness.sriovctl(self.bus, 'set-numvfs', 'enp2s0', 2, '--runtime')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.numvfs(PF1), 3)     # the call replied after the kernel was done
+        self.assertEqual(self.k.numvfs(PF2), 2)
+        self.assertEqual(self.pf(PF1, 'ConfigSource'), 'api')
+        self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), 3)
+        self.assertEqual(self.pf(PF2, 'DesiredNumVFs'), 2)
+
+        # daemon restart after a driver reload dropped the VFs: both come back
+        d.stop()
+        self.k.set_numvfs(PF1, 0)
+        self.k.set_numvfs(PF2, 0)
+        d = self.restart(d)
+        self.wait_pf(PF1, numvfs=3)
+        self.wait_pf(PF2, numvfs=2)
+
+        # "reboot": a fresh runtime directory and a kernel without VFs; only the persisted count
+        d.stop()
+        self.k.set_numvfs(PF1, 0)
+        self.k.set_numvfs(PF2, 0)
+        d = self.restart(d, runtime_dir=os.path.join(self.wd, 'run-after-reboot'))
+        self.wait_pf(PF1, numvfs=3)
+        self.assertEqual(self.pf(PF2, 'DesiredNumVFs'), -1)
+        self.assertEqual(self.pf(PF2, 'State'), 'unmanaged')
+        time.sleep(0.5)
+        self.assertEqual(self.k.numvfs(PF2), 0)
+
+    def test_corrupt_state_file(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        d = self.start()
+        self.set_numvfs(PF1, 3)
+        d.stop()
+        files = [os.path.join(r, f) for r, _, fs in os.walk(d.state_dir) for f in fs]
+        data = [f for f in files if 'version' not in os.path.basename(f).lower()]
+        self.assertTrue(data, 'no state file written in %s: %s' % (d.state_dir, files))
+        for f in data:
+            with open(f, 'w') as fh:
+                fh.write('\x00{{{ this is not a state file\n[[[\nNumVFs=banana\n')
+        before = set(files)
+        d = self.restart(d)
+        time.sleep(1)
+        self.assertTrue(d.alive())
+        # never read as "no VFs": the kernel's 3 VFs stay
+        self.assertNotIn('0', self.sriovd_numvfs_writes(PF1))
+        self.assertEqual(self.k.numvfs(PF1), 3)
+        # moved aside: a new file next to it holds the bad content, the bad name no longer parses
+        after = set(os.path.join(r, f) for r, _, fs in os.walk(d.state_dir) for f in fs)
+        aside = after - before
+        self.assertTrue(aside, 'nothing moved aside in %s: %s' % (d.state_dir, sorted(after)))
+        # and reported
+        log = d.logtext().split('=== starting')[-1]
+        self.assertTrue(any(os.path.basename(f) in log for f in data) or any(
+            os.path.basename(a) in log for a in aside), 'the corrupt state file is not named in the log')
+
+
+class TestReconcile(SriovdTestCase):
+    def test_change_goes_through_zero(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 4)
+        self.start()
+        self.wait_pf(PF1, numvfs=4)
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 2)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.numvfs(PF1), 2)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '0', '2'])
+        self.assertEqual(self.k.virtfn_links(PF1), ['virtfn0', 'virtfn1'])
+        self.wait_pf(PF1, numvfs=2)
+        self.assertEqual(len(self.vf_paths(PF1)), 2)
+
+    def test_drift_put_back(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 4)
+        self.start()
+        self.wait_pf(PF1, numvfs=4)
+        path = self.pf_path(PF1)
+        mon = self.monitor()
+        self.k.pfs[PF1].delay = 1.5     # the put-back write is slow, so the drift is visible
+        seen = []
+        stop = threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                try:
+                    seen.append(self.bus.get(path, PF_IF, 'State'))
+                except BusError:
+                    pass
+                time.sleep(0.05)
+        t = threading.Thread(target=poll)
+        t.start()
+        # someone writes behind sriovd's back: "echo 0 > sriov_numvfs" (it blocks for the delay too)
+        self.assertEqual(self.k.set_numvfs(PF1, 0), 0)
+        try:
+            wait_for(lambda: len(self.k.writes(PF1)) >= 2, timeout=20, what='sriovd putting the count back')
+            self.wait_pf(PF1, numvfs=4)
+        finally:
+            stop.set()
+            t.join()
+        states = mon.property_values(path, 'State') + seen
+        self.assertIn('drift', states, 'State never showed drift; saw %r' % sorted(set(states)))
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '4'])
+        self.assertEqual(len(self.k.virtfn_links(PF1)), 4)
+
+    def test_vfio_bound_refused_without_force(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 4)
+        self.start()
+        self.wait_pf(PF1, numvfs=4)
+        vf1 = harness.vf_address(PF1, 1)
+        self.k.bind_vf(vf1, 'vfio-pci')
+        vpath = self.vf_paths(PF1)[1]
+        wait_for(lambda: self.vf(vpath, 'Driver') == 'vfio-pci', what='VF1 driver vfio-pci on the bus')
+
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'uint32:2', 'uint64:0')
+        self.assertEqual(name, 'io.sriovd1.Error.Busy')
+        self.assertIn(vf1, msg)
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 0)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(vf1, r.stderr + r.stdout)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4'])
+        self.assertEqual(self.k.numvfs(PF1), 4)
+
+        self.set_numvfs(PF1, 2, FLAG_FORCE)
+        self.assertEqual(self.k.numvfs(PF1), 2)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '0', '2'])
+
+    def test_out_of_range(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.conf('20-second.conf', PF2, 9)
+        self.start()
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'uint32:8', 'uint64:0')
+        self.assertEqual(name, 'io.sriovd1.Error.OutOfRange')
+        self.assertIn('8', msg)
+        self.assertIn('7', msg)
+        self.assertEqual(self.k.numvfs(PF1), 0)
+        # from a file: the PF is failed with both numbers
+        self.wait_pf(PF2, state='failed')
+        err = self.pf(PF2, 'LastError')
+        self.assertIn('9', err)
+        self.assertIn('7', err)
+        self.assertEqual(self.k.numvfs(PF2), 0)
+
+    def test_kernel_erange(self):
+        """The kernel's own ERANGE (a TotalVFs that shrank under sriovd) maps to OutOfRange."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.start()
+        self.k.pfs[PF1].total = 2     # the kernel now refuses above 2; sriovd still reads 7
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'uint32:5', 'uint64:0')
+        self.assertEqual(name, 'io.sriovd1.Error.OutOfRange')
+        self.assertIn('5', msg)
+
+    def test_no_driver(self):
+        self.k.add_pf(PF1, total=7, driver=None, uevent=False)
+        self.conf('10-first.conf', PF1, 2)
+        self.start()
+        self.wait_pf(PF1, state='failed')
+        err = self.pf(PF1, 'LastError')
+        self.assertIn('driver', err.lower())
+        self.assertEqual(self.k.numvfs(PF1), 0)
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'uint32:2', 'uint64:1')
+        self.assertIn('driver', msg.lower())
+        self.assertTrue(name.startswith('io.sriovd1.Error.'), name)
+
+    def test_partial_enable(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.pfs[PF1].partial = 3
+        self.conf('10-first.conf', PF1, 5)
+        self.start()
+        self.wait_pf(PF1, state='failed')
+        err = self.pf(PF1, 'LastError')
+        self.assertIn('3', err)
+        self.assertIn('5', err)
+        self.assertEqual(self.pf(PF1, 'NumVFs'), 3)
+        self.k.pfs[PF1].partial = 1
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'uint32:4', 'uint64:1')
+        self.assertTrue(name.startswith('io.sriovd1.Error.'), name)
+        self.assertIn('1', msg)
+        self.assertIn('4', msg)
+
+
+class TestConfigErrors(SriovdTestCase):
+    def test_malformed_file(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        bad = self.conf('10-bad.conf', PF1, None, extra='\n[PhysicalFunction]\nNumVFs=lots\n')
+        self.conf('20-good.conf', PF2, 2)
+        # line of "NumVFs=lots": [Match], PciAddress=, blank, [PhysicalFunction], NumVFs= -> 5
+        self.start()
+        self.wait_pf(PF2, numvfs=2)
+        d = self.daemons[-1]
+        time.sleep(0.3)
+        self.assertTrue(d.alive())
+        self.assertEqual(self.k.writes(PF1), [])
+        self.assertIn('%s:5' % bad, self.pf(PF1, 'LastError'))
+        r = harness.sriovctl(self.bus, '--config-dir', self.etc, 'check-config')
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('%s:5' % bad, r.stdout + r.stderr)
+        r = harness.sriovctl(self.bus, 'check-config', bad)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('%s:5' % bad, r.stdout + r.stderr)
+        r = subprocess.run([harness.sriovd_path(), '--check-config', '--config-dir', self.etc],
+                           capture_output=True, text=True, env=harness.clean_env())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('%s:5' % bad, r.stdout + r.stderr)
+        # fixing the file and reloading applies it
+        self.conf('10-bad.conf', PF1, 1)
+        r = harness.sriovctl(self.bus, 'reload')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_pf(PF1, numvfs=1)
+
+
+class TestAccess(SriovdTestCase):
+    def test_non_root_refused(self):
+        if os.geteuid() != 0:
+            msg = ('needs root: sriovd accepts callers with its own uid, so a refused caller needs a '
+                   'daemon running as root and busctl as uid 65534')
+            if os.environ.get('CI') == 'true':
+                self.fail(msg)
+            self.skipTest(msg)
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.start()
+        path = self.pf_path(PF1)
+        # reading is open to everyone
+        r = self.bus.busctl('--json=short', 'get-property', 'io.sriovd', path, PF_IF, 'TotalVFs', user=NOBODY)
+        self.assertEqual(json.loads(r.stdout)['data'], 7)
+        name, msg = self.call_error(path, PF_IF, 'SetNumVFs', 'uint32:2', 'uint64:0', user=NOBODY)
+        self.assertEqual(name, 'org.freedesktop.DBus.Error.AccessDenied')
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 2, user=NOBODY)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.k.writes(), [])
+        self.assertEqual(self.k.numvfs(PF1), 0)
+
+
+class TestBlockedWrite(SriovdTestCase):
+    def test_bus_answers_during_blocked_write(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.start()
+        self.k.pfs[PF1].delay = 5
+        p1 = self.pf_path(PF1)
+        p2 = self.pf_path(PF2)
+        result = {}
+
+        def call():
+            t = time.time()
+            try:
+                self.bus.call(p1, PF_IF, 'SetNumVFs', 'ut', 3, 0, timeout=60)
+                result['ok'] = True
+            except BusError as e:
+                result['error'] = str(e)
+            result['elapsed'] = time.time() - t
+        th = threading.Thread(target=call)
+        t0 = time.time()
+        th.start()
+        self.assertTrue(self.k.wait_writes(lambda: bool(self.k.inflight), timeout=10),
+                        'sriovd did not write sriov_numvfs')
+        time.sleep(0.3)
+        for _ in range(3):
+            t = time.time()
+            self.assertEqual(self.bus.get(p2, PF_IF, 'TotalVFs'), 7)
+            self.assertEqual(self.bus.get(MGR, MGR_IF, 'State'), 'running')
+            self.assertLess(time.time() - t, 1.0, 'the bus took over 1 s to answer during a blocked write')
+            time.sleep(0.3)
+        self.assertNotIn('elapsed', result, 'SetNumVFs replied before the kernel was done')
+        th.join(30)
+        self.assertTrue(result.get('ok'), result)
+        self.assertGreaterEqual(result['elapsed'], 4.5)
+        self.assertGreaterEqual(time.time() - t0, 5)
+        self.assertEqual(self.k.numvfs(PF1), 3)
+        self.assertEqual(self.pf(PF1, 'NumVFs'), 3)
+
+
+class TestScale(SriovdTestCase):
+    vf_netdevs = False
+
+    def test_16_pfs_64_vfs(self):
+        addrs = ['0000:%02x:00.0' % (i + 1) for i in range(16)]
+        for a in addrs:
+            self.k.add_pf(a, total=64, uevent=False)
+            self.conf('%s.conf' % a.replace(':', '-'), a, 64)
+        t = time.time()
+        self.start()
+        for a in addrs:
+            self.wait_pf(a, numvfs=64, timeout=150)
+        elapsed = time.time() - t
+        paths = self.pf_paths()
+        self.assertEqual(len(paths), 16)
+        for a in addrs:
+            self.assertEqual(len(self.k.virtfn_links(a)), 64)
+            vfs = self.vf_paths(a)
+            self.assertEqual(len(vfs), 64, a)
+            self.assertEqual(self.vf(vfs[63], 'PciAddress'), harness.vf_address(a, 63))
+        sys.stderr.write('[16x64 VFs enforced in %.1fs] ' % elapsed)
+
+
+class TestClient(SriovdTestCase):
+    def test_status_show_json_monitor(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 2)
+        self.start()
+        self.wait_pf(PF1, numvfs=2)
+
+        r = harness.sriovctl(self.bus, 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].split()[:2] == ['PF', 'INTERFACE'], r.stdout)
+        row1 = next(l for l in lines if l.startswith(PF1)).split()
+        self.assertIn('enp1s0', row1)
+        self.assertIn('igb', row1)
+        self.assertIn('enforced', row1)
+        row2 = next(l for l in lines if l.startswith(PF2)).split()
+        self.assertIn('unmanaged', row2)
+
+        r = harness.sriovctl(self.bus, '--no-legend', 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len([l for l in r.stdout.splitlines() if l.strip()]), 2, r.stdout)
+
+        r = harness.sriovctl(self.bus, '--json', 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        text = json.dumps(doc)
+        self.assertIn(PF1, text)
+        self.assertIn(PF2, text)
+
+        r = harness.sriovctl(self.bus, 'show', PF1)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(harness.vf_address(PF1, 0), r.stdout)
+        self.assertIn(harness.vf_address(PF1, 1), r.stdout)
+        r = harness.sriovctl(self.bus, '--json', 'show', 'enp1s0')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(harness.vf_address(PF1, 1), json.dumps(json.loads(r.stdout)))
+        r = harness.sriovctl(self.bus, 'show', '0000:09:00.0')
+        self.assertEqual(r.returncode, 1)
+
+        mon = subprocess.Popen([harness.sriovctl_path(), 'monitor'], env=self.bus.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(0.7)
+            r = harness.sriovctl(self.bus, 'set-numvfs', PF2, 1, '--runtime')
+            self.assertEqual(r.returncode, 0, r.stderr)
+            time.sleep(1)
+        finally:
+            mon.terminate()
+            out, _ = mon.communicate(timeout=10)
+        self.assertIn(PF2, out, 'sriovctl monitor printed no change for %s:\n%s' % (PF2, out))
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
