@@ -201,13 +201,13 @@ sriovd_start() {
         rm -f "$sock" /run/vm-notify.ready
         : >"$VM_RESULT_DIR/notify.txt"
         /usr/bin/python3 "$VM_LIB_DIR/guest/notify-listener.py" "$sock" "$VM_RESULT_DIR/notify.txt" \
-                /run/vm-notify.ready &
+                /run/vm-notify.ready </dev/null >>"$VM_RESULT_DIR/notify-listener.log" 2>&1 &
         NOTIFY_PID=$!
         vm_track_pid "$NOTIFY_PID"
         wait_until 20 "notify listener" test -e /run/vm-notify.ready
         echo "---- sriovd $* (started at $(cut -d' ' -f1 /proc/uptime)s)" >>"$VM_RESULT_DIR/sriovd.log"
         NOTIFY_SOCKET=$sock SYSTEMD_LOG_LEVEL=${SYSTEMD_LOG_LEVEL:-debug} \
-                "$SRIOVD" "$@" >>"$VM_RESULT_DIR/sriovd.log" 2>&1 &
+                "$SRIOVD" "$@" </dev/null >>"$VM_RESULT_DIR/sriovd.log" 2>&1 &
         SRIOVD_PID=$!
         vm_track_pid "$SRIOVD_PID"
 }

@@ -447,7 +447,8 @@ def main():
         for k, v in (('VM_SOURCE_DIR', SOURCE_ROOT), ('VM_BUILD_DIR', build_dir or ''),
                      ('SRIOVD', binaries.get('sriovd', '')), ('SRIOVCTL', binaries.get('sriovctl', '')),
                      ('VM_MODE', args.mode), ('VM_SHELL', '1' if args.shell else ''),
-                     ('VM_ECHO', '1' if args.echo else ''), ('VM_PFS', args.pfs)):
+                     ('VM_ECHO', ('raw' if args.shell else 'prefix') if args.echo else ''), ('VM_PFS', args.pfs),
+                     ('VM_TTY_SIZE', '{1} {0}'.format(*shutil.get_terminal_size((80, 24))))):
             f.write(f'{k}={sh_quote(v)}\n')
         f.write('VM_SCENARIOS=(\n')
         for n, path, t in selected:
