@@ -622,8 +622,9 @@ static int check_iommu(Doctor *d, HostFacts *h) {
                 ADD(d, DOCTOR_SECTION_HOST, "iommu", NULL, DOCTOR_FAIL,
                     h->vendor == CPU_VENDOR_UNKNOWN ?
                             fixf("Turn the platform's IOMMU on in the firmware and on the kernel command line.") :
-                            fixf("Turn the IOMMU on: enable %s in the firmware setup and boot with %s=on\n"
-                                 "(the kernel command line and firmware checks below say what is missing).",
+                            fixf("Turn the IOMMU on: enable %s in the firmware setup\n"
+                                 "and boot with %s=on (the kernel command line and firmware checks below say\n"
+                                 "what is missing).",
                                  firmware_feature(h->vendor), iommu_param(h->vendor)),
                     "IOMMU not active: %s, no IOMMU groups in /sys/kernel/iommu_groups; vfio-pci cannot take a VF",
                     strv_length(units) > 0 ? "units exist but" : "no unit in /sys/class/iommu");
@@ -1246,9 +1247,9 @@ static int check_pf_nm(Doctor *d, const PfInfo *pf, const ConfigFiles *files, si
 
                 (*n_found)++;
                 ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, refers ? DOCTOR_FAIL : DOCTOR_WARN,
-                    fixf("Two tools would set the VF count of this PF and undo each other's work. Remove the\n"
-                         "[sriov] setting from the profile: nmcli connection modify '%s' remove sriov\n"
-                         "(or delete the [sriov] section from %s and run nmcli connection reload),\n"
+                    fixf("Two tools would set the VF count of this PF and undo each other's work. Remove the [sriov]\n"
+                         "setting from the profile: nmcli connection modify '%s' remove sriov\n"
+                         "(or delete the [sriov] section from %s, then nmcli connection reload);\n"
                          "or leave this PF to NetworkManager and remove sriovd's configuration for it.",
                          id ? id->value : "ID", files->files[i].path),
                     "NetworkManager profile %s sets sriov.total-vfs=%s %s", files->files[i].path, total->value,
@@ -1322,9 +1323,9 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
                 name = strrchr(files->files[i].path, '/') + 1;
                 (*n_found)++;
                 ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, DOCTOR_FAIL,
-                    fixf("systemd-udevd sets the VF count from %s whenever the device appears, and sriovd\n"
-                         "would undo it (or the other way round). Remove SR-IOVVirtualFunctions= from it (or mask\n"
-                         "it: ln -s /dev/null /etc/systemd/network/%s), then run udevadm control --reload;\n"
+                    fixf("systemd-udevd applies %s whenever the device appears;\n"
+                         "it and sriovd would undo each other's VF count. Remove SR-IOVVirtualFunctions= from it\n"
+                         "(or mask it: ln -s /dev/null /etc/systemd/network/%s), then run udevadm control --reload;\n"
                          "or leave this PF to systemd and remove sriovd's configuration for it.",
                          files->files[i].path, name),
                     "systemd .link file %s sets SR-IOVVirtualFunctions=%s%s", files->files[i].path, vfs->value,
