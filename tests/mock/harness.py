@@ -5,8 +5,9 @@ sysfs writes as drivers/pci/iov.c does, a private dbus-daemon, and helpers to ru
 sriovctl and busctl against them.
 
 How the pieces fit:
-- This process runs under libumockdev-preload (ensure_preload() re-executes it so), because
-  umockdev sends uevents through the caller's own libudev view of the testbed.
+- The testbed is a umockdev root directory that this harness fills itself (PCI and net devices,
+  their links and uevent files) and to whose listeners it sends the uevents itself, in libudev's
+  wire format, blocking when a listener is behind, as the kernel's big netlink buffers allow.
 - sriovd runs with LD_PRELOAD="<fake-kernel-shim> libumockdev-preload.so.0", UMOCKDEV_DIR=<testbed>
   and SRIOV_MOCK_KERNEL_SOCKET=<socket>. umockdev redirects its /sys reads and its netlink uevent
   monitor into the testbed; the shim hands each write of sriov_numvfs, driver_override, bind, unbind,
@@ -20,12 +21,14 @@ MOCK_BUILD_DIR (a meson build directory) to derive all of them.
 """
 
 import errno
+import glob
 import json
 import os
 import shutil
 import signal
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
 import tempfile
@@ -43,7 +46,7 @@ def die(msg):
 
 
 def ensure_preload():
-    """Re-executes this program under umockdev's preload; fails (never skips) without umockdev."""
+    """Fails (never skips) without umockdev: this tier is required to run."""
     try:
         import gi
         gi.require_version('UMockdev', '1.0')
@@ -51,12 +54,10 @@ def ensure_preload():
     except (ImportError, ValueError) as e:
         die('umockdev is missing (%s); install umockdev, libumockdev-dev, gir1.2-umockdev-1.0 and '
             'python3-gi (tools/install-deps.sh)' % e)
-    if UMOCKDEV_PRELOAD not in os.environ.get('LD_PRELOAD', ''):
-        env = dict(os.environ)
-        env['LD_PRELOAD'] = (UMOCKDEV_PRELOAD + ' ' + env.get('LD_PRELOAD', '')).strip()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    if not os.path.exists('/usr/lib/x86_64-linux-gnu/' + UMOCKDEV_PRELOAD) and not any(
+            os.path.exists(os.path.join(d, UMOCKDEV_PRELOAD))
+            for d in ('/usr/lib', '/usr/lib64', '/lib/x86_64-linux-gnu')):
+        die('%s not found; install umockdev' % UMOCKDEV_PRELOAD)
 
 
 def _binary(var, rel):
@@ -94,6 +95,32 @@ def clean_env(extra=None):
     if extra:
         env.update(extra)
     return env
+
+
+def murmur2(data):
+    """systemd's string_hash32() (MurmurHash2, seed = length), for the libudev subsystem filter."""
+    m = 0x5bd1e995
+    h = len(data) & 0xffffffff
+    n = len(data) - len(data) % 4
+    for i in range(0, n, 4):
+        k = int.from_bytes(data[i:i + 4], 'little')
+        k = (k * m) & 0xffffffff
+        k ^= k >> 24
+        k = (k * m) & 0xffffffff
+        h = (h * m) & 0xffffffff
+        h ^= k
+    rest = data[n:]
+    if len(rest) == 3:
+        h ^= rest[2] << 16
+    if len(rest) >= 2:
+        h ^= rest[1] << 8
+    if len(rest) >= 1:
+        h ^= rest[0]
+        h = (h * m) & 0xffffffff
+    h ^= h >> 13
+    h = (h * m) & 0xffffffff
+    h ^= h >> 15
+    return h
 
 
 # Kernel semantics helpers -------------------------------------------------------------------------
@@ -198,7 +225,9 @@ class FakeKernel:
         self.root = self.testbed.get_root_dir()
         self.sys = os.path.join(self.root, 'sys')
         self.vf_netdevs = vf_netdevs
-        self.tblock = threading.RLock()     # umockdev is not thread-safe; one caller at a time
+        self.tblock = threading.RLock()
+        self.sendlock = threading.Lock()    # one uevent at a time, in order, as from one kernel
+        self.seqnum = 0
         self.pfs = {}
         self.vfs = {}
         self.next_iommu_group = 1
@@ -211,6 +240,8 @@ class FakeKernel:
         self.server = None
         self.verbose = bool(os.environ.get('MOCK_VERBOSE'))
         os.makedirs(os.path.join(self.sys, 'bus/pci/drivers'), exist_ok=True)
+        os.makedirs(os.path.join(self.sys, 'devices/pci0000:00'), exist_ok=True)
+        self._write(os.path.join(self.sys, 'devices/pci0000:00/uevent'), '')
         os.makedirs(os.path.join(self.sys, 'kernel/iommu_groups'), exist_ok=True)
         self._write(os.path.join(self.sys, 'bus/pci/drivers_probe'), '')
         self._write(os.path.join(self.sys, 'bus/pci/drivers_autoprobe'), '1\n')
@@ -234,8 +265,43 @@ class FakeKernel:
         self._write(os.path.join(self._abs(syspath), name), value)
 
     def _uevent(self, syspath, action):
+        """Sends a uevent as udevd would after processing it, to every libudev monitor in a
+        process under umockdev's preload (umockdev turns them into sockets named event<N> in the
+        testbed). umockdev's own sender (Testbed.uevent) is not used: it sends without blocking and
+        aborts when a listener's queue (net.unix.max_dgram_qlen, often 10) is full, which a daemon
+        handling 1000 VF events hits. Blocking is what a large netlink receive buffer gives."""
+        d = self._abs(syspath)
+        props = [('ACTION', action), ('DEVPATH', syspath[len('/sys'):]),
+                 ('SUBSYSTEM', os.path.basename(os.readlink(os.path.join(d, 'subsystem'))))]
         with self.tblock:
-            self.testbed.uevent(syspath, action)
+            self.seqnum += 1
+            props.append(('SEQNUM', str(self.seqnum)))
+        try:
+            with open(os.path.join(d, 'uevent')) as f:
+                for line in f.read().splitlines():
+                    k, _, v = line.partition('=')
+                    if k and k not in ('ACTION', 'DEVPATH', 'SUBSYSTEM', 'SEQNUM'):
+                        props.append((k, v))
+        except FileNotFoundError:
+            pass
+        body = b''.join(('%s=%s' % kv).encode() + b'\0' for kv in props)
+        subsystem = props[2][1]
+        header = struct.pack('=8s8I', b'libudev', socket.htonl(0xfeedcafe), 40, 40, len(body),
+                             socket.htonl(murmur2(subsystem.encode())), 0, 0, 0)
+        msg = header + body
+        with self.sendlock:
+            for listener in glob.glob(os.path.join(self.root, 'event[0-9]*')):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                    try:
+                        s.connect(listener)
+                    except (ConnectionRefusedError, FileNotFoundError):
+                        continue    # the monitor is gone
+                    s.settimeout(30)
+                    try:
+                        s.send(msg)
+                    except socket.timeout:
+                        sys.stderr.write('fake kernel: a listener did not read uevents for 30 s; '
+                                         'dropped %s %s\n' % (action, syspath))
         if self.verbose:
             sys.stderr.write('kernel: uevent %s %s\n' % (action, syspath))
 
@@ -256,73 +322,89 @@ class FakeKernel:
                 self._write(os.path.join(d, f), '')
         return d
 
-    def _add(self, record):
-        """Adds devices; umockdev itself sends their "add" uevents."""
-        with self.tblock:
-            if not self.testbed.add_from_string(record):
-                raise RuntimeError('umockdev refused:\n' + record)
+    def _add_device(self, syspath, subsystem, props=(), attrs=None, links=None, uevent=True):
+        """Creates a device directory as the kernel's sysfs shows it, then sends "add"."""
+        d = self._abs(syspath)
+        os.makedirs(d)
+        depth = syspath.count('/') - 1        # from the device directory up to /sys
+        up = '/'.join(['..'] * depth)
+        if subsystem in ('pci',):
+            os.symlink(up + '/bus/' + subsystem, os.path.join(d, 'subsystem'))
+            link = os.path.join(self.sys, 'bus', subsystem, 'devices', os.path.basename(syspath))
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink('../../..' + syspath[len('/sys'):], link)
+        else:
+            os.symlink(up + '/class/' + subsystem, os.path.join(d, 'subsystem'))
+            link = os.path.join(self.sys, 'class', subsystem, os.path.basename(syspath))
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink('../..' + syspath[len('/sys'):], link)
+        self._write(os.path.join(d, 'uevent'), ''.join('%s=%s\n' % kv for kv in props))
+        for k, v in (attrs or {}).items():
+            self._write(os.path.join(d, k), v + '\n')
+        for k, v in (links or {}).items():
+            os.symlink(v, os.path.join(d, k))
+        if uevent:
+            self._uevent(syspath, 'add')
 
-    def _remove(self, syspath):
-        with self.tblock:
-            self.testbed.remove_device(syspath)
+    def _remove_device(self, syspath, uevent=True):
+        if uevent:
+            self._uevent(syspath, 'remove')
+        d = self._abs(syspath)
+        sub = os.path.basename(os.readlink(os.path.join(d, 'subsystem')))
+        name = os.path.basename(syspath)
+        for link in (os.path.join(self.sys, 'bus', sub, 'devices', name),
+                     os.path.join(self.sys, 'class', sub, name)):
+            if os.path.lexists(link):
+                os.unlink(link)
+        shutil.rmtree(d)
 
     # --- devices ---
-    def _pci_record(self, addr, vendor, device, driver, props, links, attrs):
-        lines = ['P: /devices/pci0000:00/' + addr,
-                 'E: SUBSYSTEM=pci',
-                 'E: PCI_CLASS=20000',
-                 'E: PCI_ID=%04X:%04X' % (vendor, device),
-                 'E: PCI_SUBSYS_ID=8086:0000',
-                 'E: PCI_SLOT_NAME=' + addr,
-                 'E: MODALIAS=pci:v%08Xd%08Xsv00008086sd00000000bc02sc00i00' % (vendor, device)]
+    def _add_pci(self, addr, vendor, device, driver, links, attrs, uevent=True):
+        props = [('PCI_CLASS', '20000'),
+                 ('PCI_ID', '%04X:%04X' % (vendor, device)),
+                 ('PCI_SUBSYS_ID', '8086:0000'),
+                 ('PCI_SLOT_NAME', addr),
+                 ('MODALIAS', 'pci:v%08Xd%08Xsv00008086sd00000000bc02sc00i00' % (vendor, device))]
         if driver:
-            lines.append('E: DRIVER=' + driver)
-        lines += ['E: %s=%s' % kv for kv in props]
+            props.insert(0, ('DRIVER', driver))
         base = {'vendor': '0x%04x' % vendor, 'device': '0x%04x' % device,
                 'subsystem_vendor': '0x8086', 'subsystem_device': '0x0000',
                 'class': '0x020000', 'driver_override': '(null)', 'numa_node': '-1',
                 'enable': '1', 'irq': '0'}
         base.update(attrs)
-        lines += ['A: %s=%s\\n' % (k, v) for k, v in base.items()]
+        links = dict(links)
         if driver:
-            lines.append('L: driver=../../../bus/pci/drivers/' + driver)
-        lines += ['L: %s=%s' % kv for kv in links]
-        return '\n'.join(lines) + '\n'
+            links['driver'] = '../../../bus/pci/drivers/' + driver
+        self._add_device('/sys/devices/pci0000:00/' + addr, 'pci', props, base, links, uevent)
 
-    def _add_netdev(self, dev_syspath, ifname):
+    def _add_netdev(self, dev_syspath, ifname, uevent=True):
         ifindex = self.next_ifindex
         self.next_ifindex += 1
         mac = '02:00:00:%02x:%02x:%02x' % ((ifindex >> 16) & 0xff, (ifindex >> 8) & 0xff, ifindex & 0xff)
-        rec = '\n'.join(['P: ' + dev_syspath[len('/sys'):] + '/net/' + ifname,
-                         'E: SUBSYSTEM=net',
-                         'E: INTERFACE=' + ifname,
-                         'E: IFINDEX=%d' % ifindex,
-                         'A: ifindex=%d\\n' % ifindex,
-                         'A: address=%s\\n' % mac,
-                         'A: operstate=down\\n',
-                         'A: type=1\\n']) + '\n'
-        self._add(rec)
-        return dev_syspath + '/net/' + ifname
+        path = dev_syspath + '/net/' + ifname
+        self._add_device(path, 'net', [('INTERFACE', ifname), ('IFINDEX', str(ifindex))],
+                         {'ifindex': str(ifindex), 'address': mac, 'operstate': 'down', 'type': '1',
+                          'addr_assign_type': '0'},
+                         {'device': '../../../' + os.path.basename(dev_syspath)}, uevent)
+        return path
 
     def add_pf(self, addr, total=7, driver='igb', ifname=None, numvfs=0, device_id=0x10c9,
                vf_driver='igbvf', uevent=True):
-        """Adds a PF: "add" (sent by umockdev in any case), its netdev's "add", then "bind" unless
-        uevent is False (coldplug: a testbed that exists before the daemon starts)."""
+        """Adds a PF with uevents as on hotplug ("add", its netdev's "add", "bind"), or silently with
+        uevent=False (coldplug: a testbed that exists before the daemon starts)."""
         bus = int(addr.split(':')[1], 16)
         if ifname is None and driver:
             ifname = 'enp%ds0' % bus
         pf = PF(addr, total, driver, ifname if driver else None, device_id, vf_driver)
-        props = []
-        self._add(self._pci_record(addr, 0x8086, device_id, driver, props, [],
-                                   {'sriov_totalvfs': str(total), 'sriov_numvfs': '0',
-                                    'sriov_offset': '128', 'sriov_stride': '2',
-                                    'sriov_vf_device': '10ca',
-                                    'sriov_drivers_autoprobe': '1'}))
+        self._add_pci(addr, 0x8086, device_id, driver, {},
+                      {'sriov_totalvfs': str(total), 'sriov_numvfs': '0',
+                       'sriov_offset': '128', 'sriov_stride': '2', 'sriov_vf_device': '10ca',
+                       'sriov_drivers_autoprobe': '1'}, uevent)
         self.pfs[addr] = pf
         if driver:
             self._link_driver_dir(driver, addr)
         if pf.ifname:
-            self._add_netdev(pf.devpath, pf.ifname)
+            self._add_netdev(pf.devpath, pf.ifname, uevent)
         if driver and uevent:
             self._uevent(pf.devpath, 'bind')
         if numvfs:
@@ -337,16 +419,13 @@ class FakeKernel:
             if pf.numvfs:
                 self._disable(pf)
             if pf.ifname:
-                p = pf.devpath + '/net/' + pf.ifname
-                self._uevent(p, 'remove')
-                self._remove(p)
+                self._remove_device(pf.devpath + '/net/' + pf.ifname)
             if pf.driver:
                 self._unlink_driver_dir(pf.driver, addr)
                 os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
                 self._set_prop(pf.devpath, 'DRIVER', None)
                 self._uevent(pf.devpath, 'unbind')
-            self._uevent(pf.devpath, 'remove')
-            self._remove(pf.devpath)
+            self._remove_device(pf.devpath)
             del self.pfs[addr]
 
     def _link_driver_dir(self, driver, addr):
@@ -368,15 +447,14 @@ class FakeKernel:
         os.makedirs(gdir, exist_ok=True)
         os.symlink('../../../../devices/pci0000:00/' + addr, os.path.join(gdir, addr))
         vf = VF(addr, pf, index, group)
-        # The link first: umockdev sends the "add" uevent from add_from_string(), and a daemon
-        # handling it must find the VF under its PF already, as after udevd's processing.
+        # The link first: a daemon handling the "add" must find the VF under its PF already, as
+        # after udevd's processing of the kernel's event.
         os.symlink('../' + addr, os.path.join(self._abs(pf.devpath), 'virtfn%d' % index))
         self.vfs[addr] = vf
         pf.vfs.append(addr)
-        self._add(self._pci_record(addr, 0x8086, 0x10ca, None, [],
-                                   [('physfn', '../' + pf.addr),
-                                    ('iommu_group', '../../../kernel/iommu_groups/%d' % group)],
-                                   {}))
+        self._add_pci(addr, 0x8086, 0x10ca, None,
+                      {'physfn': '../' + pf.addr,
+                       'iommu_group': '../../../kernel/iommu_groups/%d' % group}, {})
         if pf.autoprobe:
             self._bind(vf, vf.override or pf.vf_driver)
         return vf
@@ -386,8 +464,7 @@ class FakeKernel:
         if vf.driver:
             self._unbind(vf)
         os.unlink(os.path.join(self._abs(pf.devpath), 'virtfn%d' % vf.index))
-        self._uevent(vf.devpath, 'remove')
-        self._remove(vf.devpath)
+        self._remove_device(vf.devpath)
         shutil.rmtree(os.path.join(self.sys, 'kernel/iommu_groups', str(vf.iommu_group)),
                       ignore_errors=True)
         del self.vfs[vf.addr]
@@ -406,9 +483,7 @@ class FakeKernel:
 
     def _unbind(self, vf):
         if vf.ifname:
-            p = vf.devpath + '/net/' + vf.ifname
-            self._uevent(p, 'remove')
-            self._remove(p)
+            self._remove_device(vf.devpath + '/net/' + vf.ifname)
             vf.ifname = None
         self._unlink_driver_dir(vf.driver, vf.addr)
         os.unlink(os.path.join(self._abs(vf.devpath), 'driver'))

@@ -5,10 +5,10 @@
  * as sriovd:
  *   mock-tool write PATH VALUE [raw|pwrite|fopen|fdopen|libudev]
  *                                  prints "OK <bytes>" or "ERR <errno> <name>"
- *   mock-tool monitor SECONDS COUNT
+ *   mock-tool monitor SECONDS COUNT [STALL_MS]
  *                                  libudev "udev" monitor on pci and net; prints "READY" once listening,
  *                                  then "<action> <subsystem> <devpath> [DRIVER=..]" per event and exits
- *                                  after COUNT events or SECONDS
+ *                                  after COUNT events or SECONDS; STALL_MS: sleep before reading
  *   mock-tool enumerate            prints "<syspath> <sriov_numvfs>" for every PCI device with
  *                                  sriov_totalvfs, as sriovd's coldplug sees them
  */
@@ -91,7 +91,7 @@ static int do_write(const char *path, const char *value, const char *how) {
         return report(k, e);
 }
 
-static int do_monitor(int seconds, int count) {
+static int do_monitor(int seconds, int count, int stall_ms) {
         struct udev *udev = udev_new();
         struct udev_monitor *m = udev_monitor_new_from_netlink(udev, "udev");
         time_t end = time(NULL) + seconds;
@@ -109,6 +109,9 @@ static int do_monitor(int seconds, int count) {
         }
         printf("READY\n");
         fflush(stdout);
+        /* a slow reader: the sender must wait for it, not drop or abort */
+        if (stall_ms > 0)
+                usleep(stall_ms * 1000);
 
         while (n < count && time(NULL) < end) {
                 struct pollfd p = { .fd = udev_monitor_get_fd(m), .events = POLLIN };
@@ -157,10 +160,10 @@ int main(int argc, char **argv) {
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (argc >= 4 && streq(argv[1], "write"))
                 return do_write(argv[2], argv[3], argc >= 5 ? argv[4] : "raw");
-        if (argc == 4 && streq(argv[1], "monitor"))
-                return do_monitor(atoi(argv[2]), atoi(argv[3]));
+        if ((argc == 4 || argc == 5) && streq(argv[1], "monitor"))
+                return do_monitor(atoi(argv[2]), atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 0);
         if (argc == 2 && streq(argv[1], "enumerate"))
                 return do_enumerate();
-        fprintf(stderr, "usage: mock-tool write PATH VALUE [raw|pwrite|fopen|fdopen|libudev] | monitor SECONDS COUNT | enumerate\n");
+        fprintf(stderr, "usage: mock-tool write PATH VALUE [raw|pwrite|fopen|fdopen|libudev] | monitor SECONDS COUNT [STALL_MS] | enumerate\n");
         return 2;
 }

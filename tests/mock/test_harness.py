@@ -42,8 +42,8 @@ class HarnessTest(unittest.TestCase):
         r = self.tool('write', '/sys/bus/pci/devices/%s/%s' % (addr, attr), value, how)
         return r.stdout.strip()
 
-    def start_monitor(self, count, seconds=20):
-        p = subprocess.Popen([harness.tool_path(), 'monitor', str(seconds), str(count)],
+    def start_monitor(self, count, seconds=20, stall_ms=0):
+        p = subprocess.Popen([harness.tool_path(), 'monitor', str(seconds), str(count), str(stall_ms)],
                              env=self.k.env(), stdout=subprocess.PIPE, text=True)
         self.assertEqual(p.stdout.readline().strip(), 'READY')
         return p
@@ -155,6 +155,15 @@ class HarnessTest(unittest.TestCase):
         self.assertIn('remove pci /devices/pci0000:00/0000:05:10.2', lines)
         self.assertEqual(lines[-1], 'remove pci /devices/pci0000:00/0000:05:00.0')
         self.assertNotIn('0000:05:00.0', self.tool('enumerate').stdout)
+
+    def test_slow_listener_gets_every_uevent(self):
+        """A monitor that reads late still gets all 64 * 3 + 1 events (the sender waits for it)."""
+        mon = self.start_monitor(count=64 * 3 + 1, stall_ms=1500)
+        self.assertEqual(self.write(PF2, 'sriov_numvfs', '64'), 'OK 2')
+        out, _ = mon.communicate(timeout=60)
+        self.assertEqual(mon.returncode, 0)
+        self.assertEqual(len(out.splitlines()), 64 * 3 + 1)
+        self.assertTrue(out.splitlines()[-1].startswith('change pci /devices/pci0000:00/' + PF2))
 
     def test_scale_64(self):
         t = time.time()
