@@ -1258,7 +1258,15 @@ static int check_pf_nm(Doctor *d, const PfInfo *pf, const ConfigFiles *files, si
         return 0;
 }
 
-static bool link_match(const Ini *ini, const PfInfo *pf) {
+typedef enum LinkMatch {
+        LINK_MATCH_NO,
+        LINK_MATCH_YES,
+        LINK_MATCH_MAYBE, /* the known conditions fit, others doctor cannot evaluate */
+} LinkMatch;
+
+static LinkMatch link_match(const Ini *ini, const PfInfo *pf) {
+        LinkMatch result = LINK_MATCH_YES;
+
         for (size_t i = 0; i < ini->n; i++) {
                 const IniEntry *e = &ini->entries[i];
                 _cleanup_strv_free_ char **values = NULL;
@@ -1272,7 +1280,7 @@ static bool link_match(const Ini *ini, const PfInfo *pf) {
                         v++;
                 }
                 if (split_words(v, NULL, &values) < 0)
-                        return true; /* out of memory: assume the worst */
+                        return LINK_MATCH_MAYBE; /* out of memory */
 
                 if (streq(e->key, "OriginalName"))
                         m = pf_has_ifname_match(pf, values);
@@ -1286,13 +1294,17 @@ static bool link_match(const Ini *ini, const PfInfo *pf) {
                                 m = m || mac_equal(*x, pf->mac);
                 } else if (streq(e->key, "Type"))
                         m = glob_list_matches(values, "ether");
-                else
-                        continue; /* a condition doctor cannot evaluate does not exclude the PF */
+                else {
+                        /* Property=, Host=, KernelCommandLine=, ...: neither excludes the PF nor
+                         * proves that the file applies. */
+                        result = LINK_MATCH_MAYBE;
+                        continue;
+                }
 
                 if (m == negate)
-                        return false;
+                        return LINK_MATCH_NO;
         }
-        return true;
+        return result;
 }
 
 /* udev applies the first .link file, in file name order, whose [Match] fits the interface; that
@@ -1305,6 +1317,7 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
                 _cleanup_(ini_done) Ini ini = {};
                 const IniEntry *vfs;
                 const char *name;
+                LinkMatch m;
                 int r;
 
                 /* An empty file (or a symlink to /dev/null) masks a file of the same name. */
@@ -1313,24 +1326,31 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
                 r = ini_parse(files->files[i].text, &ini);
                 if (r < 0)
                         return r;
-                if (!link_match(&ini, pf))
+                m = link_match(&ini, pf);
+                if (m == LINK_MATCH_NO)
                         continue;
 
+                /* A file that may not apply does not hide later ones. */
                 vfs = ini_get(&ini, "Link", "SR-IOVVirtualFunctions");
-                if (!vfs || isempty(vfs->value))
-                        return 0;
+                if (!vfs || isempty(vfs->value)) {
+                        if (m == LINK_MATCH_YES)
+                                return 0;
+                        continue;
+                }
 
                 name = strrchr(files->files[i].path, '/') + 1;
                 (*n_found)++;
-                ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, DOCTOR_FAIL,
+                ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, m == LINK_MATCH_YES ? DOCTOR_FAIL : DOCTOR_WARN,
                     fixf("systemd-udevd applies %s whenever the device appears;\n"
                          "it and sriovd would undo each other's VF count. Remove SR-IOVVirtualFunctions= from it\n"
                          "(or mask it: ln -s /dev/null /etc/systemd/network/%s), then run udevadm control --reload;\n"
                          "or leave this PF to systemd and remove sriovd's configuration for it.",
                          files->files[i].path, name),
                     "systemd .link file %s sets SR-IOVVirtualFunctions=%s%s", files->files[i].path, vfs->value,
+                    m == LINK_MATCH_MAYBE ? " and may match this PF (it has [Match] conditions doctor cannot evaluate)" :
                     ini_has_section(&ini, "Match") ? " and matches this PF" : " for every interface");
-                return 0;
+                if (m == LINK_MATCH_YES)
+                        return 0;
         }
         return 0;
 }

@@ -238,6 +238,21 @@ class DoctorTest(unittest.TestCase):
         res = self.doctor(0)
         self.assertEqual(self.one(res, 'conflict', PF)['status'], 'ok')
 
+    def test_systemd_link_unknown_conditions(self):
+        h = self.host()
+        h.add_pf(PF)
+        # A file with a condition doctor cannot evaluate neither applies for sure nor hides later ones.
+        h.write('etc/systemd/network/05-host.link', '[Match]\nHost=other\nOriginalName=enp1s0\n\n[Link]\nName=x\n')
+        maybe = h.write('etc/systemd/network/07-prop.link',
+                        '[Match]\nProperty=ID_VENDOR_ID=8086\nOriginalName=enp1s0\n\n[Link]\nSR-IOVVirtualFunctions=2\n')
+        sure = h.write('etc/systemd/network/10-sriov.link', '[Link]\nSR-IOVVirtualFunctions=3\n')
+        res = self.doctor(1)
+        c = self.find(res, 'conflict', PF)
+        self.assertEqual([(x['status'], maybe in x['summary'] or sure in x['summary']) for x in c],
+                         [('warn', True), ('fail', True)], c)
+        self.assertIn('may match', c[0]['summary'])
+        self.assertIn('for every interface', c[1]['summary'])
+
     def test_netplan(self):
         h = self.host()
         h.add_pf(PF)
