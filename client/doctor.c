@@ -228,6 +228,8 @@ _printf_(1, 2) static char *fixf(const char *format, ...) {
         return k < 0 ? NULL : s;
 }
 
+/* Adds a result and returns -ENOMEM from the calling check if that fails. A warning or failure
+ * without its fix means fixf() ran out of memory. */
 #define ADD(d, section, check, device, status, fix, ...)                                       \
         ({                                                                                     \
                 char *_fix = (fix);                                                            \
