@@ -378,8 +378,9 @@ class FakeKernel:
         self._add_device('/sys/devices/pci0000:00/' + addr, 'pci', props, base, links, uevent)
 
     def _add_netdev(self, dev_syspath, ifname, uevent=True):
-        ifindex = self.next_ifindex
-        self.next_ifindex += 1
+        with self.tblock:
+            ifindex = self.next_ifindex
+            self.next_ifindex += 1
         mac = '02:00:00:%02x:%02x:%02x' % ((ifindex >> 16) & 0xff, (ifindex >> 8) & 0xff, ifindex & 0xff)
         path = dev_syspath + '/net/' + ifname
         self._add_device(path, 'net', [('INTERFACE', ifname), ('IFINDEX', str(ifindex))],
@@ -441,8 +442,9 @@ class FakeKernel:
 
     def _create_vf(self, pf, index):
         addr = vf_address(pf.addr, index)
-        group = self.next_iommu_group
-        self.next_iommu_group += 1
+        with self.tblock:
+            group = self.next_iommu_group
+            self.next_iommu_group += 1
         gdir = os.path.join(self.sys, 'kernel/iommu_groups', str(group), 'devices')
         os.makedirs(gdir, exist_ok=True)
         os.symlink('../../../../devices/pci0000:00/' + addr, os.path.join(gdir, addr))
@@ -842,6 +844,8 @@ class Monitor:
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
+        self.thread.join(5)
+        self.proc.stdout.close()
 
 
 # sriovd ------------------------------------------------------------------------------------------
