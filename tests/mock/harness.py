@@ -97,6 +97,11 @@ def clean_env(extra=None):
     return env
 
 
+# The attributes the shim hands to the fake kernel (keep in sync with fake-kernel-shim.c).
+WATCHED = ('sriov_numvfs', 'sriov_drivers_autoprobe', 'driver_override', 'bind', 'unbind',
+           'drivers_probe', 'new_id', 'remove_id')
+
+
 def murmur2(data):
     """systemd's string_hash32() (MurmurHash2, seed = length), for the libudev subsystem filter."""
     m = 0x5bd1e995
@@ -235,6 +240,7 @@ class FakeKernel:
         self.log = []               # (time, path relative to /sys, value, errno, end time)
         self.log_cond = threading.Condition()
         self.inflight = []          # paths of writes the fake kernel is working on
+        self.open_attrs = False     # see allow_user()
         self.sockdir = tempfile.mkdtemp(prefix='sriov-mock-kernel.')
         self.socket_path = os.path.join(self.sockdir, 'kernel.sock')
         self.server = None
@@ -252,6 +258,8 @@ class FakeKernel:
     def _write(self, path, content):
         with open(path, 'w') as f:
             f.write(content)
+        if self.open_attrs and os.path.basename(path) in WATCHED:
+            os.chmod(path, 0o666)
 
     def _abs(self, syspath):
         assert syspath.startswith('/sys/')
@@ -691,6 +699,20 @@ class FakeKernel:
         self.testbed = None
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def allow_user(self, uid):
+        """Lets a process running as uid use the testbed (for an unprivileged sriovd): it must
+        create umockdev's event sockets in the root, reach the fake kernel's socket and open the
+        attributes the shim intercepts for writing (the real sysfs would refuse a non-root
+        writer; what is tested here is sriovd, not the permission)."""
+        os.chown(self.root, uid, -1)
+        os.chmod(self.root, 0o755)
+        os.chmod(self.socket_path, 0o666)
+        self.open_attrs = True
+        for r, _, files in os.walk(self.sys):
+            for f in files:
+                if f in WATCHED:
+                    os.chmod(os.path.join(r, f), 0o666)
+
     def env(self, extra=None):
         """Environment for a process that sees the testbed and the fake kernel (sriovd)."""
         env = dict(os.environ)
@@ -854,7 +876,7 @@ class Daemon:
     """The real sriovd, under the fake kernel, on the private bus."""
 
     def __init__(self, kernel, bus, workdir, config_dirs=None, state_dir=None, runtime_dir=None,
-                 notify_socket=None, extra_args=(), env=None):
+                 notify_socket=None, extra_args=(), env=None, user=None):
         self.kernel = kernel
         self.bus = bus
         self.workdir = workdir
@@ -875,6 +897,18 @@ class Daemon:
             e['NOTIFY_SOCKET'] = notify_socket
         if env:
             e.update(env)
+        if user is not None:
+            # Unprivileged: the state and runtime directories become the user's, the testbed
+            # root must take umockdev's event sockets, and the fake kernel's socket must be
+            # connectable. Writes never touch testbed files (the shim hands them over).
+            for dd in (self.state_dir, self.runtime_dir):
+                for r, dirs, files in os.walk(dd):
+                    os.chown(r, user, user)
+                    for f in files:
+                        os.chown(os.path.join(r, f), user, user)
+            os.chmod(workdir, 0o755)
+            kernel.allow_user(user)
+            args = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + args
         self.log.write('=== starting: %s\n' % ' '.join(args))
         self.log.flush()
         self.proc = subprocess.Popen(args, env=e, stdout=self.log, stderr=subprocess.STDOUT)

@@ -333,6 +333,44 @@ class TestReconcile(SriovdTestCase):
         self.wait_pf(PF1, numvfs=2)
         self.assertEqual(len(self.vf_paths(PF1)), 2)
 
+    def test_drivers_autoprobe_off(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 2, extra='DriversAutoprobe=no\n')
+        self.start()
+        self.wait_pf(PF1, numvfs=2)
+        pf = self.k.pfs[PF1]
+        self.assertEqual(self.k.attr(pf.devpath, 'sriov_drivers_autoprobe'), '0\n')
+        autoprobe = self.k.writes(PF1, attr='sriov_drivers_autoprobe')
+        numvfs = self.k.writes(PF1)
+        self.assertTrue(autoprobe, 'sriov_drivers_autoprobe never written')
+        self.assertLess(autoprobe[-1]['end'], numvfs[0]['start'], 'autoprobe set after the VFs were made')
+        for addr in pf.vfs:
+            self.assertIsNone(self.k.vfs[addr].driver)
+        self.assertFalse(self.pf(PF1, 'DriversAutoprobe'))
+        for vp in self.vf_paths(PF1):
+            self.assertEqual(self.vf(vp, 'Driver'), '')
+
+    def test_properties_changed(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.start()
+        path = self.pf_path(PF1)
+        mon = self.monitor()
+        self.set_numvfs(PF1, 3, FLAG_RUNTIME)
+        wait_for(lambda: 3 in mon.property_values(path, 'NumVFs'), what='PropertiesChanged NumVFs=3')
+        wait_for(lambda: 3 in mon.property_values(path, 'DesiredNumVFs'),
+                 what='PropertiesChanged DesiredNumVFs=3')
+        wait_for(lambda: any(len(v) == 3 for v in mon.property_values(path, 'VirtualFunctions')),
+                 what='PropertiesChanged VirtualFunctions with 3 paths')
+        self.assertIn('enforced', mon.property_values(path, 'State'))
+        vf_added = [m for m in mon.signals('InterfacesAdded')
+                    if m['payload']['data'][0].startswith(path + '/')]
+        self.assertEqual(len(vf_added), 3, 'InterfacesAdded for the 3 VF objects')
+        self.set_numvfs(PF1, 0, FLAG_RUNTIME)
+        wait_for(lambda: 0 in mon.property_values(path, 'NumVFs'), what='PropertiesChanged NumVFs=0')
+        wait_for(lambda: len([m for m in mon.signals('InterfacesRemoved')
+                              if m['payload']['data'][0].startswith(path + '/')]) == 3,
+                 what='InterfacesRemoved for the 3 VF objects')
+
     def test_drift_put_back(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf('10-first.conf', PF1, 4)
@@ -473,6 +511,26 @@ class TestConfigErrors(SriovdTestCase):
         r = harness.sriovctl(self.bus, 'reload')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_pf(PF1, numvfs=1)
+
+
+class TestUnprivileged(SriovdTestCase):
+    def test_daemon_as_nobody(self):
+        """The tier needs no privileges in sriovd: run it as uid 65534 (only root can switch)."""
+        if os.geteuid() != 0:
+            self.skipTest('already running unprivileged: every other scenario covers this')
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3)
+        d = self.start(user=NOBODY)
+        self.wait_pf(PF1, numvfs=3)
+        with open('/proc/%d/status' % d.proc.pid) as f:    # setpriv exec()s sriovd
+            self.assertEqual(int(f.read().split('Uid:')[1].split()[1]), NOBODY)
+        # a caller with the daemon's own uid may change things
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF2, 2, '--runtime', user=NOBODY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.numvfs(PF2), 2)
+        self.k.add_pf(PF3, total=7)
+        wait_for(lambda: len(self.pf_paths()) == 3, what='hotplugged PF3 seen by unprivileged sriovd')
 
 
 class TestAccess(SriovdTestCase):
