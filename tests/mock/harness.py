@@ -847,6 +847,16 @@ class Monitor:
                 self.messages.append(m)
                 self.cond.notify_all()
 
+    def wait_subscribed(self, bus, timeout=10):
+        """Returns once the monitor sees traffic of io.sriovd (a property read by us)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            bus.get('/io/sriovd', 'io.sriovd1.Manager', 'Version')
+            with self.cond:
+                if self.cond.wait_for(lambda: any(m.get('member') == 'Get' for m in self.messages), 0.2):
+                    return
+        raise AssertionError('busctl monitor did not start within %ss' % timeout)
+
     def signals(self, member=None):
         with self.cond:
             return [m for m in self.messages if m.get('type') == 'signal' and

@@ -87,7 +87,7 @@ class SriovdTestCase(unittest.TestCase):
     def monitor(self):
         m = harness.Monitor(self.bus)
         self.monitors.append(m)
-        time.sleep(0.3)     # busctl monitor has subscribed
+        m.wait_subscribed(self.bus)
         return m
 
     def conf(self, name, addr, numvfs, extra=''):
@@ -659,14 +659,23 @@ class TestClient(SriovdTestCase):
 
         mon = subprocess.Popen([harness.sriovctl_path(), 'monitor'], env=self.bus.env(),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = ''
         try:
-            time.sleep(0.7)
-            r = harness.sriovctl(self.bus, 'set-numvfs', PF2, 1, '--runtime')
-            self.assertEqual(r.returncode, 0, r.stderr)
-            time.sleep(1)
+            # it prints changes only; until it has subscribed, a change may pass unseen: change
+            # the count until one is printed (each change is several property changes)
+            os.set_blocking(mon.stdout.fileno(), False)
+            for n in (1, 0, 1, 0, 1):
+                time.sleep(0.5)
+                r = harness.sriovctl(self.bus, 'set-numvfs', PF2, n, '--runtime')
+                self.assertEqual(r.returncode, 0, r.stderr)
+                time.sleep(0.5)
+                out += mon.stdout.read() or ''
+                if PF2 in out:
+                    break
         finally:
             mon.terminate()
-            out, _ = mon.communicate(timeout=10)
+            rest, _ = mon.communicate(timeout=10)
+            out += rest or ''
         self.assertIn(PF2, out, 'sriovctl monitor printed no change for %s:\n%s' % (PF2, out))
 
 
