@@ -1,7 +1,7 @@
 #!/bin/bash
 # 7 -> 3 through the API and through `sriovctl set-numvfs`: the kernel refuses changing one non-zero
 # count to another (EBUSY), so sriovd must go through 0. The API's value is persisted and outlives a
-# restart; --runtime is not.
+# restart; --runtime lasts until reboot (/run/sriovd).
 # vm-needs: sriovd sriovctl
 # vm-timeout: 240
 . "$VM_LIB"
@@ -34,13 +34,22 @@ log "sriovctl set-numvfs 3 --runtime"
 sriovctl set-numvfs "$pf" 3 --runtime
 assert_eq "$(pf_numvfs "$pf")" 3 "sriov_numvfs after --runtime 3"
 
-log "restart: the persisted API value (5) wins over the file (7), the runtime one (3) is gone"
+log "restart: the runtime value (3, kept in /run/sriovd until reboot) still holds"
 sriovd_stop
 sriovd_start
 sriovd_wait_ready
-assert_eq "$(pf_numvfs "$pf")" 5 "sriov_numvfs after restart"
-assert_eq "$(pf_prop "$pf" DesiredNumVFs)" 5 "DesiredNumVFs after restart"
+assert_eq "$(pf_numvfs "$pf")" 3 "sriov_numvfs after restart"
+assert_eq "$(pf_prop "$pf" DesiredNumVFs)" 3 "DesiredNumVFs after restart"
+
+log "as after a reboot (/run/sriovd emptied): the persisted API value (5) wins over the file (7)"
+sriovd_stop
+rm -rf /run/sriovd/*
+sriovd_start
+sriovd_wait_ready
+assert_eq "$(pf_numvfs "$pf")" 5 "sriov_numvfs after restart without /run/sriovd"
+assert_eq "$(pf_prop "$pf" DesiredNumVFs)" 5 "DesiredNumVFs"
 
 log "Forget: back to the file"
 pf_call "$pf" Forget
 wait_eq 60 "7 VFs again" 7 pf_numvfs "$pf"
+assert_eq "$(pf_prop "$pf" ConfigSource)" /etc/sriovd/pf.d/10-first.conf "ConfigSource after Forget"
