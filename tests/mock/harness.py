@@ -437,6 +437,33 @@ class FakeKernel:
             self._remove_device(pf.devpath)
             del self.pfs[addr]
 
+    def unload_pf_driver(self, addr):
+        """rmmod igb: the driver's remove() disables SR-IOV, its netdev goes, then "unbind"."""
+        pf = self.pfs[addr]
+        with pf.lock:
+            if pf.numvfs:
+                self._disable(pf)
+            if pf.ifname:
+                self._remove_device(pf.devpath + '/net/' + pf.ifname)
+            self._unlink_driver_dir(pf.driver, addr)
+            os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
+            self._set_prop(pf.devpath, 'DRIVER', None)
+            self._uevent(pf.devpath, 'unbind')
+            pf.unloaded_driver = pf.driver
+            pf.driver = None
+
+    def load_pf_driver(self, addr, driver=None):
+        """modprobe igb: probe binds the PF, its netdev appears, then "bind"."""
+        pf = self.pfs[addr]
+        with pf.lock:
+            pf.driver = driver or getattr(pf, 'unloaded_driver', None) or 'igb'
+            self._link_driver_dir(pf.driver, addr)
+            os.symlink('../../../bus/pci/drivers/' + pf.driver, os.path.join(self._abs(pf.devpath), 'driver'))
+            self._set_prop(pf.devpath, 'DRIVER', pf.driver)
+            if pf.ifname:
+                self._add_netdev(pf.devpath, pf.ifname)
+            self._uevent(pf.devpath, 'bind')
+
     def _link_driver_dir(self, driver, addr):
         d = self._ensure_driver(driver)
         link = os.path.join(d, addr)

@@ -226,6 +226,23 @@ class TestColdplug(SriovdTestCase):
 
 
 class TestHotplug(SriovdTestCase):
+    def test_driver_reload(self):
+        """rmmod/modprobe of the PF driver drops the VFs; sriovd makes them again on the bind."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 4)
+        self.start()
+        self.wait_pf(PF1, numvfs=4)
+        self.k.unload_pf_driver(PF1)
+        wait_for(lambda: self.pf(PF1, 'Driver') == '', what='Driver "" after the unbind')
+        self.assertEqual(self.k.numvfs(PF1), 0)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4'])    # nothing to do without a driver
+        self.k.load_pf_driver(PF1)
+        self.wait_pf(PF1, numvfs=4)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '4'])
+        self.assertEqual(self.pf(PF1, 'Driver'), 'igb')
+        self.assertEqual(len(self.vf_paths(PF1)), 4)
+
+
     def test_add_remove_readd(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf('30-hot.conf', PF3, 3)
@@ -290,6 +307,35 @@ class TestPersistence(SriovdTestCase):
         self.assertEqual(self.pf(PF2, 'State'), 'unmanaged')
         time.sleep(0.5)
         self.assertEqual(self.k.numvfs(PF2), 0)
+
+    def test_forget(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 2)
+        d = self.start()
+        self.wait_pf(PF1, numvfs=2)
+        self.set_numvfs(PF1, 5)
+        self.assertEqual(self.k.numvfs(PF1), 5)
+        self.assertEqual(self.pf(PF1, 'ConfigSource'), 'api')
+        self.bus.call(self.pf_path(PF1), PF_IF, 'Forget')
+        # what the API persisted is dropped; the file applies again
+        wait_for(lambda: self.pf(PF1, 'DesiredNumVFs') == 2, what='DesiredNumVFs back to the file\'s 2')
+        self.assertTrue(self.pf(PF1, 'ConfigSource').endswith('10-first.conf'))
+        d.stop()
+        self.k.set_numvfs(PF1, 0)
+        self.restart(d)
+        self.wait_pf(PF1, numvfs=2)
+
+    def test_config_dir_masking(self):
+        """--config-dir given twice: the earlier masks a file of the same name in the later."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        etc = os.path.join(self.wd, 'etc')
+        lib = os.path.join(self.wd, 'lib')
+        write_pf_conf(lib, '10-nic.conf', {'PciAddress': PF1}, 5)
+        mine = write_pf_conf(etc, '10-nic.conf', {'PciAddress': PF1}, 2)
+        self.start(config_dirs=[etc, lib])
+        self.wait_pf(PF1, numvfs=2)
+        self.assertEqual(self.pf(PF1, 'ConfigSource'), mine)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['2'])
 
     def test_corrupt_state_file(self):
         self.k.add_pf(PF1, total=7, uevent=False)
@@ -426,6 +472,23 @@ class TestReconcile(SriovdTestCase):
         self.set_numvfs(PF1, 2, FLAG_FORCE)
         self.assertEqual(self.k.numvfs(PF1), 2)
         self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '0', '2'])
+
+    def test_reload_lowering_refused_when_vfio_bound(self):
+        """A file lowering the count is not applied while a VF is bound to vfio-pci."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 4)
+        self.start()
+        self.wait_pf(PF1, numvfs=4)
+        vf3 = harness.vf_address(PF1, 3)
+        self.k.bind_vf(vf3, 'vfio-pci')
+        vpath = self.vf_paths(PF1)[3]
+        wait_for(lambda: self.vf(vpath, 'Driver') == 'vfio-pci', what='VF3 driver vfio-pci on the bus')
+        self.conf('10-first.conf', PF1, 1)
+        harness.sriovctl(self.bus, 'reload')
+        wait_for(lambda: vf3 in self.pf(PF1, 'LastError'), what='LastError naming %s' % vf3)
+        self.assertNotEqual(self.pf(PF1, 'State'), 'enforced')
+        self.assertEqual(self.k.numvfs(PF1), 4)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4'])
 
     def test_out_of_range(self):
         self.k.add_pf(PF1, total=7, uevent=False)
