@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manager.h"
 #include "names.h"
+#include "netlink.h"
 #include "pci.h"
 #include "sysfs.h"
 #include "udev.h"
@@ -30,6 +31,7 @@ Request *request_new(sd_bus_message *m, RequestDone done, void *userdata) {
         if (!r)
                 return NULL;
         r->n_ref = 1;
+        r->scope_vf = REQUEST_SCOPE_ALL;
         r->message = sd_bus_message_ref(m);
         r->done = done;
         r->userdata = userdata;
@@ -264,6 +266,15 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
         manager_update_state(m);
 }
 
+/* A VF appeared, went, or changed driver: a reset VF comes back with default settings, so a PF with
+ * VF policy is applied again, once per burst. */
+static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
+        (void) pf_refresh(pf);
+        pf_check_drift(pf);
+        if (!pf->job && pf->state != PF_STATE_DRIFT && pf_has_vf_policy(pf))
+                (void) pf_schedule_reconcile(pf, EVENT_COALESCE_USEC);
+}
+
 /* Coldplug (action NULL) and every uevent go through here. */
 static void manager_handle_device(struct udev_device *d, const char *action, void *userdata) {
         Manager *m = userdata;
@@ -297,10 +308,8 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                         return;
                 }
                 pf = manager_find_pf_of_vf(m, sysname);
-                if (pf) {
-                        (void) pf_refresh(pf);
-                        pf_check_drift(pf);
-                }
+                if (pf)
+                        manager_vf_changed(m, pf);
                 return;
         }
 
@@ -329,10 +338,8 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
         /* a VF: its PF's count or its own driver changed */
         if (sysfs_read_link_name(udev_device_get_syspath(d), SYSFS_PHYSFN, &physfn) >= 0) {
                 pf = manager_find_pf(m, physfn);
-                if (pf) {
-                        (void) pf_refresh(pf);
-                        pf_check_drift(pf);
-                }
+                if (pf)
+                        manager_vf_changed(m, pf);
         }
 }
 
@@ -346,6 +353,28 @@ static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *u
                 log_debug("uevent %s %s", strempty(udev_device_get_action(d)), udev_device_get_syspath(d));
                 manager_handle_device(d, udev_device_get_action(d), m);
                 udev_device_unref(d);
+        }
+        return 0;
+}
+
+static void link_changed(const char *ifname, void *userdata) {
+        PhysicalFunction *pf = manager_find_pf(userdata, ifname);
+
+        /* only PFs carry VF settings; their notification says something changed, not what */
+        if (pf)
+                (void) pf_schedule_readback(pf);
+}
+
+static int link_monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = netlink_monitor_dispatch(m->link_monitor);
+        if (r < 0) {
+                /* notifications were lost (the socket overran): read every PF back */
+                log_warning_errno(r, "Failed to read link notifications, reading every PF back: %m");
+                for (size_t i = 0; i < m->n_pfs; i++)
+                        (void) pf_schedule_readback(m->pfs[i]);
         }
         return 0;
 }
@@ -553,6 +582,9 @@ Manager *manager_free(Manager *m) {
         free(m->pfs);
         sd_event_source_disable_unref(m->monitor_source);
         sd_event_source_disable_unref(m->ready_timeout);
+        sd_event_source_disable_unref(m->link_monitor_source);
+        if (m->link_monitor)
+                nl_socket_free(m->link_monitor);
         udev_monitor_unref(m->monitor);
         udev_unref(m->udev);
         sd_bus_flush_close_unref(m->bus);
@@ -593,6 +625,18 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch udev monitor: %m");
         (void) sd_event_source_set_description(m->monitor_source, "udev-monitor");
+
+        r = netlink_monitor_open(link_changed, m, &m->link_monitor);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch link notifications, VF settings changed by others are "
+                                     "seen at the next apply only: %m");
+        else {
+                r = sd_event_add_io(m->event, &m->link_monitor_source, nl_socket_get_fd(m->link_monitor),
+                                    EPOLLIN, link_monitor_handler, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch link notifications: %m");
+                (void) sd_event_source_set_description(m->link_monitor_source, "link-monitor");
+        }
 
         (void) sd_notify(false, "STATUS=Enumerating SR-IOV devices");
         r = udev_enumerate_pfs(m->udev, manager_handle_device, m);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <libudev.h>
+#include <netlink/socket.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -28,7 +29,11 @@ struct Request {
         int error;
         char *error_message;
         bool armed; /* all PFs added; complete when pending reaches 0 */
+        int scope_vf; /* which failures fail it: a VF index, or one of the scopes below */
 };
+
+#define REQUEST_SCOPE_ALL (-1) /* the count and every VF */
+#define REQUEST_SCOPE_COUNT (-2) /* the count alone */
 
 Request *request_new(sd_bus_message *m, RequestDone done, void *userdata);
 Request *request_ref(Request *r);
@@ -48,6 +53,8 @@ struct Manager {
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
         sd_event_source *ready_timeout;
+        struct nl_sock *link_monitor;
+        sd_event_source *link_monitor_source;
 
         char **config_dirs;
         ConfigSet *config;

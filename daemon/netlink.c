@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -76,7 +77,7 @@ int netlink_open(struct nl_sock **ret) {
 }
 
 int netlink_build_get_request(int ifindex, struct nl_msg **ret) {
-        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
         struct nl_msg *msg;
 
         msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
@@ -113,8 +114,8 @@ static int vf_change_fill(struct rtnl_link_vf *vf, const NetlinkVfChange *c) {
                 /* libnl sends 802.1Q as the plain IFLA_VF_VLAN, which every driver knows, and any other
                  * protocol in IFLA_VF_VLAN_LIST, copying this field as is where the kernel wants
                  * network byte order: so 802.1ad goes in already swapped. */
-                vlans->vlans[0].vf_vlan_proto = w->vlan_protocol == VLAN_PROTOCOL_8021AD ? htons(ETH_P_8021AD)
-                                                                                       : ETH_P_8021Q;
+                vlans->vlans[0].vf_vlan_proto =
+                        w->vlan_protocol == VLAN_PROTOCOL_8021AD ? htons(ETH_P_8021AD) : ETH_P_8021Q;
                 rtnl_link_vf_set_vlans(vf, vlans);
                 rtnl_link_vf_vlan_put(vlans);
         }
@@ -252,7 +253,8 @@ static int parse_vf_info(struct nlattr *info, NetlinkLinkVfs *l) {
                         vf_report(l, index, POLICY_MAC_SPOOF_CHECK);
                 }
         }
-        if (tb[IFLA_VF_LINK_STATE] && nla_len(tb[IFLA_VF_LINK_STATE]) >= (int) sizeof(struct ifla_vf_link_state)) {
+        if (tb[IFLA_VF_LINK_STATE] &&
+            nla_len(tb[IFLA_VF_LINK_STATE]) >= (int) sizeof(struct ifla_vf_link_state)) {
                 struct ifla_vf_link_state *v = nla_data(tb[IFLA_VF_LINK_STATE]);
 
                 if (v->link_state < _LINK_STATE_MAX) {
@@ -370,7 +372,7 @@ static int transact(struct nl_sock *sk, struct nl_msg *msg, Transaction *t) {
 
 int netlink_get_vfs(struct nl_sock *sk, int ifindex, NetlinkLinkVfs *ret) {
         NetlinkLinkVfs l = {};
-        Transaction t = { .link = &l };
+        Transaction t = {.link = &l};
         struct nl_msg *msg;
         int r;
 
@@ -402,4 +404,60 @@ int netlink_set_vfs(struct nl_sock *sk, int ifindex, const NetlinkVfChange *chan
         r = transact(sk, msg, &t);
         nlmsg_free(msg);
         return r;
+}
+
+typedef struct MonitorContext {
+        NetlinkLinkChanged f;
+        void *userdata;
+} MonitorContext;
+
+static int on_notification(struct nl_msg *msg, void *arg) {
+        MonitorContext *c = arg;
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct nlattr *tb[IFLA_MAX + 1];
+        char ifname[IFNAMSIZ];
+
+        if (h->nlmsg_type != RTM_NEWLINK)
+                return NL_OK;
+        if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0 || !tb[IFLA_IFNAME])
+                return NL_OK;
+        nla_strlcpy(ifname, tb[IFLA_IFNAME], sizeof ifname);
+        c->f(ifname, c->userdata);
+        return NL_OK;
+}
+
+int netlink_monitor_open(NetlinkLinkChanged f, void *userdata, struct nl_sock **ret) {
+        static MonitorContext context;
+        struct nl_sock *sk;
+        int r;
+
+        context = (MonitorContext){.f = f, .userdata = userdata};
+        sk = nl_socket_alloc();
+        if (!sk)
+                return -ENOMEM;
+        nl_socket_disable_seq_check(sk);
+        nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_notification, &context);
+        r = nl_connect(sk, NETLINK_ROUTE);
+        if (r >= 0)
+                r = nl_socket_add_membership(sk, RTNLGRP_LINK);
+        if (r >= 0)
+                r = nl_socket_set_nonblocking(sk);
+        if (r < 0) {
+                nl_socket_free(sk);
+                return nl_to_errno(r);
+        }
+        nl_socket_enable_msg_peek(sk);
+        *ret = sk;
+        return 0;
+}
+
+int netlink_monitor_dispatch(struct nl_sock *sk) {
+        for (;;) {
+                int r = nl_recvmsgs_default(sk);
+
+                if (r == -NLE_AGAIN) /* nothing more queued */
+                        return 0;
+                if (r < 0)
+                        return nl_to_errno(r);
+        }
 }

@@ -15,10 +15,10 @@
 
 typedef struct NetlinkLinkVfs {
         char ifname[16];
-        unsigned num_vfs;  /* IFLA_NUM_VF: what the kernel says the PF has */
-        VfPolicy *vfs;     /* by VF index, num_vfs entries; ->set marks what the kernel reported */
+        unsigned num_vfs; /* IFLA_NUM_VF: what the kernel says the PF has */
+        VfPolicy *vfs; /* by VF index, num_vfs entries; ->set marks what the kernel reported */
         size_t n_reported; /* IFLA_VF_INFO entries found */
-        bool truncated;    /* the list ended before num_vfs: too many VFs for one attribute */
+        bool truncated; /* the list ended before num_vfs: too many VFs for one attribute */
 } NetlinkLinkVfs;
 
 void netlink_link_vfs_done(NetlinkLinkVfs *l);
@@ -54,3 +54,9 @@ int netlink_parse_link_vfs(struct nlmsghdr *nlh, NetlinkLinkVfs *ret);
 int netlink_get_vfs(struct nl_sock *sk, int ifindex, NetlinkLinkVfs *ret);
 /* Returns the kernel's -errno for the whole request. */
 int netlink_set_vfs(struct nl_sock *sk, int ifindex, const NetlinkVfChange *changes, size_t n);
+
+/* A non-blocking socket subscribed to link notifications; f gets each link's name. */
+typedef void (*NetlinkLinkChanged)(const char *ifname, void *userdata);
+int netlink_monitor_open(NetlinkLinkChanged f, void *userdata, struct nl_sock **ret);
+/* Reads what is queued; returns -errno on socket errors. */
+int netlink_monitor_dispatch(struct nl_sock *sk);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-errors.h"
+#include "converge.h"
 #include "log.h"
 #include "manager.h"
 #include "names.h"
@@ -158,11 +159,142 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
         req = request_new(message, NULL, NULL);
         if (!req)
                 return -ENOMEM;
+        req->scope_vf = REQUEST_SCOPE_COUNT;
         if (flags & SRIOVD_FLAG_FORCE)
                 pf->force_next = true;
         (void) pf_reconcile(pf, req);
         request_arm(req);
         return 1;
+}
+
+/* Merges keys into the single-VF section of index, adding one if there is none. */
+static int pf_config_merge_vf(PfConfig *c, unsigned index, const VfPolicy *keys) {
+        VfSection *a;
+
+        for (size_t i = 0; i < c->n_vfs; i++)
+                if (c->vfs[i].first == index && c->vfs[i].last == index) {
+                        policy_merge(&c->vfs[i].policy, keys);
+                        return 0;
+                }
+        a = reallocarray(c->vfs, c->n_vfs + 1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        c->vfs = a;
+        c->vfs[c->n_vfs++] = (VfSection){.first = index, .last = index, .policy = *keys};
+        return 0;
+}
+
+static void pf_config_unset_vf_keys(PfConfig *c, unsigned index, uint32_t keys) {
+        for (size_t i = 0; i < c->n_vfs; i++)
+                if (c->vfs[i].first == index && c->vfs[i].last == index)
+                        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                                if (keys & (UINT32_C(1) << k))
+                                        policy_unset(&c->vfs[i].policy, k);
+}
+
+int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned index,
+                            sd_bus_error *error) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        _cleanup_(pf_config_freep) PfConfig *c = NULL, *rt = NULL;
+        _cleanup_free_ char *invalid = NULL;
+        Manager *m = pf->manager;
+        VfPolicy keys = {}, merged;
+        bool runtime;
+        uint64_t flags;
+        Store *store;
+        int r;
+
+        r = policy_from_bus_message(message, &keys, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "t", &flags);
+        if (r < 0)
+                return r;
+        r = manager_check_authorized(m, message, error);
+        if (r < 0)
+                return r;
+        if (flags & ~SRIOVD_POLICY_FLAGS_ALL)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown flags 0x%" PRIx64,
+                                         flags & ~SRIOVD_POLICY_FLAGS_ALL);
+        runtime = flags & SRIOVD_FLAG_RUNTIME;
+
+        (void) pf_refresh(pf);
+        if (index >= pf->total_vfs)
+                return sd_bus_error_setf(
+                        error, SRIOVD_ERROR_OUT_OF_RANGE,
+                        "VF %u does not exist on %s: it supports VFs 0 to %i (sriov_totalvfs %u)", index,
+                        pf->address, (int) pf->total_vfs - 1, pf->total_vfs);
+
+        /* what would be in force must make sense as a whole, or nothing is taken */
+        (void) pf_desired_vf_policy(pf, index, &merged);
+        policy_merge(&merged, &keys);
+        r = policy_validate(&merged, &invalid);
+        if (r < 0)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "%s", strempty(invalid));
+        if (POLICY_HAS(&keys, POLICY_DRIVER) && streq(keys.driver, DRIVER_VFIO_PCI) && !iommu_active())
+                return sd_bus_error_setf(error, SRIOVD_ERROR_NOT_SUPPORTED,
+                                         "Cannot bind VF %u of %s to vfio-pci: " IOMMU_HINT, index,
+                                         pf->address);
+
+        store = runtime ? m->runtime_store : m->store;
+        if (!store)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
+                                         "The %s state directory is not usable, see the log",
+                                         runtime ? "runtime" : "persistent");
+        c = pf_config_copy_state(runtime ? pf->runtime : pf->persisted);
+        if (!c)
+                return -ENOMEM;
+        r = pf_config_merge_vf(c, index, &keys);
+        if (r < 0)
+                return r;
+        r = store_save_pf(store, pf->address, c);
+        if (r < 0)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to save the state of %s: %s",
+                                         pf->address, strerror(-r));
+
+        /* a persistent value replaces the runtime one for the same key */
+        if (!runtime && pf->runtime && m->runtime_store) {
+                rt = pf_config_copy_state(pf->runtime);
+                if (!rt)
+                        return -ENOMEM;
+                pf_config_unset_vf_keys(rt, index, keys.set);
+                r = store_save_pf(m->runtime_store, pf->address, rt);
+                if (r < 0)
+                        log_pf(LOG_WARNING, r, pf, "Failed to drop runtime settings of VF %u, ignoring: %m",
+                               index);
+                else {
+                        pf_config_free(pf->runtime);
+                        pf->runtime = TAKE_PTR(rt);
+                }
+        }
+        if (runtime) {
+                pf_config_free(pf->runtime);
+                pf->runtime = TAKE_PTR(c);
+        } else {
+                pf_config_free(pf->persisted);
+                pf->persisted = TAKE_PTR(c);
+        }
+        log_pf(LOG_INFO, 0, pf, "Policy of VF %u changed through the API%s", index,
+               runtime ? " (runtime)" : "");
+        pf_update_desired(pf);
+
+        req = request_new(message, NULL, NULL);
+        if (!req)
+                return -ENOMEM;
+        req->scope_vf = (int) index;
+        (void) pf_reconcile(pf, req);
+        request_arm(req);
+        return 1;
+}
+
+static int method_set_vf_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        uint32_t index;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &index);
+        if (r < 0)
+                return r;
+        return pf_method_set_vf_policy(message, userdata, index, error);
 }
 
 static int method_forget(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -228,6 +360,9 @@ const sd_bus_vtable pf_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetNumVFs", SD_BUS_ARGS("u", count, "t", flags), SD_BUS_NO_RESULT,
                                 method_set_num_vfs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetVirtualFunctionPolicy",
+                                SD_BUS_ARGS("u", index, "a{sv}", policy, "t", flags), SD_BUS_NO_RESULT,
+                                method_set_vf_policy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Forget", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_forget,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "bus-errors.h"
+#include "converge.h"
 #include "job.h"
 #include "log.h"
 #include "manager.h"
@@ -23,19 +24,21 @@ static const char *const pf_state_table[_PF_STATE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(pf_state, PfState);
 
-typedef struct NumVfsWork {
+typedef struct JobContext {
         Manager *manager;
-        char address[13];
-        char *syspath;
-        unsigned values[2];
-        size_t n_values;
-} NumVfsWork;
+        ConvergeWork *work;
+        bool explicit_count; /* a caller asked for this count: a failed write may be retried */
+} JobContext;
 
-static void numvfs_work_free(NumVfsWork *w) {
-        if (!w)
+static void job_context_free(JobContext *c) {
+        if (!c)
                 return;
-        free(w->syspath);
-        free(w);
+        converge_work_free(c->work);
+        free(c);
+}
+
+static void job_context_freep(JobContext **c) {
+        job_context_free(*c);
 }
 
 int pf_new(Manager *m, const char *address, const char *syspath, PhysicalFunction **ret) {
@@ -97,6 +100,7 @@ PhysicalFunction *pf_free(PhysicalFunction *pf) {
         free(pf->vendor);
         free(pf->model);
         free(pf->last_error);
+        free(pf->count_error);
         free(pf);
         return NULL;
 }
@@ -259,13 +263,33 @@ const char *pf_config_source(PhysicalFunction *pf) {
         return "api";
 }
 
-void pf_update_vf_policy(PhysicalFunction *pf, VirtualFunction *vf) {
-        VfPolicy p = {}, q;
+bool pf_desired_vf_policy(PhysicalFunction *pf, unsigned index, VfPolicy *ret) {
         const PfConfig *sources[] = {pf->config, pf->persisted, pf->runtime};
+        VfPolicy p = {}, q;
+        bool found = false;
 
         for (size_t i = 0; i < ELEMENTSOF(sources); i++)
-                if (sources[i] && pf_config_vf_policy(sources[i], vf->index, &q))
+                if (sources[i] && pf_config_vf_policy(sources[i], index, &q)) {
                         policy_merge(&p, &q);
+                        found = true;
+                }
+        *ret = p;
+        return found;
+}
+
+int pf_desired_autoprobe(PhysicalFunction *pf) {
+        const PfConfig *sources[] = {pf->runtime, pf->persisted, pf->config};
+
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                if (sources[i] && sources[i]->drivers_autoprobe >= 0)
+                        return sources[i]->drivers_autoprobe;
+        return -1;
+}
+
+void pf_update_vf_policy(PhysicalFunction *pf, VirtualFunction *vf) {
+        VfPolicy p;
+
+        (void) pf_desired_vf_policy(pf, vf->index, &p);
         if (policy_equal(&p, &vf->policy))
                 return;
         vf->policy = p;
@@ -297,16 +321,21 @@ static int reconcile_handler(sd_event_source *s, uint64_t usec, void *userdata) 
         PhysicalFunction *pf = userdata;
 
         pf->reconcile_source = sd_event_source_disable_unref(pf->reconcile_source);
-        (void) pf_reconcile(pf, NULL);
+        (void) pf_reconcile_full(pf, NULL, pf->readback_only_pending);
         return 0;
 }
 
-int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec) {
+static int pf_schedule(PhysicalFunction *pf, uint64_t delay_usec, bool readback_only) {
         uint64_t now_usec;
         int r;
 
-        if (pf->reconcile_source)
+        if (pf->reconcile_source) {
+                /* a reconcile also reads back, so it wins over a pending read-back */
+                if (!readback_only)
+                        pf->readback_only_pending = false;
                 return 0;
+        }
+        pf->readback_only_pending = readback_only;
         r = sd_event_now(pf->manager->event, CLOCK_MONOTONIC, &now_usec);
         if (r < 0)
                 return r;
@@ -316,6 +345,14 @@ int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec) {
                 return log_pf(LOG_ERR, r, pf, "Failed to schedule reconcile: %m");
         (void) sd_event_source_set_description(pf->reconcile_source, "pf-reconcile");
         return 0;
+}
+
+int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec) {
+        return pf_schedule(pf, delay_usec, false);
+}
+
+int pf_schedule_readback(PhysicalFunction *pf) {
+        return pf_schedule(pf, EVENT_COALESCE_USEC, true);
 }
 
 void pf_check_drift(PhysicalFunction *pf) {
@@ -330,90 +367,246 @@ void pf_check_drift(PhysicalFunction *pf) {
         (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
 }
 
-static void numvfs_work(Job *j) {
-        NumVfsWork *w = j->userdata;
+static void job_work(Job *j) {
+        JobContext *c = j->userdata;
 
-        for (size_t i = 0; i < w->n_values; i++) {
-                char value[16];
-
-                snprintf(value, sizeof value, "%u", w->values[i]);
-                j->error = sysfs_write_attr(w->syspath, SYSFS_SRIOV_NUMVFS, value);
-                if (j->error < 0)
-                        return;
-        }
+        converge_run(c->work);
 }
 
-static void numvfs_done(Job *j) {
-        NumVfsWork *w = j->userdata;
-        PhysicalFunction *pf = manager_find_pf(w->manager, w->address);
-        _cleanup_free_ char *message = NULL;
-        int error = j->error;
+static void vf_set_actual(VirtualFunction *vf, const VfPolicy *actual) {
+        static const char *const names[_POLICY_KEY_MAX] = {
+                [POLICY_MAC_ADDRESS] = "MACAddress",        [POLICY_VLAN_ID] = "VLANId",
+                [POLICY_QOS] = "QualityOfService",          [POLICY_VLAN_PROTOCOL] = "VLANProtocol",
+                [POLICY_MAC_SPOOF_CHECK] = "MACSpoofCheck", [POLICY_TRUST] = "Trust",
+                [POLICY_LINK_STATE] = "LinkState",          [POLICY_MIN_TX_RATE] = "MinTxRate",
+                [POLICY_MAX_TX_RATE] = "MaxTxRate",
+        };
+        const char *changed[_POLICY_KEY_MAX + 1];
+        size_t n = 0;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                if (names[k] && (POLICY_HAS(actual, k) != POLICY_HAS(&vf->actual, k) ||
+                                 !policy_key_equal(actual, &vf->actual, k)))
+                        changed[n++] = names[k];
+        changed[n] = NULL;
+        vf->actual = *actual;
+        if (n > 0 && vf->pf->manager->bus)
+                (void) sd_bus_emit_properties_changed_strv(vf->pf->manager->bus, vf->object_path,
+                                                           SRIOVD_VF_INTERFACE, (char **) changed);
+}
+
+/* Keys of the VF's policy that the kernel does not have now (Driver against the bound driver). */
+uint32_t vf_drifted_keys(VirtualFunction *vf) {
+        uint32_t keys = 0;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                if (!POLICY_HAS(&vf->policy, k))
+                        continue;
+                if (k == POLICY_DRIVER) {
+                        if (!isempty(vf->policy.driver) && !streq_ptr(vf->driver, vf->policy.driver))
+                                keys |= UINT32_C(1) << k;
+                } else if (POLICY_HAS(&vf->actual, k) && !policy_key_equal(&vf->policy, &vf->actual, k))
+                        keys |= UINT32_C(1) << k;
+        }
+        return keys;
+}
+
+static void pf_complete_running(PhysicalFunction *pf, int count_error, const char *count_message) {
+        Request **l = TAKE_PTR(pf->running);
+        size_t k = pf->n_running;
+
+        pf->n_running = 0;
+        for (size_t i = 0; i < k; i++) {
+                Request *req = l[i];
+                _cleanup_free_ char *m = count_message ? strdup(count_message) : NULL;
+                int error = count_error;
+
+                /* a request about the count alone is not failed by a VF's link settings */
+                if (req->scope_vf != REQUEST_SCOPE_COUNT)
+                        for (size_t j = 0; j < pf->n_vfs; j++) {
+                                VirtualFunction *vf = pf->vfs[j];
+                                char *s;
+
+                                if (!vf || vf->state != VF_STATE_FAILED || !vf->last_error)
+                                        continue;
+                                if (req->scope_vf >= 0 && (unsigned) req->scope_vf != vf->index)
+                                        continue;
+                                if (error >= 0)
+                                        error = vf->error;
+                                if (asprintf_safe(&s, "%s%sVF %u: %s", strempty(m), m ? "; " : "", vf->index,
+                                                  vf->last_error) >= 0) {
+                                        free(m);
+                                        m = s;
+                                }
+                        }
+                request_complete_one(req, error, m);
+                request_unref(req);
+        }
+        free(l);
+}
+
+static void job_done(Job *j) {
+        JobContext *c = j->userdata;
+        ConvergeWork *w = c->work;
+        PhysicalFunction *pf = manager_find_pf(c->manager, w->address);
+        _cleanup_free_ char *message = NULL, *vf_errors = NULL;
+        unsigned to = w->n_values > 0 ? w->values[w->n_values - 1] : 0;
+        bool drift = false;
+        int error = w->numvfs_error;
 
         if (!pf || pf->job != j) {
                 log_debug("Kernel job for %s ended after the PF went away", w->address);
-                numvfs_work_free(w);
+                job_context_free(c);
                 job_free(j);
                 return;
         }
         pf->job = NULL;
-        numvfs_work_free(w);
-        job_free(j);
 
         (void) pf_refresh(pf);
 
-        if (error < 0) {
-                message = reconcile_write_error_message(pf->address, pf->driver, pf->job_from, pf->job_to,
-                                                        error);
-                log_pf(LOG_ERR, error, pf, "%s", strempty(message));
-        } else if (pf->num_vfs != pf->job_to) {
-                /* the kernel accepts the write but the driver may enable fewer VFs than asked */
-                error = -EIO;
-                (void) asprintf_safe(&message,
-                                     "Kernel enabled only %u of %u VFs on %s%s%s%s (partial enable)",
-                                     pf->num_vfs, pf->job_to, pf->address, pf->driver ? " (" : "",
-                                     strempty(pf->driver), pf->driver ? ")" : "");
-                log_pf(LOG_ERR, error, pf, "%s", strempty(message));
-        } else
-                log_pf(LOG_INFO, 0, pf, "NumVFs is now %u", pf->num_vfs);
+        if (w->n_values > 0) {
+                if (error < 0) {
+                        message = reconcile_write_error_message(pf->address, pf->driver, pf->job_from, to,
+                                                                error);
+                        log_pf(LOG_ERR, error, pf, "%s", strempty(message));
+                } else if (pf->num_vfs != to) {
+                        /* the kernel accepts the write but the driver may enable fewer VFs than asked */
+                        error = -EIO;
+                        (void) asprintf_safe(&message,
+                                             "Kernel enabled only %u of %u VFs on %s%s%s%s (partial enable)",
+                                             pf->num_vfs, to, pf->address, pf->driver ? " (" : "",
+                                             strempty(pf->driver), pf->driver ? ")" : "");
+                        log_pf(LOG_ERR, error, pf, "%s", strempty(message));
+                } else
+                        log_pf(LOG_INFO, 0, pf, "NumVFs is now %u", pf->num_vfs);
+                /* a count the kernel did not take is not retried on every uevent, or a partial enable
+                 * would be recreated forever; an explicit request or a driver reload tries again */
+                pf->count_failed = error < 0;
+        }
+        if (w->pf_message)
+                log_pf(LOG_WARNING, 0, pf, "%s", w->pf_message);
+        if (w->truncated && !pf->warned_truncated) {
+                log_pf(LOG_WARNING, 0, pf,
+                       "The kernel's VF list of %s is truncated (too many VFs for one netlink "
+                       "attribute); VFs beyond it show no link settings",
+                       pf->interface);
+                pf->warned_truncated = true;
+        }
 
-        if (error < 0)
-                pf_set_state(pf, PF_STATE_FAILED, message ?: "Failed to change NumVFs");
-        else
-                pf_set_state(pf, PF_STATE_ENFORCED, NULL);
-        pf_complete_requests(&pf->running, &pf->n_running, error, message);
+        for (size_t i = 0; i < pf->n_vfs; i++) {
+                VirtualFunction *vf = pf->vfs[i];
+                VfOutcome *o = i < w->n_outcomes ? w->outcomes + i : NULL;
 
+                if (!vf)
+                        continue;
+                if (o)
+                        vf_set_actual(vf, &o->actual);
+                if (!w->apply) {
+                        /* a read-back: what differs from the policy now changed behind our back */
+                        if (vf->state != VF_STATE_FAILED && vf_drifted_keys(vf)) {
+                                log_vf(LOG_WARNING, 0, vf,
+                                       "VF %u settings changed behind sriovd's back, putting them back",
+                                       vf->index);
+                                vf_set_state(vf, VF_STATE_DRIFT, 0, NULL);
+                                drift = true;
+                        }
+                        continue;
+                }
+                if (o && o->error < 0) {
+                        log_vf(LOG_ERR, o->error, vf, "VF %u: %s", vf->index, strempty(o->message));
+                        vf_set_state(vf, VF_STATE_FAILED, o->error, o->message);
+                        if (!vf_errors)
+                                (void) asprintf_safe(&vf_errors, "VF %u: %s", vf->index,
+                                                     strempty(o->message));
+                } else
+                        vf_set_state(vf, VF_STATE_OK, 0, NULL);
+        }
+
+        if (w->apply) {
+                if (error < 0)
+                        pf_set_state(pf, PF_STATE_FAILED, message ?: "Failed to change NumVFs");
+                else if (pf->count_error)
+                        pf_set_state(pf, PF_STATE_FAILED, pf->count_error);
+                else if (vf_errors)
+                        pf_set_state(pf, PF_STATE_FAILED, vf_errors);
+                else if (pf->desired_num_vfs < 0 && !pf_has_vf_policy(pf))
+                        pf_set_state(pf, pf->config_error ? PF_STATE_FAILED : PF_STATE_UNMANAGED, NULL);
+                else
+                        pf_set_state(pf, PF_STATE_ENFORCED, NULL);
+                pf_complete_running(pf, error < 0 ? error : pf->count_error_code,
+                                    message ?: pf->count_error);
+        }
+
+        job_context_free(c);
+        job_free(j);
+
+        if (drift && pf->state == PF_STATE_ENFORCED) {
+                pf_set_state(pf, PF_STATE_DRIFT, NULL);
+                (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
+        }
         if (pf->reconcile_again || pf->n_waiting > 0) {
                 pf->reconcile_again = false;
                 (void) pf_reconcile(pf, NULL);
         }
 }
 
-static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan) {
-        NumVfsWork *w;
+bool pf_has_vf_policy(PhysicalFunction *pf) {
+        VfPolicy p;
+
+        for (unsigned i = 0; i < MAX(pf->total_vfs, (unsigned) pf->n_vfs); i++)
+                if (pf_desired_vf_policy(pf, i, &p) && !policy_is_empty(&p))
+                        return true;
+        return false;
+}
+
+static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool apply) {
+        _cleanup_(job_context_freep) JobContext *c = NULL;
+        ConvergeWork *w;
+        unsigned n_wants = MAX(pf->total_vfs, (unsigned) pf->n_vfs);
+        bool any_driver = false;
         int r;
 
-        w = calloc(1, sizeof *w);
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->manager = pf->manager;
+        c->work = w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
-        w->manager = pf->manager;
         memcpy(w->address, pf->address, sizeof w->address);
         w->syspath = strdup(pf->syspath);
-        if (!w->syspath) {
-                numvfs_work_free(w);
+        w->pf_driver = pf->driver ? strdup(pf->driver) : NULL;
+        w->wants = calloc(MAX(n_wants, 1u), sizeof *w->wants);
+        if (!w->syspath || (pf->driver && !w->pf_driver) || !w->wants)
                 return -ENOMEM;
-        }
-        memcpy(w->values, plan->values, sizeof w->values);
-        w->n_values = plan->n_values;
+        snprintf(w->ifname, sizeof w->ifname, "%s", strempty(pf->interface));
+        w->apply = apply;
+        w->n_wants = n_wants;
+        for (unsigned i = 0; i < n_wants; i++)
+                if (pf_desired_vf_policy(pf, i, w->wants + i) && POLICY_HAS(w->wants + i, POLICY_DRIVER) &&
+                    !isempty(w->wants[i].driver))
+                        any_driver = true;
 
-        r = job_start(pf->manager->event, numvfs_work, numvfs_done, w, &pf->job);
-        if (r < 0) {
-                numvfs_work_free(w);
-                return r;
+        w->autoprobe = -1;
+        if (apply) {
+                w->autoprobe = pf_desired_autoprobe(pf);
+                /* a VF meant for another driver must not meet its netdev driver when it is created */
+                if (any_driver)
+                        w->autoprobe = 0;
         }
+        if (plan && plan->action == PLAN_WRITE) {
+                memcpy(w->values, plan->values, sizeof w->values);
+                w->n_values = plan->n_values;
+        }
+
+        r = job_start(pf->manager->event, job_work, job_done, c, &pf->job);
+        if (r < 0)
+                return r;
+        TAKE_PTR(c);
         pf->job_from = pf->num_vfs;
-        pf->job_to = plan->values[plan->n_values - 1];
-        log_pf(LOG_INFO, 0, pf, "Changing NumVFs from %u to %u%s", pf->job_from, pf->job_to,
-               plan->n_values > 1 ? " (through 0)" : "");
+        if (w->n_values > 0)
+                log_pf(LOG_INFO, 0, pf, "Changing NumVFs from %u to %u%s", pf->job_from,
+                       w->values[w->n_values - 1], w->n_values > 1 ? " (through 0)" : "");
         return 0;
 }
 
@@ -461,20 +654,28 @@ int pf_build_reconcile_input(PhysicalFunction *pf, int desired, bool force, Reco
 }
 
 int pf_reconcile(PhysicalFunction *pf, Request *req) {
+        return pf_reconcile_full(pf, req, false);
+}
+
+int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only) {
         _cleanup_free_ ReconcileVf *vfs = NULL;
         _cleanup_(reconcile_plan_done) ReconcilePlan plan = {};
         ReconcileInput in;
+        bool automatic = !req && !readback_only;
         int r;
 
         if (req) {
                 r = pf_add_request(&pf->waiting, &pf->n_waiting, req);
                 if (r < 0)
                         return log_oom();
+                /* asked for explicitly: a count the kernel refused before is worth another try */
+                pf->count_failed = false;
         }
         pf->reconcile_source = sd_event_source_disable_unref(pf->reconcile_source);
 
         if (pf->job) {
-                pf->reconcile_again = true;
+                if (!readback_only)
+                        pf->reconcile_again = true;
                 return 0;
         }
 
@@ -483,6 +684,15 @@ int pf_reconcile(PhysicalFunction *pf, Request *req) {
                 pf_complete_requests(&pf->waiting, &pf->n_waiting, r,
                                      "Failed to read the PF's state from sysfs");
                 return r;
+        }
+
+        if (readback_only) {
+                if (!pf->interface)
+                        return 0;
+                r = pf_start_job(pf, NULL, false);
+                if (r < 0)
+                        return log_pf(LOG_ERR, r, pf, "Failed to start reading VF settings: %m");
+                return 0;
         }
 
         r = pf_build_reconcile_input(pf, pf->desired_num_vfs, pf->force_next, &in, &vfs);
@@ -494,38 +704,31 @@ int pf_reconcile(PhysicalFunction *pf, Request *req) {
                 return log_oom();
         }
 
-        switch (plan.action) {
-        case PLAN_NOTHING:
-                if (pf->desired_num_vfs < 0)
-                        pf_set_state(pf, pf->config_error ? PF_STATE_FAILED : PF_STATE_UNMANAGED, NULL);
-                else
-                        pf_set_state(pf, PF_STATE_ENFORCED, NULL);
-                pf_complete_requests(&pf->waiting, &pf->n_waiting, 0, NULL);
-                return 0;
-
-        case PLAN_REFUSE:
+        pf->count_error = mfree(pf->count_error);
+        pf->count_error_code = 0;
+        if (plan.action == PLAN_REFUSE) {
                 log_pf(LOG_ERR, plan.error, pf, "%s", plan.message);
-                pf_set_state(pf, PF_STATE_FAILED, plan.message);
-                pf_complete_requests(&pf->waiting, &pf->n_waiting, plan.error, plan.message);
-                return 0;
-
-        case PLAN_WRITE:
-                r = pf_start_job(pf, &plan);
-                if (r < 0) {
-                        _cleanup_free_ char *m = NULL;
-                        (void) asprintf_safe(&m, "Failed to start changing NumVFs of %s: %s", pf->address,
-                                             strerror(-r));
-                        pf_set_state(pf, PF_STATE_FAILED, m);
-                        pf_complete_requests(&pf->waiting, &pf->n_waiting, r, m);
-                        return log_pf(LOG_ERR, r, pf, "Failed to start kernel job: %m");
-                }
-                /* the requests so far are answered by this job; later ones by the next */
-                free(pf->running);
-                pf->running = TAKE_PTR(pf->waiting);
-                pf->n_running = pf->n_waiting;
-                pf->n_waiting = 0;
-                pf_set_state(pf, PF_STATE_CONVERGING, NULL);
-                return 0;
+                pf->count_error = TAKE_PTR(plan.message);
+                pf->count_error_code = plan.error;
+        } else if (plan.action == PLAN_WRITE && automatic && pf->count_failed) {
+                log_pf(LOG_DEBUG, 0, pf, "Not retrying the count the kernel refused before");
+                plan.action = PLAN_NOTHING;
         }
+
+        r = pf_start_job(pf, &plan, true);
+        if (r < 0) {
+                _cleanup_free_ char *m = NULL;
+                (void) asprintf_safe(&m, "Failed to start reconciling %s: %s", pf->address, strerror(-r));
+                pf_set_state(pf, PF_STATE_FAILED, m);
+                pf_complete_requests(&pf->waiting, &pf->n_waiting, r, m);
+                return log_pf(LOG_ERR, r, pf, "Failed to start kernel job: %m");
+        }
+        /* the requests so far are answered by this job; later ones by the next */
+        free(pf->running);
+        pf->running = TAKE_PTR(pf->waiting);
+        pf->n_running = pf->n_waiting;
+        pf->n_waiting = 0;
+        if (plan.action == PLAN_WRITE)
+                pf_set_state(pf, PF_STATE_CONVERGING, NULL);
         return 0;
 }

@@ -57,8 +57,12 @@ struct PhysicalFunction {
         /* At most one kernel job per PF; requests arriving meanwhile wait for the next one. */
         Job *job;
         unsigned job_from;
-        unsigned job_to;
         bool reconcile_again;
+        bool readback_only_pending;
+        bool count_failed; /* the kernel refused the last count written */
+        char *count_error; /* why the planner refuses the desired count, or NULL */
+        int count_error_code;
+        bool warned_truncated;
         bool force_next;
         Request **waiting; /* answered by the next job's end */
         size_t n_waiting;
@@ -66,6 +70,10 @@ struct PhysicalFunction {
         size_t n_running;
         sd_event_source *reconcile_source;
 };
+
+/* Events that may need an apply or a read-back (VF uevents, link notifications) wait this long for
+ * the rest of their burst. */
+#define EVENT_COALESCE_USEC (200 * 1000ULL)
 
 const char *pf_state_to_string(PfState s);
 PfState pf_state_from_string(const char *s);
@@ -87,6 +95,15 @@ int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec);
 /* Runs the planner now and starts a kernel job if one is needed. A request is answered when the
  * PF has converged or failed. */
 int pf_reconcile(PhysicalFunction *pf, Request *req);
+/* readback_only: only read the VFs' link settings back, to spot drift (after a link notification). */
+int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only);
+int pf_schedule_readback(PhysicalFunction *pf);
+
+/* The desired policy of VF index from all sources; false when none covers it. */
+bool pf_desired_vf_policy(PhysicalFunction *pf, unsigned index, VfPolicy *ret);
+bool pf_has_vf_policy(PhysicalFunction *pf);
+/* DriversAutoprobe= from the sources, -1 when none sets it. */
+int pf_desired_autoprobe(PhysicalFunction *pf);
 
 void pf_set_state(PhysicalFunction *pf, PfState state, const char *error);
 /* Called when the device's uevent says something changed, to spot counts changed behind our back. */
@@ -105,3 +122,7 @@ typedef struct ReconcileVf ReconcileVf;
 /* The planner's input for desired; *ret_vfs must be freed. */
 int pf_build_reconcile_input(PhysicalFunction *pf, int desired, bool force, ReconcileInput *ret,
                              ReconcileVf **ret_vfs);
+
+/* SetVirtualFunctionPolicy() and VirtualFunction.SetPolicy(): reads a{sv} and flags from message. */
+int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned index,
+                            sd_bus_error *error);

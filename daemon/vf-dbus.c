@@ -16,6 +16,40 @@ DEFINE_VF_STRING_GETTER(driver, vf->driver);
 DEFINE_VF_STRING_GETTER(state, vf_state_to_string(vf->state));
 DEFINE_VF_STRING_GETTER(last_error, vf->last_error);
 
+static int property_get_mac(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+        char buf[18];
+
+        return sd_bus_message_append(
+                reply, "s",
+                POLICY_HAS(&vf->actual, POLICY_MAC_ADDRESS) ? policy_format_mac(&vf->actual.mac, buf) : "");
+}
+
+static int property_get_vlan_protocol(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+
+        return sd_bus_message_append(reply, "s", vlan_protocol_to_string(vf->actual.vlan_protocol));
+}
+
+static int property_get_link_state(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+
+        return sd_bus_message_append(reply, "s", link_state_to_string(vf->actual.link_state));
+}
+
+static int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+
+        return sd_bus_message_append(reply, "b",
+                                     streq(property, "Trust") ? vf->actual.trust : vf->actual.spoof_check);
+}
+
 static int property_get_lease(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "o", "/");
@@ -28,18 +62,40 @@ static int property_get_policy(sd_bus *bus, const char *path, const char *interf
         return policy_append_to_bus_message(reply, &vf->policy);
 }
 
+static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+
+        return pf_method_set_vf_policy(message, vf->pf, vf->index, error);
+}
+
 const sd_bus_vtable vf_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Index", "u", NULL, offsetof(VirtualFunction, index), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("PciAddress", "s", property_get_address, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Interface", "s", property_get_interface, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Driver", "s", property_get_driver, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MACAddress", "s", property_get_mac, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("VLANId", "q", NULL, offsetof(VirtualFunction, actual.vlan),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("QualityOfService", "u", NULL, offsetof(VirtualFunction, actual.qos),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("VLANProtocol", "s", property_get_vlan_protocol, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MACSpoofCheck", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Trust", "b", property_get_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LinkState", "s", property_get_link_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MinTxRate", "u", NULL, offsetof(VirtualFunction, actual.min_tx_rate),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MaxTxRate", "u", NULL, offsetof(VirtualFunction, actual.max_tx_rate),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("IommuGroup", "i", NULL, offsetof(VirtualFunction, iommu_group),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Lease", "o", property_get_lease, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Policy", "a{sv}", property_get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("SetPolicy", SD_BUS_ARGS("a{sv}", policy, "t", flags), SD_BUS_NO_RESULT,
+                                method_set_policy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -78,3 +78,20 @@ int vf_refresh(VirtualFunction *vf) {
                                                            SRIOVD_VF_INTERFACE, (char **) changed);
         return 0;
 }
+
+void vf_set_state(VirtualFunction *vf, VfState state, int error, const char *message) {
+        const char *changed[3];
+        size_t n = 0;
+
+        vf->error = error;
+        if (vf->state != state) {
+                vf->state = state;
+                changed[n++] = "State";
+        }
+        if (free_and_strdup(&vf->last_error, message) > 0)
+                changed[n++] = "LastError";
+        changed[n] = NULL;
+        if (n > 0 && vf->pf->manager->bus)
+                (void) sd_bus_emit_properties_changed_strv(vf->pf->manager->bus, vf->object_path,
+                                                           SRIOVD_VF_INTERFACE, (char **) changed);
+}

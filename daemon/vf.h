@@ -23,7 +23,9 @@ typedef struct VirtualFunction {
         char *driver;
         int iommu_group; /* -1: none */
         VfPolicy policy; /* desired, from configuration and API */
+        VfPolicy actual; /* read back from the kernel; ->set marks what it reported */
         VfState state;
+        int error; /* -errno of the last failure */
         char *last_error;
         char *object_path;
 } VirtualFunction;
@@ -37,3 +39,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VirtualFunction *, vf_free);
 
 /* Re-reads the VF's sysfs (driver, interface, IOMMU group); emits PropertiesChanged for what changed. */
 int vf_refresh(VirtualFunction *vf);
+void vf_set_state(VirtualFunction *vf, VfState state, int error, const char *message);
+/* Keys of the VF's policy that the kernel does not have now. */
+uint32_t vf_drifted_keys(VirtualFunction *vf);

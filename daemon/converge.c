@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+
+#include "converge.h"
+#include "log.h"
+#include "names.h"
+#include "netlink.h"
+#include "sysfs.h"
+
+#define KEY(k) (UINT32_C(1) << (k))
+
+void converge_work_free(ConvergeWork *w) {
+        if (!w)
+                return;
+        for (size_t i = 0; i < w->n_outcomes; i++)
+                free(w->outcomes[i].message);
+        free(w->outcomes);
+        free(w->wants);
+        free(w->syspath);
+        free(w->pf_driver);
+        free(w->pf_message);
+        free(w);
+}
+
+bool iommu_active(void) {
+        DIR *d = opendir("/sys/kernel/iommu_groups");
+        struct dirent *de;
+        bool found = false;
+
+        if (!d)
+                return false;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.') {
+                        found = true;
+                        break;
+                }
+        closedir(d);
+        return found;
+}
+
+static void outcome_fail(VfOutcome *o, int error, const char *fmt, ...) _printf_(3, 4);
+static void outcome_fail(VfOutcome *o, int error, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+        char *m;
+
+        errno = abs(error);
+        va_start(ap, fmt);
+        (void) vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        if (o->error == 0)
+                o->error = -abs(error);
+        m = o->message ? strjoin(o->message, "; ", buf) : strdup(buf);
+        if (m) {
+                free(o->message);
+                o->message = m;
+        }
+}
+
+static void pf_message_add(ConvergeWork *w, const char *m) {
+        char *s = w->pf_message ? strjoin(w->pf_message, "; ", m) : strdup(m);
+
+        if (s) {
+                free(w->pf_message);
+                w->pf_message = s;
+        }
+}
+
+static void set_autoprobe(ConvergeWork *w) {
+        unsigned cur;
+        int r;
+
+        if (w->autoprobe < 0)
+                return;
+        if (sysfs_read_uint(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &cur) >= 0 &&
+            cur == (unsigned) w->autoprobe)
+                return;
+        r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, w->autoprobe ? "1" : "0");
+        if (r < 0) {
+                char m[256];
+                errno = -r;
+                snprintf(m, sizeof m, "Failed to set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=%i: %m",
+                         w->autoprobe);
+                pf_message_add(w, m);
+        }
+}
+
+static void write_numvfs(ConvergeWork *w) {
+        for (size_t i = 0; i < w->n_values; i++) {
+                char value[16];
+
+                snprintf(value, sizeof value, "%u", w->values[i]);
+                w->numvfs_error = sysfs_write_attr(w->syspath, SYSFS_SRIOV_NUMVFS, value);
+                if (w->numvfs_error < 0)
+                        return;
+        }
+}
+
+/* Binds one VF to driver ("" = the default one): unbind, driver_override, drivers_probe. With
+ * sriov_drivers_autoprobe=0 the VF is created unbound, so a VF meant for vfio-pci never meets its
+ * netdev driver on the way. */
+static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const char *want, VfOutcome *o) {
+        _cleanup_free_ char *cur = NULL, *address = NULL, *override = NULL, *unbind = NULL;
+        char link[32];
+        bool want_default = isempty(want);
+        int r;
+
+        snprintf(link, sizeof link, SYSFS_VIRTFN_PREFIX "%u", index);
+        if (sysfs_read_link_name(w->syspath, link, &address) < 0)
+                return;
+        (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
+        {
+                _cleanup_free_ char *p = path_join(vfpath, SYSFS_DRIVER_OVERRIDE);
+                if (p)
+                        (void) read_one_line_file(p, &override);
+        }
+        if (override && (streq(override, "(null)") || isempty(override)))
+                override = mfree(override);
+
+        if (want_default) {
+                /* bound to something and no override left: that is the default driver */
+                if (cur && !override)
+                        return;
+        } else if (streq_ptr(cur, want))
+                return;
+
+        if (!want_default && streq(want, DRIVER_VFIO_PCI) && !iommu_active()) {
+                outcome_fail(o, -EOPNOTSUPP, "Cannot bind VF %u (%s) to vfio-pci: " IOMMU_HINT, index,
+                             address);
+                o->failed_keys |= KEY(POLICY_DRIVER);
+                return;
+        }
+
+        if (cur) {
+                unbind = strjoin(vfpath, "/" SYSFS_DRIVER "/unbind");
+                if (!unbind)
+                        return;
+                r = write_string_file(unbind, address);
+                if (r < 0) {
+                        outcome_fail(o, r, "Failed to unbind VF %u (%s) from %s: %m", index, address, cur);
+                        o->failed_keys |= KEY(POLICY_DRIVER);
+                        return;
+                }
+        }
+        r = sysfs_write_attr(vfpath, SYSFS_DRIVER_OVERRIDE, want_default ? "\n" : want);
+        if (r < 0) {
+                outcome_fail(o, r, "Failed to set driver_override of VF %u (%s) to %s: %m", index, address,
+                             want_default ? "the default" : want);
+                o->failed_keys |= KEY(POLICY_DRIVER);
+                return;
+        }
+        r = write_string_file(SYSFS_DRIVERS_PROBE, address);
+        /* drivers_probe says ENODEV or EINVAL when no driver took the device; the link tells */
+        cur = mfree(cur);
+        (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
+        if (!want_default && !streq_ptr(cur, want)) {
+                outcome_fail(o, r < 0 ? r : -ENODEV, "Failed to bind VF %u (%s) to %s: no driver took it%s",
+                             index, address, want,
+                             streq(want, DRIVER_VFIO_PCI)
+                                     ? " (is the vfio-pci module loaded? modprobe vfio-pci)"
+                                     : "");
+                o->failed_keys |= KEY(POLICY_DRIVER);
+        } else if (want_default && !cur)
+                outcome_fail(o, r < 0 ? r : -ENODEV,
+                             "Failed to bind VF %u (%s) to its default driver: no driver took it", index,
+                             address);
+}
+
+static void bind_vfs(ConvergeWork *w, unsigned num, bool autoprobe_off) {
+        for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
+                const VfPolicy *p = i < w->n_wants ? w->wants + i : NULL;
+                _cleanup_free_ char *vfpath = NULL;
+                char link[32];
+
+                if (!w->outcomes[i].present)
+                        continue;
+                snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", i);
+                vfpath = strjoin(w->syspath, link);
+                if (!vfpath)
+                        return;
+                if (p && POLICY_HAS(p, POLICY_DRIVER))
+                        bind_vf(w, i, vfpath, p->driver, w->outcomes + i);
+                else if (autoprobe_off)
+                        /* VFs without Driver= get the default driver even when autoprobe is off */
+                        bind_vf(w, i, vfpath, NULL, w->outcomes + i);
+        }
+}
+
+static const char *key_list(uint32_t keys, char *buf, size_t size) {
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                if (keys & KEY(k))
+                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%s%s", n > 0 ? ", " : "",
+                                               policy_key_to_string(k));
+        return buf;
+}
+
+/* Which keys of VF i differ between want and actual; the VLAN triple and the two rates travel
+ * together, so a difference in one sends the whole attribute, filled from actual where the policy
+ * is silent. */
+static uint32_t vf_diff(const VfPolicy *want, const VfPolicy *actual, VfPolicy *ret_send) {
+        uint32_t keys = 0;
+
+        *ret_send = *actual;
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                if (!(KEY(k) & POLICY_NETLINK_KEYS) || !POLICY_HAS(want, k))
+                        continue;
+                policy_copy_key(ret_send, want, k);
+                if (!POLICY_HAS(actual, k) || !policy_key_equal(want, actual, k))
+                        keys |= KEY(k);
+        }
+        for (NetlinkVfAttr a = 0; a < _NETLINK_VF_ATTR_MAX; a++)
+                if (keys & netlink_vf_attr_keys(a))
+                        keys |= netlink_vf_attr_keys(a);
+        return keys;
+}
+
+static void describe_refusal(ConvergeWork *w, unsigned index, const NetlinkVfChange *c, NetlinkVfAttr a,
+                             int r) {
+        uint32_t keys = netlink_vf_attr_keys(a) & c->keys;
+        const char *driver = w->pf_driver ?: "the PF's driver";
+        char names[128], values[256] = "";
+        size_t n = 0;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                _cleanup_free_ char *v = NULL;
+                if (!(keys & KEY(k)) || policy_value_to_string(&c->want, k, &v) < 0)
+                        continue;
+                n += (size_t) snprintf(values + n, n < sizeof values ? sizeof values - n : 0, "%s%s=%s",
+                                       n > 0 ? " " : "", policy_key_to_string(k), v);
+        }
+        w->outcomes[index].failed_keys |= keys;
+        if (r == -EOPNOTSUPP)
+                outcome_fail(w->outcomes + index, r, "%s does not support %s (%m)", driver,
+                             key_list(keys, names, sizeof names));
+        else
+                outcome_fail(w->outcomes + index, r, "%s refused %s on VF %u (%m)", driver, values, index);
+}
+
+static int read_back(ConvergeWork *w, struct nl_sock *sk, int ifindex) {
+        NetlinkLinkVfs l = {};
+        int r;
+
+        r = netlink_get_vfs(sk, ifindex, &l);
+        if (r < 0)
+                return r;
+        if (!streq(l.ifname, w->ifname)) {
+                netlink_link_vfs_done(&l);
+                return -ENODEV;
+        }
+        w->truncated = l.truncated;
+        for (size_t i = 0; i < w->n_outcomes && i < l.num_vfs; i++)
+                w->outcomes[i].actual = l.vfs[i];
+        netlink_link_vfs_done(&l);
+        return 0;
+}
+
+static void apply_link_settings(ConvergeWork *w) {
+        _cleanup_free_ NetlinkVfChange *changes = NULL;
+        struct nl_sock *sk = NULL;
+        bool needed = false;
+        size_t n = 0;
+        int ifindex, r;
+
+        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++)
+                if (w->outcomes[i].present && (w->wants[i].set & POLICY_NETLINK_KEYS))
+                        needed = true;
+
+        ifindex = w->ifname[0] ? (int) if_nametoindex(w->ifname) : 0;
+        if (ifindex <= 0) {
+                if (needed)
+                        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++)
+                                if (w->outcomes[i].present && (w->wants[i].set & POLICY_NETLINK_KEYS)) {
+                                        w->outcomes[i].failed_keys |= w->wants[i].set & POLICY_NETLINK_KEYS;
+                                        outcome_fail(w->outcomes + i, -ENODEV,
+                                                     "Cannot apply VF link settings: PF %s has no network "
+                                                     "interface",
+                                                     w->address);
+                                }
+                return;
+        }
+
+        r = netlink_open(&sk);
+        if (r < 0) {
+                char m[128];
+                errno = -r;
+                snprintf(m, sizeof m, "Failed to open rtnetlink: %m");
+                pf_message_add(w, m);
+                return;
+        }
+        r = read_back(w, sk, ifindex);
+        if (r < 0 || !w->apply)
+                goto finish;
+
+        changes = calloc(MAX(w->n_outcomes, (size_t) 1), sizeof *changes);
+        if (!changes)
+                goto finish;
+        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++) {
+                NetlinkVfChange c = {.index = (unsigned) i};
+
+                if (!w->outcomes[i].present)
+                        continue;
+                c.keys = vf_diff(w->wants + i, &w->outcomes[i].actual, &c.want);
+                if (c.keys)
+                        changes[n++] = c;
+        }
+        if (n == 0)
+                goto finish;
+
+        /* One request for every VF; when the kernel refuses, it stops at the first failing VF and
+         * attribute, so narrow down to one VF, then to one attribute, to name exactly what it refused
+         * while still applying everything else. */
+        r = netlink_set_vfs(sk, ifindex, changes, n);
+        if (r < 0)
+                for (size_t i = 0; i < n; i++) {
+                        r = netlink_set_vfs(sk, ifindex, changes + i, 1);
+                        if (r >= 0)
+                                continue;
+                        for (NetlinkVfAttr a = 0; a < _NETLINK_VF_ATTR_MAX; a++) {
+                                NetlinkVfChange one = changes[i];
+
+                                one.keys &= netlink_vf_attr_keys(a);
+                                if (!one.keys)
+                                        continue;
+                                r = netlink_set_vfs(sk, ifindex, &one, 1);
+                                if (r < 0)
+                                        describe_refusal(w, changes[i].index, changes + i, a, r);
+                        }
+                }
+
+        r = read_back(w, sk, ifindex);
+        if (r < 0)
+                goto finish;
+        for (size_t i = 0; i < n; i++) {
+                VfOutcome *o = w->outcomes + changes[i].index;
+                uint32_t accepted = changes[i].keys & ~o->failed_keys;
+
+                for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                        _cleanup_free_ char *v = NULL;
+                        if (!(accepted & KEY(k)) || !POLICY_HAS(&w->wants[changes[i].index], k))
+                                continue;
+                        if (POLICY_HAS(&o->actual, k) &&
+                            policy_key_equal(&w->wants[changes[i].index], &o->actual, k))
+                                continue;
+                        (void) policy_value_to_string(&w->wants[changes[i].index], k, &v);
+                        o->failed_keys |= KEY(k);
+                        outcome_fail(
+                                o, -EIO, "%s accepted %s=%s on VF %u but %s", w->pf_driver ?: "the driver",
+                                policy_key_to_string(k), strempty(v), changes[i].index,
+                                POLICY_HAS(&o->actual, k) ? "reports another value" : "does not report it");
+                }
+        }
+
+finish:
+        if (r < 0 && !w->pf_message) {
+                char m[160];
+                errno = -r;
+                snprintf(m, sizeof m, "Failed to read VF settings of %s over rtnetlink: %m", w->ifname);
+                pf_message_add(w, m);
+        }
+        nl_socket_free(sk);
+}
+
+void converge_run(ConvergeWork *w) {
+        unsigned num = 0, autoprobe = 1;
+
+        if (w->apply) {
+                set_autoprobe(w);
+                write_numvfs(w);
+        }
+
+        (void) sysfs_read_uint(w->syspath, SYSFS_SRIOV_NUMVFS, &num);
+        (void) sysfs_read_uint(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &autoprobe);
+        w->outcomes = calloc(MAX(num, 1u), sizeof *w->outcomes);
+        if (!w->outcomes)
+                return;
+        w->n_outcomes = num;
+        for (unsigned i = 0; i < num; i++) {
+                char link[32];
+                snprintf(link, sizeof link, SYSFS_VIRTFN_PREFIX "%u", i);
+                w->outcomes[i].present = sysfs_attr_exists(w->syspath, link);
+        }
+
+        if (w->apply)
+                bind_vfs(w, num, autoprobe == 0);
+        apply_link_settings(w);
+}
