@@ -396,6 +396,8 @@ def main():
             print(f'{n:40} mode={m["mode"]} needs={",".join(m["needs"]) or "-"}')
         return 0
 
+    if args.shell and args.mode != 'plain':
+        sys.exit('vmrun: --shell works in plain mode only')
     if os.geteuid() != 0:
         missing_dependency('the VM tier must run as root (9p export of / with security_model=none)')
     qemu = find_qemu()
@@ -457,7 +459,7 @@ def main():
 
     machine = Machine(args.pfs, args.spare_ports)
     qmp_path = os.path.join(work, 'qmp.sock')
-    guest_init = os.path.join(GUEST_DIR, 'init-plain') if args.mode == 'plain' else '/lib/systemd/systemd'
+    guest_init = os.path.join(GUEST_DIR, f'init-{args.mode}')
     cmdline = ['console=ttyS0', 'panic=-1', 'intel_iommu=on', 'rdinit=/init', 'mitigations=off',
                'loglevel=4', f'sriovd.init={guest_init}', f'sriovd.mode={args.mode}']
     if not args.verbose and not args.shell:
