@@ -3,9 +3,10 @@
 # 82576 SR-IOV NICs, starts the build tree's sriovd with an example configuration and shows the job:
 # `sriovctl status` before and after, a third NIC hot-added and enforced, `sriovctl show` of its VFs.
 #
-# usage: tools/sandbox.sh [--shell] [--build-dir DIR] [-v]
+# usage: tools/sandbox.sh [--shell] [--mock] [--build-dir DIR] [-v]
 #   --shell          stay in the guest with an interactive shell afterwards (exit it to power off;
 #                    Ctrl-a x quits QEMU); `vm-hotplug add` hot-adds another NIC there
+#   --mock           the same demonstration on mock hardware (umockdev), without QEMU
 #   --build-dir DIR  meson build directory (default: ./build, set up and compiled when needed)
 #   -v               show the guest's console (kernel messages) too
 # Needs root (the guest gets the host's root over 9p) and tools/vm-deps.sh (run automatically).
@@ -14,9 +15,11 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SRIOVD_BUILD_DIR:-$src/build}
 vmargs=()
+mock=0
 while [ $# -gt 0 ]; do
         case "$1" in
         --shell) vmargs+=(--shell) ;;
+        --mock) mock=1 ;;
         -v | --verbose) vmargs+=(-v) ;;
         --build-dir) build=$2; shift ;;
         --build-dir=*) build=${1#--build-dir=} ;;
@@ -31,14 +34,19 @@ if [ "$(id -u)" -ne 0 ]; then
         exit 1
 fi
 
-# QEMU with igb and the guest kernel; fast when everything is there already.
-"$src/tools/vm-deps.sh"
+# Build dependencies, QEMU with igb and the guest kernel; fast when everything is there already.
+"$src/tools/install-deps.sh"
+[ "$mock" = 1 ] || "$src/tools/vm-deps.sh"
 
 if [ ! -f "$build/build.ninja" ]; then
         meson setup "$build" "$src" >/dev/null
 fi
 echo "sandbox: building in $build" >&2
 meson compile -C "$build" >/dev/null
+
+if [ "$mock" = 1 ]; then
+        exec env MOCK_BUILD_DIR="$build" /usr/bin/python3 "$src/tests/mock/sandbox.py"
+fi
 
 exec /usr/bin/python3 "$src/tests/vm/vmrun.py" --build-dir "$build" --work-dir "$build/sandbox" \
         --pfs 2 --spare-ports 2 --script "$src/tests/vm/sandbox/demo.sh" "${vmargs[@]}"
