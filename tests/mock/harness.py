@@ -86,6 +86,14 @@ def tool_path():
     return _binary('SRIOV_MOCK_TOOL', 'tests/mock/mock-tool')
 
 
+def _die_with_parent():
+    """preexec_fn: a child started by the harness gets SIGTERM when the harness dies (even by
+    abort), so no dbus-daemon or sriovd outlives a crashed test run."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG
+
+
 def clean_env(extra=None):
     """Environment for processes that must not see the testbed (clients, dbus-daemon)."""
     env = {k: v for k, v in os.environ.items()
@@ -795,7 +803,7 @@ class Bus:
         self.address = 'unix:path=%s/bus' % self.dir
         self.proc = subprocess.Popen(['dbus-daemon', '--config-file=' + BUS_CONF, '--nofork',
                                       '--print-address', '--address=' + self.address],
-                                     stdout=subprocess.PIPE, env=clean_env(),
+                                     stdout=subprocess.PIPE, env=clean_env(), preexec_fn=_die_with_parent,
                                      stderr=None if os.environ.get('MOCK_VERBOSE') else subprocess.DEVNULL)
         line = self.proc.stdout.readline().decode().strip()
         if not line:
@@ -857,7 +865,7 @@ class Monitor:
 
     def __init__(self, bus):
         self.proc = subprocess.Popen(['busctl', '--system', '--json=short', 'monitor', 'io.sriovd'],
-                                     env=bus.env(), stdout=subprocess.PIPE,
+                                     env=bus.env(), stdout=subprocess.PIPE, preexec_fn=_die_with_parent,
                                      stderr=subprocess.DEVNULL, text=True)
         self.messages = []
         self.cond = threading.Condition()
@@ -945,10 +953,13 @@ class Daemon:
                         os.chown(os.path.join(r, f), user, user)
             os.chmod(workdir, 0o755)
             kernel.allow_user(user)
-            args = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + args
+            # a uid change clears the parent-death signal; setpriv sets it again after it
+            args = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups',
+                    '--pdeathsig', 'TERM'] + args
         self.log.write('=== starting: %s\n' % ' '.join(args))
         self.log.flush()
-        self.proc = subprocess.Popen(args, env=e, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, env=e, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
 
     def wait_ready(self, timeout=20):
         """Waits until io.sriovd is owned on the bus (the daemon is serving)."""

@@ -54,18 +54,20 @@ class SriovdTestCase(unittest.TestCase):
         res = getattr(getattr(self, '_outcome', None), 'result', None)
         failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
         crashed = []
-        for d in self.daemons:
-            if not d.alive() and d.proc.returncode not in (0, -15) and not getattr(d, 'expected_exit', False):
-                crashed.append(d.proc.returncode)
-            d.stop()
-        for m in self.monitors:
-            m.stop()
-        if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
-            sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
-                             (self.id(), self.daemons[-1].logtext()[-12000:]))
-        self.bus.stop()
-        self.k.stop()
-        shutil.rmtree(self.wd, ignore_errors=True)
+        try:
+            for d in self.daemons:
+                if not d.alive() and d.proc.returncode not in (0, -15):
+                    crashed.append(d.proc.returncode)
+                d.stop()
+            for m in self.monitors:
+                m.stop()
+            if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
+                sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
+                                 (self.id(), self.daemons[-1].logtext()[-12000:]))
+        finally:
+            self.bus.stop()
+            self.k.stop()
+            shutil.rmtree(self.wd, ignore_errors=True)
         if crashed:
             self.fail('sriovd died during the test (exit status %s)' % crashed)
 
