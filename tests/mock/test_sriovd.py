@@ -392,11 +392,34 @@ class TestReconcile(SriovdTestCase):
         numvfs = self.k.writes(PF1)
         self.assertTrue(autoprobe, 'sriov_drivers_autoprobe never written')
         self.assertLess(autoprobe[-1]['end'], numvfs[0]['start'], 'autoprobe set after the VFs were made')
-        for addr in pf.vfs:
-            self.assertIsNone(self.k.vfs[addr].driver)
         self.assertFalse(self.pf(PF1, 'DriversAutoprobe'))
+        # The VFs were created unbound (no host driver touched them first); VFs without Driver=
+        # are then bound by sriovd itself to their default driver (sriovd.conf(5)), through
+        # drivers_probe, which is only needed because the kernel left them unbound.
+        probes = [w['value'].strip() for w in self.k.writes(attr='drivers_probe')]
+        self.assertEqual(sorted(probes), sorted(pf.vfs))
         for vp in self.vf_paths(PF1):
-            self.assertEqual(self.vf(vp, 'Driver'), '')
+            wait_for(lambda: self.vf(vp, 'Driver') == 'igbvf', what='VF bound to igbvf by sriovd')
+
+    def test_vf_driver_vfio(self):
+        """[VirtualFunction] Driver=vfio-pci: that VF is created unbound and bound to vfio-pci
+        through driver_override and drivers_probe; the others get the default driver."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3, extra='\n[VirtualFunction]\nVirtualFunction=1\nDriver=vfio-pci\n')
+        self.start()
+        self.wait_pf(PF1, numvfs=3)
+        vf1 = harness.vf_address(PF1, 1)
+        wait_for(lambda: self.k.vfs[vf1].driver == 'vfio-pci', what='VF1 bound to vfio-pci in sysfs')
+        self.assertEqual(self.k.attr(self.k.vfs[vf1].devpath, 'driver_override'), 'vfio-pci\n')
+        autoprobe = self.k.writes(PF1, attr='sriov_drivers_autoprobe')
+        self.assertTrue(autoprobe and autoprobe[-1]['value'].strip() == '0' and
+                        autoprobe[-1]['end'] <= self.k.writes(PF1)[0]['start'],
+                        'sriov_drivers_autoprobe=0 not written before the VFs were created')
+        for i in (0, 2):
+            self.assertEqual(self.k.vfs[harness.vf_address(PF1, i)].driver, 'igbvf')
+        vp = self.vf_paths(PF1)[1]
+        wait_for(lambda: self.vf(vp, 'Driver') == 'vfio-pci', what='VF1 Driver vfio-pci on the bus')
+        self.assertEqual(self.vf(vp, 'Interface'), '')
 
     def test_properties_changed(self):
         self.k.add_pf(PF1, total=7, uevent=False)
