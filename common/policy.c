@@ -8,7 +8,7 @@
 #include "policy.h"
 #include "util.h"
 
-static const char * const policy_key_table[_POLICY_KEY_MAX] = {
+static const char *const policy_key_table[_POLICY_KEY_MAX] = {
         [POLICY_MAC_ADDRESS] = "MACAddress",
         [POLICY_VLAN_ID] = "VLANId",
         [POLICY_QOS] = "QualityOfService",
@@ -22,7 +22,7 @@ static const char * const policy_key_table[_POLICY_KEY_MAX] = {
         [POLICY_DRIVER] = "Driver",
 };
 
-static const char * const policy_key_short_table[_POLICY_KEY_MAX] = {
+static const char *const policy_key_short_table[_POLICY_KEY_MAX] = {
         [POLICY_MAC_ADDRESS] = "mac",
         [POLICY_VLAN_ID] = "vlan",
         [POLICY_QOS] = "qos",
@@ -36,27 +36,20 @@ static const char * const policy_key_short_table[_POLICY_KEY_MAX] = {
         [POLICY_DRIVER] = "driver",
 };
 
-static const char * const policy_key_signature_table[_POLICY_KEY_MAX] = {
-        [POLICY_MAC_ADDRESS] = "s",
-        [POLICY_VLAN_ID] = "q",
-        [POLICY_QOS] = "u",
-        [POLICY_VLAN_PROTOCOL] = "s",
-        [POLICY_MAC_SPOOF_CHECK] = "b",
-        [POLICY_TRUST] = "b",
-        [POLICY_LINK_STATE] = "s",
-        [POLICY_QUERY_RSS] = "b",
-        [POLICY_MIN_TX_RATE] = "u",
-        [POLICY_MAX_TX_RATE] = "u",
-        [POLICY_DRIVER] = "s",
+static const char *const policy_key_signature_table[_POLICY_KEY_MAX] = {
+        [POLICY_MAC_ADDRESS] = "s",   [POLICY_VLAN_ID] = "q",         [POLICY_QOS] = "u",
+        [POLICY_VLAN_PROTOCOL] = "s", [POLICY_MAC_SPOOF_CHECK] = "b", [POLICY_TRUST] = "b",
+        [POLICY_LINK_STATE] = "s",    [POLICY_QUERY_RSS] = "b",       [POLICY_MIN_TX_RATE] = "u",
+        [POLICY_MAX_TX_RATE] = "u",   [POLICY_DRIVER] = "s",
 };
 
-static const char * const link_state_table[_LINK_STATE_MAX] = {
+static const char *const link_state_table[_LINK_STATE_MAX] = {
         [LINK_STATE_AUTO] = "auto",
         [LINK_STATE_ENABLE] = "enable",
         [LINK_STATE_DISABLE] = "disable",
 };
 
-static const char * const vlan_protocol_table[_VLAN_PROTOCOL_MAX] = {
+static const char *const vlan_protocol_table[_VLAN_PROTOCOL_MAX] = {
         [VLAN_PROTOCOL_8021Q] = "802.1Q",
         [VLAN_PROTOCOL_8021AD] = "802.1ad",
 };
@@ -138,7 +131,7 @@ int policy_parse_mac(const char *s, struct ether_addr *ret) {
                 return -EINVAL;
         for (size_t i = 0; i < 6; i++) {
                 const char *p = s + i * 3;
-                char buf[3] = { p[0], p[1], 0 };
+                char buf[3] = {p[0], p[1], 0};
 
                 if (!isxdigit((unsigned char) p[0]) || !isxdigit((unsigned char) p[1]))
                         return -EINVAL;
@@ -307,8 +300,8 @@ int policy_set_from_string(VfPolicy *p, PolicyKey k, const char *value, char **r
         case 'b': {
                 int b = parse_boolean(value);
                 if (b < 0)
-                        return set_error(ret_error, -EINVAL, "Invalid %s=%s: must be a boolean (yes/no)", name,
-                                         value);
+                        return set_error(ret_error, -EINVAL, "Invalid %s=%s: must be a boolean (yes/no)",
+                                         name, value);
                 return policy_set_bool(p, k, b);
         }
         case 'q':
@@ -521,15 +514,21 @@ static int bus_error_from(sd_bus_error *error, int r, const char *msg) {
 }
 
 static int policy_read_entry(sd_bus_message *m, VfPolicy *p, sd_bus_error *error) {
-        _cleanup_free_ char *msg = NULL;
-        const char *key, *contents;
-        PolicyKey k;
-        char type;
+        const char *key;
         int r;
 
         r = sd_bus_message_read(m, "s", &key);
         if (r < 0)
                 return invalid(error, "Policy must be a{sv}");
+        return policy_read_bus_value(m, key, p, error);
+}
+
+int policy_read_bus_value(sd_bus_message *m, const char *key, VfPolicy *p, sd_bus_error *error) {
+        _cleanup_free_ char *msg = NULL;
+        const char *contents;
+        PolicyKey k;
+        char type;
+        int r;
 
         k = policy_key_from_full_string(key);
         if (k < 0)
@@ -541,8 +540,8 @@ static int policy_read_entry(sd_bus_message *m, VfPolicy *p, sd_bus_error *error
         if (r < 0 || type != SD_BUS_TYPE_VARIANT)
                 return invalid(error, "Policy must be a{sv}");
         if (!streq(contents, policy_key_signature(k)))
-                return invalidf(error, "Policy key %s expects type %s, got %s", key,
-                                policy_key_signature(k), contents);
+                return invalidf(error, "Policy key %s expects type %s, got %s", key, policy_key_signature(k),
+                                contents);
 
         switch (contents[0]) {
         case 's': {

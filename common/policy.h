@@ -104,5 +104,8 @@ int policy_validate(const VfPolicy *p, char **ret_error);
 /* Reads an a{sv} dictionary. An unknown key, a wrong type or an out-of-range value fails with
  * -EINVAL/-ERANGE and sets error (InvalidArgument/OutOfRange) naming the key; ret is untouched then. */
 int policy_from_bus_message(sd_bus_message *m, VfPolicy *ret, sd_bus_error *error);
+/* Reads the variant of one dictionary entry whose key was already read, for dictionaries that mix
+ * policy keys with others. Same errors as policy_from_bus_message(). */
+int policy_read_bus_value(sd_bus_message *m, const char *key, VfPolicy *p, sd_bus_error *error);
 /* Appends the keys set in p as an a{sv} dictionary. */
 int policy_append_to_bus_message(sd_bus_message *m, const VfPolicy *p);

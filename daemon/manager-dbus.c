@@ -64,9 +64,9 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         Manager *m = userdata;
         int r;
 
-        r = manager_check_authorized(m, message, error);
-        if (r < 0)
-                return r;
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         req = request_new(message, NULL, NULL);
         if (!req)
                 return -ENOMEM;
@@ -82,9 +82,9 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = manager_check_authorized(m, message, error);
-        if (r < 0)
-                return r;
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         req = request_new(message, NULL, NULL);
         if (!req)
                 return -ENOMEM;

@@ -481,29 +481,6 @@ static int signal_handler(sd_event_source *s, const struct signalfd_siginfo *si,
         return 0;
 }
 
-int manager_check_authorized(Manager *m, sd_bus_message *message, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r;
-
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
-                                      &creds);
-        if (r < 0)
-                return sriovd_bus_error_set_errnof(error, r, "Failed to get the caller's credentials: %m");
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                r = sd_bus_creds_get_uid(creds, &uid);
-        if (r < 0)
-                return sriovd_bus_error_set_errnof(error, r, "Failed to get the caller's user: %m");
-        /* until polkit is asked, only root (and sriovd's own user, for unprivileged tests) may change things
-         */
-        if (uid == 0 || uid == geteuid())
-                return 0;
-        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Changing SR-IOV configuration requires root privileges (caller uid %u)",
-                                 (unsigned) uid);
-}
-
 static uint64_t ready_timeout_from_env(void) {
         const char *e = getenv(ENV_SRIOVD_READY_TIMEOUT_SEC);
         unsigned sec;
@@ -582,6 +559,7 @@ Manager *manager_free(Manager *m) {
         free(m->pfs);
         sd_event_source_disable_unref(m->monitor_source);
         sd_event_source_disable_unref(m->ready_timeout);
+        manager_free_auth_queries(m);
         sd_event_source_disable_unref(m->link_monitor_source);
         if (m->link_monitor)
                 nl_socket_free(m->link_monitor);

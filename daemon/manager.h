@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "pf.h"
+#include "polkit.h"
 #include "store.h"
 
 typedef enum ManagerState {
@@ -53,6 +54,9 @@ struct Manager {
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
         sd_event_source *ready_timeout;
+        AuthQuery **auth_queries; /* polkit questions under way */
+        size_t n_auth_queries;
+
         struct nl_sock *link_monitor;
         sd_event_source *link_monitor_source;
 
@@ -86,9 +90,6 @@ int manager_apply(Manager *m, Request *req);
 void manager_update_state(Manager *m);
 /* From the configuration files: the matching file and refused files meant for this PF. */
 void manager_assign_config(Manager *m, PhysicalFunction *pf);
-
-/* sriovd is allowed to change things for callers with uid 0 or sriovd's own uid. */
-int manager_check_authorized(Manager *m, sd_bus_message *message, sd_bus_error *error);
 
 /* D-Bus */
 extern const sd_bus_vtable manager_vtable[];

@@ -121,10 +121,10 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
         uint64_t flags;
         int r;
 
+        r = manager_authorize(pf->manager, message, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         r = sd_bus_message_read(message, "ut", &count, &flags);
-        if (r < 0)
-                return r;
-        r = manager_check_authorized(pf->manager, message, error);
         if (r < 0)
                 return r;
         if (flags & ~SRIOVD_NUMVFS_FLAGS_ALL)
@@ -210,9 +210,6 @@ int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsig
         r = sd_bus_message_read(message, "t", &flags);
         if (r < 0)
                 return r;
-        r = manager_check_authorized(m, message, error);
-        if (r < 0)
-                return r;
         if (flags & ~SRIOVD_POLICY_FLAGS_ALL)
                 return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown flags 0x%" PRIx64,
                                          flags & ~SRIOVD_POLICY_FLAGS_ALL);
@@ -291,6 +288,11 @@ static int method_set_vf_policy(sd_bus_message *message, void *userdata, sd_bus_
         uint32_t index;
         int r;
 
+        r = manager_authorize(((PhysicalFunction *) userdata)->manager, message, POLKIT_ACTION_MANAGE,
+                              error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
+
         r = sd_bus_message_read(message, "u", &index);
         if (r < 0)
                 return r;
@@ -303,9 +305,9 @@ static int method_forget(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = pf->manager;
         int r;
 
-        r = manager_check_authorized(m, message, error);
-        if (r < 0)
-                return r;
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
 
         if (m->runtime_store) {
                 r = store_remove_pf(m->runtime_store, pf->address);

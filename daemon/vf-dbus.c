@@ -64,7 +64,11 @@ static int property_get_policy(sd_bus *bus, const char *path, const char *interf
 
 static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         VirtualFunction *vf = userdata;
+        int r;
 
+        r = manager_authorize(vf->pf->manager, message, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         return pf_method_set_vf_policy(message, vf->pf, vf->index, error);
 }
 

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+typedef struct Manager Manager;
+typedef struct AuthQuery AuthQuery;
+
+#define POLKIT_ACTION_MANAGE "io.sriovd.manage"
+#define POLKIT_ACTION_LEASE "io.sriovd.lease"
+
+/* Asks whether the sender of a method call may do action. Returns 1 when it may go on now; 0 when
+ * polkit was asked: the handler then returns 1 without replying, and sd-bus dispatches the same call
+ * again once polkit has answered, when this returns the answer. Root (and sriovd's own user) is
+ * always allowed; without polkit nobody else is. A refusal sets AccessDenied and returns -EACCES. */
+int manager_authorize(Manager *m, sd_bus_message *message, const char *action, sd_bus_error *error);
+void manager_free_auth_queries(Manager *m);
