@@ -276,8 +276,9 @@ static void apply_link_settings(ConvergeWork *w) {
                                         w->outcomes[i].failed_keys |= w->wants[i].set & POLICY_NETLINK_KEYS;
                                         outcome_fail(w->outcomes + i, -ENODEV,
                                                      "Cannot apply VF link settings: PF %s has no network "
-                                                     "interface",
-                                                     w->address);
+                                                     "interface%s%s%s",
+                                                     w->address, w->ifname[0] ? " (" : "", w->ifname,
+                                                     w->ifname[0] ? " is gone)" : "");
                                 }
                 return;
         }
