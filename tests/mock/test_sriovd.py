@@ -705,6 +705,44 @@ class TestScale(SriovdTestCase):
         sys.stderr.write('[16x64 VFs enforced in %.1fs] ' % elapsed)
 
 
+class TestStorm(SriovdTestCase):
+    def test_hotplug_storm(self):
+        """8 PFs hot-added at once, 4 of them removed while their (slow) writes are in flight."""
+        write_pf_conf(self.etc, '50-all-igb.conf', {'Driver': 'igb'}, 6)
+        self.start()
+        addrs = ['0000:%02x:00.0' % (0x20 + i) for i in range(8)]
+        for a in addrs:
+            pf = self.k.add_pf(a, total=7)
+            pf.delay = 0.5
+        # remove every other one as soon as its write has started (or before: both are fair)
+        for a in addrs[::2]:
+            self.k.wait_writes(lambda: any(a in p for p in self.k.inflight) or self.k.writes(a), timeout=5)
+            self.k.remove_pf(a)
+        stay = addrs[1::2]
+        wait_for(lambda: len(self.pf_paths()) == 4, timeout=30, what='4 PFs left on the bus')
+        for a in stay:
+            self.wait_pf(a, numvfs=6, timeout=30)
+            self.assertEqual(len(self.vf_paths(a)), 6)
+        self.assertEqual(sorted(self.bus.get(p, PF_IF, 'PciAddress') for p in self.pf_paths()), stay)
+        self.assertTrue(self.daemons[-1].alive())
+
+    def test_driver_failure_then_apply(self):
+        """The driver's sriov_configure fails (ENOMEM): failed with the reason; Apply retries."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.pfs[PF1].fail = 12   # ENOMEM
+        self.conf('10-first.conf', PF1, 3)
+        self.start()
+        self.wait_pf(PF1, state='failed')
+        err = self.pf(PF1, 'LastError')
+        self.assertIn('3', err)
+        self.assertTrue(any(w in err.lower() for w in ('memory', 'resources', 'enomem')), err)
+        self.k.pfs[PF1].fail = None
+        self.bus.call(MGR, MGR_IF, 'Apply')
+        self.assertEqual(self.k.numvfs(PF1), 3)     # Apply replies when done
+        self.wait_pf(PF1, numvfs=3)
+        self.assertEqual(self.pf(PF1, 'LastError'), '')
+
+
 class TestClient(SriovdTestCase):
     def test_status_show_json_monitor(self):
         self.k.add_pf(PF1, total=7, uevent=False)
