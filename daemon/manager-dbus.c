@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "build-config.h"
 #include "bus-errors.h"
+#include "lease.h"
 #include "log.h"
 #include "manager.h"
 #include "names.h"
@@ -104,6 +105,11 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_list_pfs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetPhysicalFunction", SD_BUS_ARGS("s", device), SD_BUS_RESULT("o", pf),
                                 method_get_pf, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RequestVirtualFunction", SD_BUS_ARGS("s", selector, "a{sv}", options),
+                                SD_BUS_RESULT("o", lease, "o", vf), method_request_vf,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListLeases", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", leases),
+                                method_list_leases, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Apply", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_apply,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
@@ -157,5 +163,12 @@ int manager_bus_setup(Manager *m) {
         r = sd_bus_add_node_enumerator(m->bus, NULL, SRIOVD_PF_PREFIX, pf_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add node enumerator: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, SRIOVD_LEASE_PREFIX, SRIOVD_LEASE_INTERFACE,
+                                       lease_vtable, lease_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add lease objects: %m");
+        r = sd_bus_add_node_enumerator(m->bus, NULL, SRIOVD_LEASE_PREFIX, lease_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add lease node enumerator: %m");
         return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "build-config.h"
 #include "bus-errors.h"
+#include "lease.h"
 #include "log.h"
 #include "manager.h"
 #include "names.h"
@@ -554,6 +555,10 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* leases stay in their journal: the next sriovd keeps or restores them */
+        for (size_t i = 0; i < m->n_leases; i++)
+                lease_free(m->leases[i]);
+        free(m->leases);
         for (size_t i = 0; i < m->n_pfs; i++)
                 pf_free(m->pfs[i]);
         free(m->pfs);
@@ -620,6 +625,10 @@ int manager_start(Manager *m) {
         r = udev_enumerate_pfs(m->udev, manager_handle_device, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to enumerate PCI devices: %m");
+
+        r = manager_load_leases(m);
+        if (r < 0)
+                return r;
 
         r = sd_bus_request_name_async(m->bus, NULL, SRIOVD_BUS_NAME, 0, name_acquired_handler, m);
         if (r < 0)

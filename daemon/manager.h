@@ -67,6 +67,8 @@ struct Manager {
 
         PhysicalFunction **pfs;
         size_t n_pfs;
+        struct Lease **leases;
+        size_t n_leases;
 
         ManagerState state;
         bool ready;

@@ -4,6 +4,7 @@
 #include "bus-errors.h"
 #include "converge.h"
 #include "job.h"
+#include "lease.h"
 #include "log.h"
 #include "manager.h"
 #include "names.h"
@@ -268,11 +269,19 @@ bool pf_desired_vf_policy(PhysicalFunction *pf, unsigned index, VfPolicy *ret) {
         VfPolicy p = {}, q;
         bool found = false;
 
+        Lease *l;
+
         for (size_t i = 0; i < ELEMENTSOF(sources); i++)
                 if (sources[i] && pf_config_vf_policy(sources[i], index, &q)) {
                         policy_merge(&p, &q);
                         found = true;
                 }
+        /* a lease's options (or, while it is released, the recorded state) win */
+        l = manager_find_lease_for_vf(pf->manager, pf->address, index);
+        if (l && l->layer.set) {
+                policy_merge(&p, &l->layer);
+                found = true;
+        }
         *ret = p;
         return found;
 }
@@ -625,6 +634,7 @@ int pf_build_reconcile_input(PhysicalFunction *pf, int desired, bool force, Reco
                              ReconcileVf **ret_vfs) {
         ReconcileVf *vfs;
         size_t n = 0;
+        Lease *l;
 
         vfs = calloc(MAX(pf->n_vfs, (size_t) 1), sizeof *vfs);
         if (!vfs)
@@ -633,10 +643,12 @@ int pf_build_reconcile_input(PhysicalFunction *pf, int desired, bool force, Reco
                 VirtualFunction *vf = pf->vfs[i];
                 if (!vf)
                         continue;
+                l = manager_find_lease_for_vf(pf->manager, pf->address, vf->index);
                 vfs[n++] = (ReconcileVf){
                         .index = vf->index,
                         .address = vf->address,
                         .driver = vf->driver,
+                        .lease = l ? (isempty(l->consumer) ? l->id : l->consumer) : NULL,
                 };
         }
         *ret = (ReconcileInput){

@@ -19,7 +19,7 @@ static int refuse(ReconcilePlan *p, int error, char *message) {
 }
 
 /* Names the VFs that would be destroyed although something uses them, e.g.
- * "VF 1 (0000:01:10.2, vfio-pci), VF 3 (0000:01:10.6, leased)". */
+ * "VF 1 (0000:01:10.2, bound to vfio-pci), VF 3 (0000:01:10.6, leased by vm1)". */
 static char *busy_vfs(const ReconcileInput *in, unsigned keep) {
         char *s = NULL;
         size_t n = 0;
@@ -32,10 +32,10 @@ static char *busy_vfs(const ReconcileInput *in, unsigned keep) {
                 const ReconcileVf *v = in->vfs + i;
                 bool vfio = streq_ptr(v->driver, DRIVER_VFIO_PCI);
 
-                if (v->index < keep || (!vfio && !v->leased))
+                if (v->index < keep || (!vfio && !v->lease))
                         continue;
-                fprintf(f, "%sVF %u (%s, %s)", ftell(f) > 0 ? ", " : "", v->index, strempty(v->address),
-                        vfio ? "bound to vfio-pci" : "leased");
+                fprintf(f, "%sVF %u (%s, %s%s)", ftell(f) > 0 ? ", " : "", v->index, strempty(v->address),
+                        v->lease ? "leased by " : "bound to vfio-pci", strempty(v->lease));
         }
         if (fclose(f) != 0) {
                 free(s);

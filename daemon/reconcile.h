@@ -11,7 +11,7 @@ typedef struct ReconcileVf {
         unsigned index;
         const char *address;
         const char *driver; /* NULL when unbound */
-        bool leased;
+        const char *lease; /* who holds it, NULL when free */
 } ReconcileVf;
 
 typedef struct ReconcileInput {

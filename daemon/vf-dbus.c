@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "lease.h"
 #include "manager.h"
 #include "names.h"
 
@@ -52,7 +53,10 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
 
 static int property_get_lease(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "o", "/");
+        VirtualFunction *vf = userdata;
+        Lease *l = manager_find_lease_for_vf(vf->pf->manager, vf->pf->address, vf->index);
+
+        return sd_bus_message_append(reply, "o", l ? l->object_path : "/");
 }
 
 static int property_get_policy(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -172,6 +172,23 @@ START_TEST(test_write_error_messages) {
 }
 END_TEST
 
+START_TEST(test_leased_refused) {
+        static const ReconcileVf vfs[] = {
+                { .index = 0, .address = "0000:01:10.0", .driver = "igbvf" },
+                { .index = 2, .address = "0000:01:10.4", .driver = "igbvf", .lease = "vm1" },
+        };
+        _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+        ReconcileInput in = input(1, 3);
+
+        in.vfs = vfs;
+        in.n_vfs = ELEMENTSOF(vfs);
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+        ck_assert_int_eq(p.error, -EBUSY);
+        ck_assert_ptr_nonnull(strstr(p.message, "VF 2 (0000:01:10.4, leased by vm1)"));
+}
+END_TEST
+
 static Suite *reconcile_suite(void) {
         Suite *s = suite_create("reconcile");
         TCase *tc = tcase_create("plan");
@@ -185,6 +202,7 @@ static Suite *reconcile_suite(void) {
         tcase_add_test(tc, test_vfio_bound_forced);
         tcase_add_test(tc, test_vfio_unaffected);
         tcase_add_test(tc, test_write_error_messages);
+        tcase_add_test(tc, test_leased_refused);
         suite_add_tcase(s, tc);
         return s;
 }
