@@ -17,6 +17,9 @@ bool arg_force = false;
 const char *arg_host = NULL;
 char **arg_config_dirs = NULL;
 const char *arg_root = NULL;
+const char *arg_consumer = NULL;
+bool arg_persistent = false;
+bool arg_libvirt_xml = false;
 
 /* Options that only some verbs take; a verb given one it does not take is a usage error. */
 typedef enum VerbOption {
@@ -24,6 +27,10 @@ typedef enum VerbOption {
         OPTION_FORCE = 1 << 1,
         OPTION_CONFIG_DIR = 1 << 2,
         OPTION_ROOT = 1 << 3,
+        OPTION_CONSUMER = 1 << 4,
+        OPTION_PERSISTENT = 1 << 5,
+        OPTION_LIBVIRT_XML = 1 << 6,
+        _OPTION_LAST = OPTION_LIBVIRT_XML,
 } VerbOption;
 
 #define ARGS_ANY UINT_MAX
@@ -60,6 +67,13 @@ static const Verb verbs[] = {
           "",                            "Check whether SR-IOV passthrough works on this host, and how to fix it" },
         { "libvirt-xml",  2, 2,        false, 0,                            verb_libvirt_xml,
           "DEVICE INDEX",                "Print a VF as libvirt <interface type='hostdev'> element" },
+        { "request",      0, ARGS_ANY, false, OPTION_CONSUMER | OPTION_PERSISTENT | OPTION_LIBVIRT_XML,
+          verb_request,
+          "[DEVICE] [KEY=VALUE...]",     "Lease a free VF (of DEVICE, or of any PF) with these settings" },
+        { "release",      1, 1,        false, 0,                            verb_release,
+          "LEASE",                       "Release a lease and restore its VF" },
+        { "leases",       0, 0,        false, 0,                            verb_leases,
+          "",                            "List the leases of virtual functions" },
 };
 
 _printf_(2, 0) static void log_internal(const char *prefix, const char *format, va_list ap) {
@@ -166,7 +180,7 @@ static void help(void) {
                        verbs[i].is_default ? " (default)" : "");
         }
 
-        printf("\nKeys for set-vf (as in the configuration files, or short):\n ");
+        printf("\nKeys for set-vf and request (as in the configuration files, or short):\n ");
         column = 1;
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
                 const char *key = policy_key_to_string(k);
@@ -182,7 +196,8 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
-               "     --json              Print JSON (status, show, monitor, check-config, doctor)\n"
+               "     --json              Print JSON (status, show, monitor, check-config, doctor,\n"
+               "                         request, leases)\n"
                "     --no-legend         Do not print column headers and footers\n"
                "  -H --host=[USER@]HOST  Operate on a remote host over ssh\n"
                "     --no-ask-password   Do not ask for a password to authorize\n"
@@ -191,6 +206,10 @@ static void help(void) {
                "     --config-dir=DIR    check-config: read DIR/pf.d/ instead of the default\n"
                "                         directories; may be given several times\n"
                "     --root=DIR          doctor: read /sys, /proc, /etc and /lib below DIR\n"
+               "     --consumer=NAME     request: who holds the lease (shown by leases)\n"
+               "     --persistent        request: keep the lease after sriovctl exits, until released\n"
+               "                         (without it, request holds the lease until interrupted)\n"
+               "     --libvirt-xml       request: print the leased VF as libvirt <interface> element\n"
                "\nExit status: 0 success, 1 failure, 2 usage error. See sriovctl(1).\n");
 }
 
@@ -204,6 +223,12 @@ static const char *option_name(VerbOption o) {
                 return "--config-dir";
         case OPTION_ROOT:
                 return "--root";
+        case OPTION_CONSUMER:
+                return "--consumer";
+        case OPTION_PERSISTENT:
+                return "--persistent";
+        case OPTION_LIBVIRT_XML:
+                return "--libvirt-xml";
         }
         return "?";
 }
@@ -217,6 +242,9 @@ enum {
         ARG_FORCE,
         ARG_CONFIG_DIR,
         ARG_ROOT,
+        ARG_CONSUMER,
+        ARG_PERSISTENT,
+        ARG_LIBVIRT_XML,
 };
 
 /* Returns 1 to go on, 0 to exit successfully, EXIT_USAGE on a usage error. */
@@ -232,6 +260,9 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                 { "force",           no_argument,       NULL, ARG_FORCE           },
                 { "config-dir",      required_argument, NULL, ARG_CONFIG_DIR      },
                 { "root",            required_argument, NULL, ARG_ROOT            },
+                { "consumer",        required_argument, NULL, ARG_CONSUMER        },
+                { "persistent",      no_argument,       NULL, ARG_PERSISTENT      },
+                { "libvirt-xml",     no_argument,       NULL, ARG_LIBVIRT_XML     },
                 {}
         };
         VerbOption given = 0;
@@ -282,6 +313,20 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                         arg_root = optarg;
                         given |= OPTION_ROOT;
                         break;
+                case ARG_CONSUMER:
+                        if (isempty(optarg))
+                                return log_usage("--consumer= needs a name.");
+                        arg_consumer = optarg;
+                        given |= OPTION_CONSUMER;
+                        break;
+                case ARG_PERSISTENT:
+                        arg_persistent = true;
+                        given |= OPTION_PERSISTENT;
+                        break;
+                case ARG_LIBVIRT_XML:
+                        arg_libvirt_xml = true;
+                        given |= OPTION_LIBVIRT_XML;
+                        break;
                 case ':':
                         return log_usage("Option '%s' needs an argument. See '%s --help'.", argv[optind - 1],
                                          program_invocation_short_name);
@@ -321,7 +366,7 @@ static int dispatch_verb(int argc, char *argv[], VerbOption given) {
                 return log_usage("Too many arguments for '%s'; usage: %s%s%s", verb->name, verb->name,
                                  isempty(verb->synopsis) ? "" : " ", verb->synopsis);
 
-        for (VerbOption o = OPTION_RUNTIME; o <= OPTION_ROOT; o <<= 1)
+        for (VerbOption o = OPTION_RUNTIME; o <= _OPTION_LAST; o <<= 1)
                 if ((given & o) && !(verb->options & o))
                         return log_usage("Option %s does not apply to '%s'.", option_name(o), verb->name);
 

@@ -22,6 +22,9 @@ extern bool arg_force;
 extern const char *arg_host;
 extern char **arg_config_dirs;
 extern const char *arg_root;
+extern const char *arg_consumer;
+extern bool arg_persistent;
+extern bool arg_libvirt_xml;
 
 void log_error_internal(const char *format, ...) _printf_(1, 2);
 void log_warning_internal(const char *format, ...) _printf_(1, 2);
@@ -67,3 +70,6 @@ int verb_monitor(int argc, char *argv[]);
 int verb_check_config(int argc, char *argv[]);
 int verb_doctor(int argc, char *argv[]);
 int verb_libvirt_xml(int argc, char *argv[]);
+int verb_request(int argc, char *argv[]);
+int verb_release(int argc, char *argv[]);
+int verb_leases(int argc, char *argv[]);

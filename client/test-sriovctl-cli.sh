@@ -36,12 +36,14 @@ expect_no_out() { [ ! -s "$WORK/out" ] || fail "unexpected stdout: $(cat "$WORK/
 
 # --help lists every verb from the table and nothing the contract has not delivered yet
 run 0 --help
-for verb in status show set-numvfs set-vf apply reload monitor check-config doctor libvirt-xml; do
+for verb in status show set-numvfs set-vf apply reload monitor check-config doctor libvirt-xml \
+            request release leases; do
         grep -qE "^  $verb( |$)" "$WORK/out" || fail "--help does not list $verb"
 done
-for verb in request release leases; do
-        grep -qE "^  $verb( |$)" "$WORK/out" && fail "--help promises $verb"
-done
+expect_out "request [DEVICE] [KEY=VALUE...]"
+expect_out "--consumer=NAME"
+expect_out "--persistent"
+expect_out "--libvirt-xml"
 expect_out "set-numvfs DEVICE N"
 expect_out "MACAddress="
 expect_out "mac= vlan="
@@ -98,6 +100,54 @@ run 2 set-vf 0000:01:00.0 0 qos=8
 expect_err "QualityOfService"
 run 2 set-vf 0000:01:00.0 0 trust=maybe
 expect_err "Trust"
+
+# request, release, leases: usage errors before any bus
+run 2 request colour=blue
+expect_err "Unknown key 'colour'"
+expect_no_out
+run 2 request 0000:01:00.0 vlan=4096
+expect_err "VLANId"
+run 2 request 0000:01:00.0 novalue
+expect_err "Expected KEY=VALUE, got 'novalue'"
+run 2 request 0000:01:00.0 mac=02:00:00:00:00:01 =5
+expect_err "Expected KEY=VALUE, got '=5'"
+run 2 request mac=zz:00:00:00:00:01
+expect_err "MACAddress"
+run 2 request --json --libvirt-xml
+expect_err "do not go together"
+run 2 request --consumer=
+expect_err "--consumer= needs a name"
+run 2 request --runtime
+expect_err "Option --runtime does not apply to 'request'"
+run 2 status --consumer vm1
+expect_err "Option --consumer does not apply to 'status'"
+run 2 set-vf 0000:01:00.0 0 vlan=1 --persistent
+expect_err "Option --persistent does not apply to 'set-vf'"
+run 2 libvirt-xml 0000:01:00.0 0 --libvirt-xml
+expect_err "Option --libvirt-xml does not apply to 'libvirt-xml'"
+run 2 release
+expect_err "Too few arguments for 'release'"
+run 2 release 1 2
+expect_err "Too many arguments for 'release'"
+run 2 release ""
+expect_err "Expected a lease"
+run 2 release /io/sriovd//lease
+expect_err "Invalid lease object path"
+run 2 leases extra
+expect_err "Too many arguments for 'leases'"
+run 2 leases --persistent
+expect_err "Option --persistent does not apply to 'leases'"
+# valid requests get past parsing: DEVICE optional (a first KEY=VALUE means any PF), keys as in set-vf
+run 1 request
+expect_err "Failed to connect to the system bus"
+run 1 request vlan=42 driver=vfio-pci --consumer vm1
+expect_err "Failed to connect to the system bus"
+run 1 request 0000:01:00.0 --persistent --libvirt-xml --consumer vm1 mac=02:00:00:00:00:01 VLANId=42 Trust=yes
+expect_err "Failed to connect to the system bus"
+run 1 release 3
+expect_err "Failed to connect to the system bus"
+run 1 release /io/sriovd/lease/_33
+run 1 --json leases
 
 # a valid request gets past parsing and fails at the (absent) bus: exit 1, not 2
 run 1 set-vf 0000:01:00.0 0 mac=02:00:00:00:00:01 vlan=42 qos=3 trust=yes spoofchk=no state=auto min-rate=0 max-rate=1000 driver=vfio-pci

@@ -19,7 +19,12 @@ compopt() { :; }
 complete() { :; }
 
 # sriovctl as the completion sees it: a status table of one PF, whatever the bus says.
-sriovctl() { printf '0000:01:00.0 enp1s0 i40e Model 0 - 8 unmanaged\n0000:02:00.0 - i40e Model 0 - 8 unmanaged\n'; }
+sriovctl() {
+        case " $* " in
+                *" leases "*) printf '1 0000:01:00.0 0 0000:01:10.0 vm1 :1.5 no 2024-01-01 10:00:00\n7 0000:02:00.0 3 0000:02:10.6 - - yes 2024-01-01 10:00:00\n' ;;
+                *) printf '0000:01:00.0 enp1s0 i40e Model 0 - 8 unmanaged\n0000:02:00.0 - i40e Model 0 - 8 unmanaged\n' ;;
+        esac
+}
 
 # shellcheck source=/dev/null
 source "$FILE"
@@ -53,6 +58,16 @@ check "auto disable enable" sriovctl set-vf enp1s0 0 mac=02:00:00:00:00:01 state
 check "FILES" sriovctl --config-dir ""
 check "HOSTS" sriovctl -H ""
 check "FILES" sriovctl check-config ""
+check "0000:01:00.0 0000:02:00.0" sriovctl request 0000
+check "VLANId= VLANProtocol=" sriovctl request VL
+check "vlan-proto= vlan=" sriovctl request enp1s0 --consumer vm1 vl
+check "vfio-pci" sriovctl request --persistent driver=
+check "no yes" sriovctl request enp1s0 mac=02:00:00:00:00:01 trust=
+check "" sriovctl request --consumer ""
+check "leases" sriovctl lea
+check "release reload request" sriovctl re
+check "1 7" sriovctl release ""
+check "" sriovctl release 1 ""
 
 # Every verb and long option of --help can be completed.
 help=$("$SRIOVCTL" --help)

@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus-props.h"
+#include "json-out.h"
+#include "libvirt-xml.h"
+#include "names.h"
+#include "policy.h"
+#include "sriovctl.h"
+#include "table.h"
+
+/* Where each VF object sits: its PF's address, read from the PFs' VirtualFunctions, since clients do
+ * not parse object paths. */
+typedef struct VfParents {
+        char **vf_paths;
+        char **pf_addresses; /* parallel to vf_paths */
+} VfParents;
+
+static void vf_parents_done(VfParents *p) {
+        strv_free(p->vf_paths);
+        strv_free(p->pf_addresses);
+        *p = (VfParents) {};
+}
+
+static int vf_parents_load(sd_bus *bus, VfParents *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(vf_parents_done) VfParents p = {};
+        _cleanup_strv_free_ char **pfs = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
+                               "ListPhysicalFunctions", &error, &reply, NULL);
+        if (r < 0) {
+                log_error("Failed to list physical functions: %s", bus_error_message(&error, r));
+                return r;
+        }
+        r = sd_bus_message_read_strv(reply, &pfs);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse reply of ListPhysicalFunctions: %m");
+
+        for (char **pf = pfs; pf && *pf; pf++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_(property_bag_done) PropertyBag bag = {};
+
+                r = property_bag_get_all(bus, *pf, SRIOVD_PF_INTERFACE, &bag, &e);
+                if (r < 0) {
+                        /* Unplugged since the listing: its VFs are gone too. */
+                        if (sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                            sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_INTERFACE))
+                                continue;
+                        log_error("Failed to read properties of %s: %s", *pf, bus_error_message(&e, r));
+                        return r;
+                }
+
+                for (char **vf = property_bag_strv(&bag, "VirtualFunctions"); vf && *vf; vf++)
+                        if (strv_extend(&p.vf_paths, *vf) < 0 ||
+                            strv_extend(&p.pf_addresses, property_bag_string(&bag, "PciAddress")) < 0)
+                                return log_error_errno(ENOMEM, "Out of memory.");
+        }
+
+        *ret = p;
+        p = (VfParents) {};
+        return 0;
+}
+
+static const char *vf_parents_find(const VfParents *p, const char *vf_path) {
+        for (size_t i = 0; p->vf_paths && p->vf_paths[i]; i++)
+                if (streq(p->vf_paths[i], vf_path))
+                        return p->pf_addresses[i];
+        return NULL;
+}
+
+/* The id users type: the lease path's last label, decoded as the daemon encoded it. */
+static char *lease_id(const char *path) {
+        char *id = NULL;
+        const char *slash;
+
+        if (sd_bus_path_decode(path, SRIOVD_LEASE_PREFIX, &id) > 0 && id)
+                return id;
+        slash = strrchr(path, '/');
+        return strdup(slash ? slash + 1 : path);
+}
+
+static int list_lease_paths(sd_bus *bus, char ***ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
+                               "ListLeases", &error, &reply, NULL);
+        if (r < 0) {
+                log_error("Failed to list leases: %s", bus_error_message(&error, r));
+                return r;
+        }
+        r = sd_bus_message_read_strv(reply, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse reply of ListLeases: %m");
+        return 0;
+}
+
+static bool is_unknown_object(const sd_bus_error *e) {
+        return sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_INTERFACE) ||
+                sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD);
+}
+
+/* request ----------------------------------------------------------------------------------------- */
+
+/* Checks KEY=VALUE arguments before anything is sent, so that a typo is a usage error. */
+static int parse_policy_args(char **args, VfPolicy *policy) {
+        for (char **a = args; a && *a; a++) {
+                _cleanup_free_ char *key = NULL, *error = NULL;
+                const char *eq = strchr(*a, '=');
+                PolicyKey k;
+                int r;
+
+                if (!eq || eq == *a)
+                        return log_usage("Expected KEY=VALUE, got '%s'.", *a);
+
+                key = strndup(*a, eq - *a);
+                if (!key)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+
+                k = policy_key_from_string(key);
+                if (k < 0)
+                        return log_usage("Unknown key '%s'. See '%s --help' for the keys.", key,
+                                         program_invocation_short_name);
+
+                r = policy_set_from_string(policy, k, eq + 1, &error);
+                if (r < 0) {
+                        if (error)
+                                return log_usage("%s", error);
+                        return log_usage("Invalid value '%s' for %s.", eq + 1, policy_key_to_string(k));
+                }
+        }
+
+        return 0;
+}
+
+/* The options a{sv}: the policy keys as policy_append_to_bus_message() writes them, plus Consumer and
+ * Persistent in the same dictionary. The policy is written into a scratch message and its entries
+ * copied over, so that the key vocabulary stays in one place. */
+static int append_options(sd_bus *bus, sd_bus_message *m, const VfPolicy *policy) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *scratch = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &scratch, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                           SRIOVD_MANAGER_INTERFACE, "RequestVirtualFunction");
+        if (r < 0)
+                return r;
+        r = policy_append_to_bus_message(scratch, policy);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_seal(scratch, 1, 0);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_rewind(scratch, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(scratch, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+        if (arg_consumer) {
+                r = sd_bus_message_append(m, "{sv}", "Consumer", "s", arg_consumer);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_append(m, "{sv}", "Persistent", "b", (int) arg_persistent);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_copy(m, scratch, true);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+typedef struct LeaseWatch {
+        char *lease_path;
+        bool lease_gone;
+        bool daemon_gone;
+        int signal;
+} LeaseWatch;
+
+static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        LeaseWatch *w = userdata;
+        const char *path;
+
+        if (sd_bus_message_read(m, "o", &path) < 0 || !w->lease_path || !streq(path, w->lease_path))
+                return 0;
+
+        w->lease_gone = true;
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
+}
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        LeaseWatch *w = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || !isempty(new_owner))
+                return 0;
+
+        w->daemon_gone = true;
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        LeaseWatch *w = userdata;
+
+        w->signal = (int) si->ssi_signo;
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int release_path(sd_bus *bus, const char *path, const char *name, bool gone_is_ok) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_LEASE_INTERFACE, "Release");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+
+        /* Restoring may rebind the VF's driver, which can take long. */
+        r = sd_bus_call(bus, m, SRIOVCTL_LONG_CALL_USEC, &error, NULL);
+        if (r < 0) {
+                if (gone_is_ok && is_unknown_object(&error))
+                        return 0;
+                if (is_unknown_object(&error))
+                        log_error("Failed to release lease %s: no such lease.", name);
+                else
+                        log_error("Failed to release lease %s: %s", name, bus_error_message(&error, r));
+                return r;
+        }
+        return 0;
+}
+
+/* Holds a non-persistent lease: the daemon ends it when our connection closes, so we stay until told
+ * to stop, then release it explicitly so that the VF's restore is done (or its failure reported)
+ * before we exit. */
+static int hold_lease(sd_bus *bus, LeaseWatch *w, const char *id) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        int r;
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate an event loop: %m");
+
+        r = sd_event_add_signal(event, NULL, SIGINT, on_signal, w);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to handle signals: %m");
+
+        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        (void) sd_bus_set_exit_on_disconnect(bus, true);
+
+        r = sd_event_loop(event);
+        (void) sd_bus_detach_event(bus);
+
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        if (r != 0) {
+                log_error("Lost the connection to the bus; sriovd ends lease %s.", id);
+                return EXIT_FAILURE;
+        }
+        if (w->daemon_gone) {
+                log_error("sriovd left the bus; lease %s ended with it.", id);
+                return EXIT_FAILURE;
+        }
+        if (w->lease_gone) {
+                log_warning("Lease %s ended: it was released, or its VF was removed.", id);
+                return 0;
+        }
+
+        return release_path(bus, w->lease_path, id, true);
+}
+
+static int print_request_result(const char *lease_path, const char *id, const char *vf_path,
+                                const char *pf_address, const PropertyBag *vf, const VfPolicy *policy) {
+        const char *address = property_bag_string(vf, "PciAddress");
+        int64_t index = property_bag_int(vf, "Index", -1);
+
+        if (arg_libvirt_xml) {
+                _cleanup_free_ char *xml = NULL;
+                const char *mac = NULL;
+                char buf[18];
+                unsigned vlan = 0;
+                int r;
+
+                /* What the lease asked for is what the guest must see; the read-back properties can
+                 * lag behind the netlink notification. Without the key, the VF's own values. */
+                if (POLICY_HAS(policy, POLICY_MAC_ADDRESS))
+                        mac = policy_format_mac(&policy->mac, buf);
+                else if (!isempty(property_bag_string(vf, "MACAddress")))
+                        mac = property_bag_string(vf, "MACAddress");
+                if (POLICY_HAS(policy, POLICY_VLAN_ID))
+                        vlan = policy->vlan;
+                else
+                        vlan = (unsigned) MAX(property_bag_int(vf, "VLANId", 0), 0);
+
+                r = libvirt_xml_format(address, mac, vlan, &xml);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to format the libvirt XML for %s: %m", address);
+                fputs(xml, stdout);
+        } else if (arg_json) {
+                fputs("{\"Lease\": ", stdout);
+                json_write_string(stdout, lease_path);
+                fputs(", \"Id\": ", stdout);
+                json_write_string(stdout, id);
+                fputs(", \"VirtualFunction\": ", stdout);
+                json_write_string(stdout, vf_path);
+                fputs(", \"PhysicalFunction\": ", stdout);
+                json_write_string(stdout, pf_address);
+                printf(", \"Index\": %" PRIi64 ", \"PciAddress\": ", index);
+                json_write_string(stdout, address);
+                fputs("}\n", stdout);
+        } else if (!arg_legend)
+                printf("%s %s\n", lease_path, address);
+        else
+                printf("Lease %s: VF %" PRIi64 " of %s, PCI address %s (%s)\n", id, index, strempty(pf_address),
+                       address, lease_path);
+
+        return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+}
+
+int verb_request(int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot_removed = NULL, *slot_owner = NULL;
+        _cleanup_(property_bag_done) PropertyBag vf = {};
+        _cleanup_(vf_parents_done) VfParents parents = {};
+        _cleanup_free_ char *id = NULL;
+        LeaseWatch watch = {};
+        const char *device = "", *lease_path, *vf_path;
+        char **keys = argv + 1;
+        VfPolicy policy = {};
+        sigset_t mask;
+        sd_bus *bus;
+        int r;
+
+        /* DEVICE is optional: a first argument that is KEY=VALUE leaves the choice of PF to sriovd. */
+        if (argc > 1 && !strchr(argv[1], '=')) {
+                device = argv[1];
+                keys = argv + 2;
+        }
+        r = parse_policy_args(keys, &policy);
+        if (r != 0)
+                return r;
+        if (arg_json && arg_libvirt_xml)
+                return log_usage("--json and --libvirt-xml do not go together.");
+        if (arg_consumer && isempty(arg_consumer))
+                return log_usage("--consumer= needs a name.");
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        /* Subscribed before the request, so that a lease lost right after it is granted is noticed. A
+         * non-persistent lease ends with our connection, so these matter only while we hold it. */
+        if (!arg_persistent) {
+                r = sd_bus_match_signal(bus, &slot_removed, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                        "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                                        on_interfaces_removed, &watch);
+                if (r >= 0)
+                        r = sd_bus_add_match(bus, &slot_owner,
+                                             "type='signal',sender='org.freedesktop.DBus',"
+                                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                             "arg0='" SRIOVD_BUS_NAME "'",
+                                             on_name_owner_changed, &watch);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
+
+                /* Blocked from here on, so that Ctrl-C while we print still releases through the loop. */
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGINT);
+                sigaddset(&mask, SIGTERM);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                        return log_error_errno(errno, "Failed to block signals: %m");
+        }
+
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                           SRIOVD_MANAGER_INTERFACE, "RequestVirtualFunction");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", device);
+        if (r >= 0)
+                r = append_options(bus, m, &policy);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a bus message: %m");
+
+        /* Applying the options may rebind the VF's driver: a long call. */
+        r = sd_bus_call(bus, m, SRIOVCTL_LONG_CALL_USEC, &error, &reply);
+        if (r < 0) {
+                log_error("Failed to lease a virtual function%s%s: %s", isempty(device) ? "" : " of ",
+                          device, bus_error_message(&error, r));
+                return r;
+        }
+
+        r = sd_bus_message_read(reply, "oo", &lease_path, &vf_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse reply of RequestVirtualFunction: %m");
+
+        watch.lease_path = strdup(lease_path);
+        id = lease_id(lease_path);
+        if (!watch.lease_path || !id) {
+                r = log_error_errno(ENOMEM, "Out of memory.");
+                goto finish;
+        }
+
+        r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &vf, &error);
+        if (r < 0) {
+                log_error("Failed to read properties of %s: %s", vf_path, bus_error_message(&error, r));
+                goto finish;
+        }
+        r = vf_parents_load(bus, &parents);
+        if (r < 0)
+                goto finish;
+
+        r = print_request_result(lease_path, id, vf_path, vf_parents_find(&parents, vf_path), &vf, &policy);
+        if (r < 0 || arg_persistent)
+                goto finish;
+
+        /* Whoever reads our output (virsh attach-device <(sriovctl request ...), a pipe) gets its end of
+         * file now, while we hold the lease. */
+        if (fflush(stdout) == 0) {
+                int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+                if (fd >= 0) {
+                        (void) dup2(fd, STDOUT_FILENO);
+                        close(fd);
+                }
+        }
+        if (arg_legend)
+                fprintf(stderr, "Holding lease %s until interrupted (Ctrl-C or SIGTERM releases it); "
+                        "use --persistent to keep a lease after sriovctl exits.\n", id);
+
+        r = hold_lease(bus, &watch, id);
+
+finish:
+        free(watch.lease_path);
+        return r;
+}
+
+/* release ----------------------------------------------------------------------------------------- */
+
+int verb_release(int argc, char *argv[]) {
+        _cleanup_strv_free_ char **paths = NULL;
+        const char *lease = argv[1];
+        sd_bus *bus;
+        int r;
+
+        if (isempty(lease))
+                return log_usage("Expected a lease: its id or its object path.");
+        if (lease[0] == '/' && !sd_bus_object_path_is_valid(lease))
+                return log_usage("Invalid lease object path '%s'.", lease);
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        if (lease[0] == '/')
+                return release_path(bus, lease, lease, false);
+
+        /* An id is looked up among the leases, never turned into a path here: the daemon decides how
+         * ids are encoded. */
+        r = list_lease_paths(bus, &paths);
+        if (r < 0)
+                return r;
+        for (char **p = paths; p && *p; p++) {
+                _cleanup_free_ char *id = lease_id(*p);
+                const char *slash = strrchr(*p, '/');
+
+                if (!id)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+                if (streq(id, lease) || (slash && streq(slash + 1, lease)))
+                        return release_path(bus, *p, lease, false);
+        }
+
+        log_error("No lease '%s'. See '%s leases'.", lease, program_invocation_short_name);
+        return -ENOENT;
+}
+
+/* leases ------------------------------------------------------------------------------------------ */
+
+typedef struct LeaseRow {
+        char *path;
+        char *id;
+        PropertyBag lease;
+        PropertyBag vf;
+        const char *pf_address;
+} LeaseRow;
+
+static void lease_rows_free(LeaseRow *rows, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(rows[i].path);
+                free(rows[i].id);
+                property_bag_done(&rows[i].lease);
+                property_bag_done(&rows[i].vf);
+        }
+        free(rows);
+}
+
+static int compare_rows(const void *a, const void *b) {
+        const LeaseRow *x = a, *y = b;
+        int64_t tx = property_bag_int(&x->lease, "CreatedAt", 0), ty = property_bag_int(&y->lease, "CreatedAt", 0);
+
+        if (tx != ty)
+                return tx < ty ? -1 : 1;
+        return strcmp(x->path, y->path);
+}
+
+static char *format_usec(int64_t usec) {
+        char buf[64];
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (usec <= 0 || !localtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return strdup("");
+        return strdup(buf);
+}
+
+static void write_lease_json(const LeaseRow *row) {
+        fputs("{\"Id\": ", stdout);
+        json_write_string(stdout, row->id);
+        fputs(", \"Lease\": ", stdout);
+        json_write_string(stdout, row->path);
+        /* Every property of the Lease under its D-Bus name, as status and show do. */
+        for (size_t i = 0; i < row->lease.n; i++) {
+                fputs(", ", stdout);
+                json_write_string(stdout, row->lease.props[i].name);
+                fputs(": ", stdout);
+                fputs(row->lease.props[i].json, stdout);
+        }
+        fputs(", \"PhysicalFunction\": ", stdout);
+        json_write_string(stdout, row->pf_address);
+        printf(", \"Index\": %" PRIi64 ", \"PciAddress\": ", property_bag_int(&row->vf, "Index", -1));
+        json_write_string(stdout, property_bag_string(&row->vf, "PciAddress"));
+        fputc('}', stdout);
+}
+
+int verb_leases(int argc, char *argv[]) {
+        _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
+        _cleanup_(vf_parents_done) VfParents parents = {};
+        _cleanup_strv_free_ char **paths = NULL;
+        LeaseRow *rows = NULL;
+        size_t n = 0;
+        sd_bus *bus;
+        int r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = list_lease_paths(bus, &paths);
+        if (r < 0)
+                return r;
+        r = vf_parents_load(bus, &parents);
+        if (r < 0)
+                return r;
+
+        rows = calloc(MAX(strv_length(paths), 1u), sizeof(LeaseRow));
+        if (!rows)
+                return log_error_errno(ENOMEM, "Out of memory.");
+
+        for (char **p = paths; p && *p; p++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                LeaseRow *row = &rows[n];
+                const char *vf_path;
+
+                r = property_bag_get_all(bus, *p, SRIOVD_LEASE_INTERFACE, &row->lease, &error);
+                if (r < 0) {
+                        /* Released between listing and reading. */
+                        if (is_unknown_object(&error))
+                                continue;
+                        log_error("Failed to read properties of %s: %s", *p, bus_error_message(&error, r));
+                        goto finish;
+                }
+                n++;
+
+                row->path = strdup(*p);
+                row->id = lease_id(*p);
+                if (!row->path || !row->id) {
+                        r = log_error_errno(ENOMEM, "Out of memory.");
+                        goto finish;
+                }
+
+                vf_path = property_bag_string(&row->lease, "VirtualFunction");
+                row->pf_address = vf_parents_find(&parents, vf_path);
+                sd_bus_error_free(&error);
+                /* A lease whose VF was unplugged has no VF object left; it still lists. */
+                r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &row->vf, &error);
+                if (r < 0 && !is_unknown_object(&error) &&
+                    !sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS)) {
+                        log_error("Failed to read properties of %s: %s", vf_path, bus_error_message(&error, r));
+                        goto finish;
+                }
+        }
+        qsort(rows, n, sizeof(LeaseRow), compare_rows);
+
+        if (arg_json) {
+                fputs("{\"Leases\": [", stdout);
+                for (size_t i = 0; i < n; i++) {
+                        if (i > 0)
+                                fputs(", ", stdout);
+                        write_lease_json(&rows[i]);
+                }
+                fputs("]}\n", stdout);
+                r = fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+                goto finish;
+        }
+
+        if (table_new(&tb) < 0 ||
+            table_add_column(tb, "ID", 0) < 0 ||
+            table_add_column(tb, "PF", 0) < 0 ||
+            table_add_column(tb, "VF", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "ADDRESS", 0) < 0 ||
+            table_add_column(tb, "CONSUMER", 0) < 0 ||
+            table_add_column(tb, "OWNER", 0) < 0 ||
+            table_add_column(tb, "PERSISTENT", 0) < 0 ||
+            table_add_column(tb, "CREATED", 0) < 0) {
+                r = log_error_errno(ENOMEM, "Failed to set up the table: %m");
+                goto finish;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *index = NULL, *created = NULL;
+                struct libscols_line *line;
+                int64_t k = property_bag_int(&rows[i].vf, "Index", -1);
+
+                if (k < 0)
+                        index = strdup("");
+                else if (asprintf(&index, "%" PRIi64, k) < 0)
+                        index = NULL;
+                created = format_usec(property_bag_int(&rows[i].lease, "CreatedAt", 0));
+                line = scols_table_new_line(tb, NULL);
+                if (!index || !created || !line ||
+                    table_set_cell(line, 0, rows[i].id) < 0 ||
+                    table_set_cell(line, 1, rows[i].pf_address) < 0 ||
+                    table_set_cell(line, 2, index) < 0 ||
+                    table_set_cell(line, 3, property_bag_string(&rows[i].vf, "PciAddress")) < 0 ||
+                    table_set_cell(line, 4, property_bag_string(&rows[i].lease, "Consumer")) < 0 ||
+                    table_set_cell(line, 5, property_bag_string(&rows[i].lease, "Owner")) < 0 ||
+                    table_set_cell(line, 6, property_bag_bool(&rows[i].lease, "Persistent") ? "yes" : "no") < 0 ||
+                    table_set_cell(line, 7, created) < 0) {
+                        r = log_error_errno(ENOMEM, "Out of memory.");
+                        goto finish;
+                }
+        }
+
+        r = table_print(tb);
+        if (r < 0) {
+                r = log_error_errno(r, "Failed to print the table: %m");
+                goto finish;
+        }
+        if (arg_legend)
+                printf("\n%zu lease%s listed.\n", n, n == 1 ? "" : "s");
+        r = 0;
+
+finish:
+        lease_rows_free(rows, strv_length(paths));
+        return r;
+}
