@@ -10,6 +10,7 @@ PACKAGES=(
         umockdev libumockdev-dev gir1.2-umockdev-1.0 python3 python3-gi python3-dbus python3-dbusmock
         busybox-static
         libvirt-clients
+        polkitd libxml2-utils
 )
 
 missing=()
