@@ -30,6 +30,17 @@ assert_contains() { # HAYSTACK NEEDLE WHAT
         [[ $1 == *"$2"* ]] || fail "${3:-text} does not contain '$2': $1"
 }
 
+# expect_eq ACTUAL EXPECTED WHAT: like assert_eq, but the scenario goes on and fails at its end
+# (expect_done, or the exit) so that later checks still report.
+VM_EXPECT_FAILED=0
+expect_eq() {
+        [ "$1" = "$2" ] && return 0
+        echo "FAIL (continuing): ${3:-value}: expected '$2', got '$1'" >&2
+        VM_EXPECT_FAILED=$((VM_EXPECT_FAILED + 1))
+}
+expect_done() { [ "$VM_EXPECT_FAILED" = 0 ] || fail "$VM_EXPECT_FAILED check(s) failed above"; }
+trap 'rc=$?; [ $rc != 0 ] || [ "$VM_EXPECT_FAILED" = 0 ] || { echo "FAIL: $VM_EXPECT_FAILED check(s) failed above" >&2; exit 1; }' EXIT
+
 # wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s until COMMAND succeeds. Arguments are
 # expanded once, by the caller: use wait_eq to poll a value.
 wait_until() {
