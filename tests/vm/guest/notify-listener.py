@@ -20,6 +20,8 @@ with open(out_path, 'a') as out:
         numvfs = []
         for p in sorted(glob.glob('/sys/bus/pci/devices/*/sriov_numvfs')):
             addr = p.split('/')[-2]
+            # virtfn links first: reading sriov_numvfs waits for a write in progress (device lock), so
+            # in the other order a READY=1 sent in the middle of creating VFs would look fine.
             vfs = len(glob.glob(f'/sys/bus/pci/devices/{addr}/virtfn*'))
             numvfs.append(f'{addr}={open(p).read().strip()}/{vfs}')
         for line in data.splitlines():

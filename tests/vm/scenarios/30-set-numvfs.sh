@@ -15,7 +15,7 @@ assert_eq "$(pf_numvfs "$pf")" 7 "sriov_numvfs at start"
 
 log "SetNumVFs 3 through the API"
 uevents_start uevents-api.txt
-pf_call "$pf" SetNumVFs ut 3 0
+sbus --timeout=120 call io.sriovd "$(pf_object "$pf")" io.sriovd1.PhysicalFunction SetNumVFs ut 3 0
 uevents_stop
 assert_eq "$(pf_numvfs "$pf")" 3 "sriov_numvfs after SetNumVFs(3)"
 assert_eq "$(vf_count "$pf")" 3 "VF devices after SetNumVFs(3)"
