@@ -145,8 +145,10 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
         r = reconcile_plan(&in, &plan);
         if (r < 0)
                 return r;
-        if (plan.action == PLAN_REFUSE)
+        if (plan.action == PLAN_REFUSE) {
+                log_pf(LOG_WARNING, plan.error, pf, "Refused SetNumVFs(%u): %s", count, plan.message);
                 return sd_bus_error_set(error, sriovd_error_name_from_errno(plan.error), plan.message);
+        }
 
         r = pf_save_num_vfs(pf, (int) count, flags & SRIOVD_FLAG_RUNTIME, error);
         if (r < 0)

@@ -370,8 +370,8 @@ void pf_check_drift(PhysicalFunction *pf) {
         if (pf->num_vfs == (unsigned) pf->desired_num_vfs)
                 return;
 
-        log_pf(LOG_WARNING, 0, pf, "NumVFs changed behind sriovd's back to %u, putting back %i", pf->num_vfs,
-               pf->desired_num_vfs);
+        /* logged when it is put back: a PF being unplugged loses its VFs first, and is gone by then */
+        log_pf(LOG_DEBUG, 0, pf, "NumVFs is %u instead of %i", pf->num_vfs, pf->desired_num_vfs);
         pf_set_state(pf, PF_STATE_DRIFT, NULL);
         (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
 }
@@ -527,6 +527,14 @@ static void job_done(Job *j) {
                         if (!vf_errors)
                                 (void) asprintf_safe(&vf_errors, "VF %u: %s", vf->index,
                                                      strempty(o->message));
+                } else if (vf_drifted_keys(vf) & (UINT32_C(1) << POLICY_DRIVER)) {
+                        /* rebound behind our back after this job had dealt with it (or it came
+                         * back from a reset meanwhile): its uevents came while the job ran and
+                         * scheduled nothing, so put it back now */
+                        log_vf(LOG_WARNING, 0, vf, "VF %u is bound to %s, not %s; putting it back", vf->index,
+                               vf->driver ?: "no driver", vf->policy.driver);
+                        vf_set_state(vf, VF_STATE_DRIFT, 0, NULL);
+                        drift = true;
                 } else
                         vf_set_state(vf, VF_STATE_OK, 0, NULL);
         }
@@ -716,6 +724,9 @@ int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only) {
                 return log_oom();
         }
 
+        if (pf->state == PF_STATE_DRIFT && plan.action == PLAN_WRITE)
+                log_pf(LOG_WARNING, 0, pf, "NumVFs changed behind sriovd's back to %u, putting back %i",
+                       pf->num_vfs, pf->desired_num_vfs);
         pf->count_error = mfree(pf->count_error);
         pf->count_error_code = 0;
         if (plan.action == PLAN_REFUSE) {
