@@ -20,6 +20,7 @@ harness.ensure_preload()
 import json  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 import unittest  # noqa: E402
 
@@ -48,6 +49,7 @@ class RecordingKernel(harness.FakeKernel):
     def __init__(self, *args, **kwargs):
         self.binds = []             # (time, VF address, driver)
         self.no_iommu = False
+        self.slow_override = {}     # VF address: seconds a write of its driver_override blocks
         super().__init__(*args, **kwargs)
 
     def _bind(self, vf, driver):
@@ -61,6 +63,12 @@ class RecordingKernel(harness.FakeKernel):
         if self.no_iommu:
             self.drop_iommu_groups()
         return vf
+
+    def store_override(self, dev, value):
+        delay = self.slow_override.get(dev.addr)
+        if delay:
+            time.sleep(delay)
+        return super().store_override(dev, value)
 
     def drop_iommu_groups(self):
         """What the kernel shows without an active IOMMU: an empty /sys/kernel/iommu_groups."""
@@ -639,6 +647,29 @@ class TestEvents(PolicyTestCase):
             self.assertEqual(self.k.vf_writes(self.vfaddr(i), 'driver_override', t0), [])
         self.assertEqual(self.k.binds_of(self.vfaddr(2), since=t0), [])
         self.wait_pf()
+
+    def test_rebind_during_apply(self):
+        """A VF rebound behind sriovd's back while an apply for another VF of the same PF is under
+        way is put back too; its uevents arrive while the job runs."""
+        self.start_bound()
+        vf3 = self.vfaddr(3)
+        self.k.slow_override[vf3] = 1.5
+        result = []
+        t = threading.Thread(target=lambda: result.append(
+            self.call(self.vf_path(3), VF_IF, 'SetPolicy', '(a{sv}t)', ({'Driver': S(VFIO)}, 0))))
+        t.start()
+        try:
+            wait_for(lambda: any(p.endswith(vf3 + '/driver_override') for p in self.k.inflight),
+                     what='the slow driver_override write of VF 3')
+            self.k.bind_vf(self.vfaddr(1), 'igbvf')
+        finally:
+            t.join(60)
+        self.assertEqual(result, [None])
+        self.assertEqual(self.kdriver(3), VFIO)
+        self.wait_drivers({1: VFIO}, timeout=10)
+        self.settle()
+        self.assertEqual(self.vf(1, 'State'), 'ok')
+        wait_for(lambda: self.vf(1, 'Driver') == VFIO, what='VF 1 Driver on the bus')
 
 
 class TestClient(PolicyTestCase):
