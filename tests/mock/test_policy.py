@@ -238,8 +238,9 @@ class PolicyTestCase(unittest.TestCase):
                                  Gio.DBusCallFlags.NONE, 120000, None)
         except GLib.Error as e:
             name = Gio.DBusError.get_remote_error(e)
-            Gio.DBusError.strip_remote_error(e)
-            return name, e.message
+            msg = e.message
+            prefix = 'GDBus.Error:%s: ' % name
+            return name, msg[len(prefix):] if msg.startswith(prefix) else msg
         return None
 
     def set_policy(self, index, policy, flags=0):
@@ -476,6 +477,101 @@ class TestSetPolicy(PolicyTestCase):
         nv = [w for w in self.k.writes(PF1) if w['start'] >= t]
         self.assertEqual(ap[0]['value'].strip(), '0')
         self.assertLessEqual(ap[0]['end'], nv[0]['start'])
+
+    def test_persisted_replaces_runtime(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf(3)
+        d = self.start()
+        self.wait_pf(numvfs=3)
+        self.set_policy(2, {'Driver': S(VFIO)}, FLAG_RUNTIME)
+        self.assertEqual(self.kdriver(2), VFIO)
+        # a persistent value for the same key replaces the runtime one, now and after a restart
+        self.set_policy(2, {'Driver': S('')})
+        self.assertEqual(self.kdriver(2), 'igbvf')
+        self.assertEqual(self.policy(2), {'Driver': ''})
+        self.assertNotIn(VFIO, self.stored(d.runtime_dir))
+        self.settle()
+        d = self.restart(d)
+        self.wait_pf(numvfs=3)
+        self.settle()
+        self.assertEqual(self.kdriver(2), 'igbvf')
+        self.assertEqual(self.policy(2), {'Driver': ''})
+
+    def test_policy_for_vf_not_created_yet(self):
+        """A policy for an index below TotalVFs but above NumVFs is kept and applies when the VF
+        is created: bound to vfio-pci without meeting igbvf."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf(2)
+        self.start()
+        self.wait_pf(numvfs=2)
+        self.set_vf_policy(5, {'Driver': S(VFIO)})
+        self.assertEqual(self.k.numvfs(PF1), 2)
+        t = time.time()
+        self.conf(6)
+        r = harness.sriovctl(self.bus, 'reload')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_pf(numvfs=6)
+        self.wait_drivers({0: 'igbvf', 4: 'igbvf', 5: VFIO})
+        self.assertEqual(self.k.binds_of(self.vfaddr(5), 'igbvf', t), [])
+        self.assertEqual(self.policy(5), {'Driver': VFIO})
+        # autoprobe went to 0 when the policy was set (VFs 0-1 existed already), before the VFs
+        # were created again, and stayed there
+        ap = self.k.writes(PF1, attr='sriov_drivers_autoprobe')
+        nv = [w for w in self.k.writes(PF1) if w['start'] >= t]
+        self.assertEqual([w['value'].strip() for w in nv], ['0', '6'])
+        self.assertEqual([w['value'].strip() for w in ap], ['0'])
+        self.assertLessEqual(ap[0]['end'], t)
+
+    def test_policy_signals(self):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf(2)
+        self.start()
+        self.wait_pf(numvfs=2)
+        path = self.vf_path(1)
+        mon = harness.Monitor(self.bus)
+        try:
+            mon.wait_subscribed(self.bus)
+            self.set_policy(1, {'Driver': S(VFIO)})
+            wait_for(lambda: any(v.get('Driver', {}).get('data') == VFIO
+                                 for v in mon.property_values(path, 'Policy')),
+                     what='PropertiesChanged Policy with Driver=vfio-pci')
+            wait_for(lambda: VFIO in mon.property_values(path, 'Driver'),
+                     what='PropertiesChanged Driver=vfio-pci')
+            wait_for(lambda: '' in mon.property_values(path, 'Interface'),
+                     what='PropertiesChanged Interface=""')
+            # VF 0 was not touched: no Policy signal for it
+            self.assertEqual(mon.property_values(self.vf_path(0), 'Policy'), [])
+        finally:
+            mon.stop()
+
+    def test_link_keys_fail_per_vf_driver_still_applies(self):
+        """The fake kernel has no rtnetlink and its PF no real interface: a link key cannot be
+        applied. That is reported on the VF (State=failed, LastError) and in the call's error,
+        while Driver= of the same call still applies; Forget returns the VF to its default."""
+        ifname = 'sriovmock1'
+        self.assertFalse(os.path.exists('/sys/class/net/' + ifname), 'the host has an interface %s' % ifname)
+        self.k.add_pf(PF1, total=7, ifname=ifname, uevent=False)
+        self.conf(3)
+        self.start()
+        self.wait_pf(numvfs=3)
+        err = self.call(self.vf_path(1), VF_IF, 'SetPolicy', '(a{sv}t)', ({'Driver': S(VFIO), 'Trust': B(True)}, 0))
+        self.assertIsNotNone(err, 'a link setting applied without rtnetlink')
+        self.assertTrue(err[0].startswith('io.sriovd1.Error.'), err)
+        self.assertIn('VF 1', err[1])
+        self.assertIn('network interface', err[1])
+        self.assertEqual(self.kdriver(1), VFIO)
+        self.assertEqual(self.policy(1), {'Driver': VFIO, 'Trust': True})
+        self.assertEqual(self.vf(1, 'State'), 'failed')
+        self.assertIn('network interface', self.vf(1, 'LastError'))
+        self.assertEqual(self.pf('State'), 'failed')
+        self.assertIn('VF 1', self.pf('LastError'))
+        for i in (0, 2):
+            self.assertEqual(self.vf(i, 'State'), 'ok')
+        self.assertEqual(self.bus.call(self.pf_path(), PF_IF, 'Forget'), None)
+        self.wait_drivers({1: 'igbvf'})
+        wait_for(lambda: self.vf(1, 'State') == 'ok', what='VF 1 State ok after Forget')
+        self.assertEqual(self.policy(1), {})
+        self.wait_pf()
 
     def test_refused_calls_change_nothing(self):
         self.k.add_pf(PF1, total=7, uevent=False)
