@@ -14,7 +14,7 @@ bus_monitor_start bus.json
 log "0 by hand"
 uevents_start uevents.txt
 pf_set_numvfs "$pf" 0
-wait_eq 60 "3 VFs put back" 3 pf_numvfs "$pf"
+wait_eq 30 "3 VFs put back" 3 pf_numvfs "$pf"
 assert_eq "$(vf_count "$pf")" 3 "VF devices"
 wait_eq 30 "State enforced" enforced pf_prop "$pf" State
 uevents_stop
