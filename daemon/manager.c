@@ -293,8 +293,11 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                 if (!name)
                         return;
                 pf = manager_find_pf(m, name) ?: manager_find_pf_of_vf(m, name);
-                if (pf)
+                if (pf) {
+                        /* a VF's netdev going away may be the first sign that its VF went */
                         (void) pf_refresh(pf);
+                        pf_check_drift(pf);
+                }
                 return;
         }
         if (!streq_ptr(subsystem, "pci"))

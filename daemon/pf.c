@@ -531,8 +531,8 @@ static void job_done(Job *j) {
                         /* rebound behind our back after this job had dealt with it (or it came
                          * back from a reset meanwhile): its uevents came while the job ran and
                          * scheduled nothing, so put it back now */
-                        log_vf(LOG_WARNING, 0, vf, "VF %u is bound to %s, not %s; putting it back", vf->index,
-                               vf->driver ?: "no driver", vf->policy.driver);
+                        log_vf(LOG_WARNING, 0, vf, "VF %u is bound to %s, not %s; putting it back",
+                               vf->index, vf->driver ?: "no driver", vf->policy.driver);
                         vf_set_state(vf, VF_STATE_DRIFT, 0, NULL);
                         drift = true;
                 } else
@@ -561,9 +561,15 @@ static void job_done(Job *j) {
                 pf_set_state(pf, PF_STATE_DRIFT, NULL);
                 (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
         }
+        /* the count may have been changed while this job ran, when uevents could not tell */
+        pf_check_drift(pf);
         if (pf->reconcile_again || pf->n_waiting > 0) {
                 pf->reconcile_again = false;
+                pf->readback_again = false;
                 (void) pf_reconcile(pf, NULL);
+        } else if (pf->readback_again) {
+                pf->readback_again = false;
+                (void) pf_schedule_readback(pf);
         }
 }
 
@@ -694,7 +700,10 @@ int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only) {
         pf->reconcile_source = sd_event_source_disable_unref(pf->reconcile_source);
 
         if (pf->job) {
-                if (!readback_only)
+                /* a link notification while a job runs may be someone else's change: look again after */
+                if (readback_only)
+                        pf->readback_again = true;
+                else
                         pf->reconcile_again = true;
                 return 0;
         }
@@ -729,6 +738,14 @@ int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only) {
                        pf->num_vfs, pf->desired_num_vfs);
         pf->count_error = mfree(pf->count_error);
         pf->count_error_code = 0;
+        if (plan.action == PLAN_REFUSE && plan.error == -ENOENT && !pf->driver && !pf->manager->ready) {
+                /* At boot the NIC's driver may bind after sriovd started: start-up waits for it (within
+                 * its timeout) rather than reporting ready with no VFs. The bind uevent reconciles. */
+                log_pf(LOG_INFO, 0, pf, "Waiting for a driver to bind before creating %i VFs",
+                       pf->desired_num_vfs);
+                pf_set_state(pf, PF_STATE_CONVERGING, "Waiting for a driver to bind to the PF");
+                return 0;
+        }
         if (plan.action == PLAN_REFUSE) {
                 log_pf(LOG_ERR, plan.error, pf, "%s", plan.message);
                 pf->count_error = TAKE_PTR(plan.message);

@@ -59,6 +59,7 @@ struct PhysicalFunction {
         unsigned job_from;
         bool reconcile_again;
         bool readback_only_pending;
+        bool readback_again;
         bool count_failed; /* the kernel refused the last count written */
         char *count_error; /* why the planner refuses the desired count, or NULL */
         int count_error_code;

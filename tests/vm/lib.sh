@@ -217,7 +217,7 @@ sriovd_start() {
         vm_track_pid "$NOTIFY_PID"
         wait_until 20 "notify listener" test -e /run/vm-notify.ready
         echo "---- sriovd $* (started at $(cut -d' ' -f1 /proc/uptime)s)" >>"$VM_RESULT_DIR/sriovd.log"
-        NOTIFY_SOCKET=$sock SYSTEMD_LOG_LEVEL=${SYSTEMD_LOG_LEVEL:-debug} \
+        NOTIFY_SOCKET=$sock SYSTEMD_LOG_LEVEL=${SYSTEMD_LOG_LEVEL:-debug} SRIOVD_LOG_LEVEL=${SRIOVD_LOG_LEVEL:-debug} \
                 "$SRIOVD" "$@" </dev/null >>"$VM_RESULT_DIR/sriovd.log" 2>&1 &
         SRIOVD_PID=$!
         vm_track_pid "$SRIOVD_PID"
