@@ -104,7 +104,11 @@ class VirtualFunction(Object):
             "MaxTxRate": dbus.UInt32(0),
             "IommuGroup": dbus.Int32(40 + index),
             "Lease": dbus.ObjectPath("/"),
-            "Policy": dbus.Dictionary({}, signature="sv"),
+            # VF 0 wants what it has as MAC, but a VLAN and trust it does not have
+            "Policy": dbus.Dictionary({"MACAddress": dbus.String("02:00:00:00:00:00", variant_level=1),
+                                       "VLANId": dbus.UInt16(42, variant_level=1),
+                                       "Trust": dbus.Boolean(True, variant_level=1)} if index == 0 else {},
+                                      signature="sv"),
             "State": dbus.String("ok"),
             "LastError": dbus.String(""),
         })

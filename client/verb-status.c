@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <strings.h>
 
 #include "bus-props.h"
 #include "names.h"
@@ -202,6 +203,44 @@ static void print_field(const char *name, const char *value) {
         printf("%18s: %s\n", name, isempty(value) ? "-" : value);
 }
 
+/* The policy keys whose desired value is not what the kernel reports, as "Key=desired (is actual)"
+ * joined with ", "; NULL when everything is in force. Policy renders as "Key=value ..." and each
+ * VF property carries the same name as its policy key. */
+static char *policy_not_in_force(const PropertyBag *vf) {
+        _cleanup_free_ char *policy = strdup(property_bag_string(vf, "Policy"));
+        char *out = NULL, *save = NULL;
+
+        if (!policy)
+                return NULL;
+        for (char *kv = strtok_r(policy, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+                char *eq = strchr(kv, '='), *s;
+                const char *actual;
+
+                if (!eq)
+                        continue;
+                *eq = 0;
+                if (streq(kv, "Driver")) {
+                        /* empty means the default driver, whatever its name */
+                        if (isempty(eq + 1))
+                                continue;
+                        actual = property_bag_string(vf, "Driver");
+                } else {
+                        const Property *p = property_bag_find(vf, kv);
+                        if (!p)
+                                continue; /* not read back (QueryReceiveSideScaling) */
+                        actual = p->text;
+                }
+                if (strcasecmp(strempty(actual), eq + 1) == 0)
+                        continue;
+                if (asprintf_safe(&s, "%s%s%s=%s (is %s)", strempty(out), out ? ", " : "", kv, eq + 1,
+                                  isempty(actual) ? "unknown" : actual) < 0)
+                        return mfree(out);
+                free(out);
+                out = s;
+        }
+        return out;
+}
+
 static int print_vf_table(BagList *vfs) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
         int r;
@@ -215,12 +254,13 @@ static int print_vf_table(BagList *vfs) {
             table_add_column(tb, "VLAN", SCOLS_FL_RIGHT) < 0 ||
             table_add_column(tb, "IOMMU", SCOLS_FL_RIGHT) < 0 ||
             table_add_column(tb, "STATE", 0) < 0 ||
+            table_add_column(tb, "NOT IN FORCE", 0) < 0 ||
             table_add_column(tb, "ERROR", 0) < 0)
                 return log_error_errno(ENOMEM, "Failed to set up the table: %m");
 
         for (size_t i = 0; i < vfs->n; i++) {
                 const PropertyBag *vf = &vfs->bags[i];
-                _cleanup_free_ char *index = NULL, *vlan = NULL, *group = NULL;
+                _cleanup_free_ char *index = NULL, *vlan = NULL, *group = NULL, *differs = NULL;
                 struct libscols_line *line;
                 int64_t v;
 
@@ -232,6 +272,7 @@ static int print_vf_table(BagList *vfs) {
                 v = property_bag_int(vf, "VLANId", 0);
                 vlan = int_string(v == 0 ? -1 : v, true);
                 group = int_string(property_bag_int(vf, "IommuGroup", -1), true);
+                differs = policy_not_in_force(vf);
                 line = scols_table_new_line(tb, NULL);
                 if (!index || !vlan || !group || !line)
                         return log_error_errno(ENOMEM, "Out of memory.");
@@ -244,7 +285,8 @@ static int print_vf_table(BagList *vfs) {
                     table_set_cell(line, 5, vlan) < 0 ||
                     table_set_cell(line, 6, group) < 0 ||
                     table_set_cell(line, 7, property_bag_string(vf, "State")) < 0 ||
-                    table_set_cell(line, 8, property_bag_string(vf, "LastError")) < 0)
+                    table_set_cell(line, 8, strempty(differs)) < 0 ||
+                    table_set_cell(line, 9, property_bag_string(vf, "LastError")) < 0)
                         return log_error_errno(ENOMEM, "Out of memory.");
         }
 
