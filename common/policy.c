@@ -503,14 +503,13 @@ static int invalidf(sd_bus_error *error, const char *fmt, ...) {
         return -EINVAL;
 }
 
+/* The contract refuses every bad policy value, out-of-range ones too, with InvalidArgument naming the
+ * key; OutOfRange is kept for counts and VF indexes beyond what the device has. */
 static int bus_error_from(sd_bus_error *error, int r, const char *msg) {
         if (r == -ENOMEM)
                 return r;
-        if (r == -ERANGE) {
-                (void) sd_bus_error_set(error, SRIOVD_ERROR_OUT_OF_RANGE, msg);
-                return -ERANGE;
-        }
-        return invalid(error, msg);
+        (void) invalid(error, msg);
+        return r == -ERANGE ? -ERANGE : -EINVAL;
 }
 
 static int policy_read_entry(sd_bus_message *m, VfPolicy *p, sd_bus_error *error) {

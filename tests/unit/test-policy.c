@@ -391,7 +391,7 @@ START_TEST(test_bus_out_of_range) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
 
         ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "Trust", "b", 1, "VLANId", "q", 5000), 0);
-        bus_refused(m, -ERANGE, SRIOVD_ERROR_OUT_OF_RANGE, "Invalid VLANId=5000: must be between 0 and 4095");
+        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT, "Invalid VLANId=5000: must be between 0 and 4095");
 }
 END_TEST
 
@@ -399,7 +399,7 @@ START_TEST(test_bus_qos_out_of_range) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
 
         ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 1, "QualityOfService", "u", 8), 0);
-        bus_refused(m, -ERANGE, SRIOVD_ERROR_OUT_OF_RANGE, "Invalid QualityOfService=8: must be between 0 and 7");
+        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT, "Invalid QualityOfService=8: must be between 0 and 7");
 }
 END_TEST
 
