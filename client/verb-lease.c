@@ -185,17 +185,23 @@ static int append_options(sd_bus *bus, sd_bus_message *m, const VfPolicy *policy
 }
 
 typedef struct LeaseWatch {
+        sd_bus *bus;
         char *lease_path;
+        const char *id;
         bool lease_gone;
         bool daemon_gone;
-        int signal;
+        bool releasing;
+        int release_error; /* -errno, logged */
+        sd_bus_slot *release_slot;
 } LeaseWatch;
 
 static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         LeaseWatch *w = userdata;
         const char *path;
 
-        if (sd_bus_message_read(m, "o", &path) < 0 || !w->lease_path || !streq(path, w->lease_path))
+        /* While we release it, the reply to Release() ends the wait, not the object's removal. */
+        if (w->releasing || sd_bus_message_read(m, "o", &path) < 0 || !w->lease_path ||
+            !streq(path, w->lease_path))
                 return 0;
 
         w->lease_gone = true;
@@ -213,14 +219,45 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+static int on_release_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         LeaseWatch *w = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
 
-        w->signal = (int) si->ssi_signo;
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        /* Already gone (the VF was released by someone else meanwhile) is what we wanted. */
+        if (e && !sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) &&
+            !sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_INTERFACE) &&
+            !sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                log_error("Failed to release lease %s: %s", w->id,
+                          bus_error_message(e, sd_bus_message_get_errno(reply)));
+                w->release_error = -abs(sd_bus_message_get_errno(reply) ?: EIO);
+        }
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(reply)), 0);
 }
 
-static int release_path(sd_bus *bus, const char *path, const char *name, bool gone_is_ok) {
+/* The release is asynchronous, inside the loop: when the loop exits, sd-bus closes the connection
+ * (and with it the lease, without our hearing whether the VF came back). */
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        LeaseWatch *w = userdata;
+        int r;
+
+        if (w->releasing)
+                return 0;
+        w->releasing = true;
+
+        r = sd_bus_message_new_method_call(w->bus, &m, SRIOVD_BUS_NAME, w->lease_path,
+                                                   SRIOVD_LEASE_INTERFACE, "Release");
+        /* Restoring may rebind the VF's driver, which can take long. */
+        if (r >= 0)
+                r = sd_bus_call_async(w->bus, &w->release_slot, m, on_release_reply, w, SRIOVCTL_LONG_CALL_USEC);
+        if (r < 0) {
+                w->release_error = log_error_errno(r, "Failed to release lease %s: %m", w->id);
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        }
+        return 0;
+}
+
+static int release_path(sd_bus *bus, const char *path, const char *name) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
@@ -232,8 +269,6 @@ static int release_path(sd_bus *bus, const char *path, const char *name, bool go
         /* Restoring may rebind the VF's driver, which can take long. */
         r = sd_bus_call(bus, m, SRIOVCTL_LONG_CALL_USEC, &error, NULL);
         if (r < 0) {
-                if (gone_is_ok && is_unknown_object(&error))
-                        return 0;
                 if (is_unknown_object(&error))
                         log_error("Failed to release lease %s: no such lease.", name);
                 else
@@ -246,7 +281,7 @@ static int release_path(sd_bus *bus, const char *path, const char *name, bool go
 /* Holds a non-persistent lease: the daemon ends it when our connection closes, so we stay until told
  * to stop, then release it explicitly so that the VF's restore is done (or its failure reported)
  * before we exit. */
-static int hold_lease(sd_bus *bus, LeaseWatch *w, const char *id) {
+static int hold_lease(LeaseWatch *w) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         int r;
 
@@ -260,30 +295,30 @@ static int hold_lease(sd_bus *bus, LeaseWatch *w, const char *id) {
         if (r < 0)
                 return log_error_errno(r, "Failed to handle signals: %m");
 
-        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(w->bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        (void) sd_bus_set_exit_on_disconnect(bus, true);
+        (void) sd_bus_set_exit_on_disconnect(w->bus, true);
 
         r = sd_event_loop(event);
-        (void) sd_bus_detach_event(bus);
+        w->release_slot = sd_bus_slot_unref(w->release_slot);
+        (void) sd_bus_detach_event(w->bus);
 
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         if (r != 0) {
-                log_error("Lost the connection to the bus; sriovd ends lease %s.", id);
+                log_error("Lost the connection to the bus; sriovd ends lease %s.", w->id);
                 return EXIT_FAILURE;
         }
         if (w->daemon_gone) {
-                log_error("sriovd left the bus; lease %s ended with it.", id);
+                log_error("sriovd left the bus; lease %s ended with it.", w->id);
                 return EXIT_FAILURE;
         }
         if (w->lease_gone) {
-                log_warning("Lease %s ended: it was released, or its VF was removed.", id);
+                log_warning("Lease %s ended: it was released, or its VF was removed.", w->id);
                 return 0;
         }
-
-        return release_path(bus, w->lease_path, id, true);
+        return w->release_error;
 }
 
 static int print_request_result(const char *lease_path, const char *id, const char *vf_path,
@@ -444,7 +479,9 @@ int verb_request(int argc, char *argv[]) {
                 fprintf(stderr, "Holding lease %s until interrupted (Ctrl-C or SIGTERM releases it); "
                         "use --persistent to keep a lease after sriovctl exits.\n", id);
 
-        r = hold_lease(bus, &watch, id);
+        watch.bus = bus;
+        watch.id = id;
+        r = hold_lease(&watch);
 
 finish:
         free(watch.lease_path);
@@ -469,7 +506,7 @@ int verb_release(int argc, char *argv[]) {
                 return r;
 
         if (lease[0] == '/')
-                return release_path(bus, lease, lease, false);
+                return release_path(bus, lease, lease);
 
         /* An id is looked up among the leases, never turned into a path here: the daemon decides how
          * ids are encoded. */
@@ -483,7 +520,7 @@ int verb_release(int argc, char *argv[]) {
                 if (!id)
                         return log_error_errno(ENOMEM, "Out of memory.");
                 if (streq(id, lease) || (slash && streq(slash + 1, lease)))
-                        return release_path(bus, *p, lease, false);
+                        return release_path(bus, *p, lease);
         }
 
         log_error("No lease '%s'. See '%s leases'.", lease, program_invocation_short_name);
