@@ -123,10 +123,13 @@ except OSError as e:
 EOF
 }
 
-# Every PF at 0 VFs, VFs probed automatically: the state each scenario starts from.
+# Every PF bound to igb, its link down (as after boot), at 0 VFs, VFs probed automatically: the state
+# each scenario starts from.
 pf_reset_all() {
-        local pf
+        local pf ifname
         for pf in $(pf_list); do
+                [ -e "/sys/bus/pci/devices/$pf/driver" ] || echo "$pf" >/sys/bus/pci/drivers/igb/bind || true
+                ifname=$(pf_ifname "$pf") && ip link set dev "$ifname" down || true
                 [ "$(pf_numvfs "$pf")" = 0 ] || pf_set_numvfs "$pf" 0
                 echo 1 >"/sys/bus/pci/devices/$pf/sriov_drivers_autoprobe" 2>/dev/null || true
         done
