@@ -492,7 +492,8 @@ finish:
 
 int verb_release(int argc, char *argv[]) {
         _cleanup_strv_free_ char **paths = NULL;
-        const char *lease = argv[1];
+        _cleanup_free_ char *match = NULL;
+        const char *lease = argv[1], *match_path = NULL;
         sd_bus *bus;
         int r;
 
@@ -509,19 +510,28 @@ int verb_release(int argc, char *argv[]) {
                 return release_path(bus, lease, lease);
 
         /* An id is looked up among the leases, never turned into a path here: the daemon decides how
-         * ids are encoded. */
+         * ids are encoded. Ids are long, so a unique prefix will do, as with git. */
         r = list_lease_paths(bus, &paths);
         if (r < 0)
                 return r;
         for (char **p = paths; p && *p; p++) {
                 _cleanup_free_ char *id = lease_id(*p);
-                const char *slash = strrchr(*p, '/');
 
                 if (!id)
                         return log_error_errno(ENOMEM, "Out of memory.");
-                if (streq(id, lease) || (slash && streq(slash + 1, lease)))
+                if (streq(id, lease))
                         return release_path(bus, *p, lease);
+                if (startswith(id, lease)) {
+                        if (match) {
+                                log_error("Lease '%s' is ambiguous: it begins %s and %s.", lease, match, id);
+                                return -EINVAL;
+                        }
+                        match = TAKE_PTR(id);
+                        match_path = *p;
+                }
         }
+        if (match)
+                return release_path(bus, match_path, match);
 
         log_error("No lease '%s'. See '%s leases'.", lease, program_invocation_short_name);
         return -ENOENT;

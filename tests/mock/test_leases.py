@@ -287,8 +287,16 @@ class TestLease(LeaseTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn('No free VF', r.stderr)
 
+        # ids are random: a prefix both share (if any) is ambiguous, one char more is unique
+        common = os.path.commonprefix([lease_id, lease2.rsplit('/', 1)[1]])
+        if common:
+            r = harness.sriovctl(self.bus, 'release', common)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn('ambiguous', r.stderr)
+            self.assertEqual(len(self.leases()), 2)
+
         # release by id through sriovctl: the VF goes back to igbvf, the object and journal go
-        r = harness.sriovctl(self.bus, 'release', lease_id)
+        r = harness.sriovctl(self.bus, 'release', lease_id[:len(common) + 1])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf', 'Release put the VF driver back')
         self.assertEqual(self.bus.get(vf, VF_IF, 'Driver'), 'igbvf')
