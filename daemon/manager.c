@@ -383,6 +383,47 @@ static int link_monitor_handler(sd_event_source *s, int fd, uint32_t revents, vo
         return 0;
 }
 
+bool manager_udev_settled(Manager *m) {
+        return !m->udev_queue || udev_queue_get_queue_is_empty(m->udev_queue) != 0;
+}
+
+/* PFs that start-up left waiting for a driver are failed once udev is idle, or start-up is over. */
+static void manager_stop_waiting_for_drivers(Manager *m) {
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                PhysicalFunction *pf = m->pfs[i];
+
+                if (!pf->job && !pf->driver && pf->state == PF_STATE_CONVERGING)
+                        (void) pf_schedule_reconcile(pf, 0);
+        }
+}
+
+static int udev_queue_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+
+        (void) udev_queue_flush(m->udev_queue);
+        if (!manager_udev_settled(m))
+                return 0;
+        m->udev_queue_source = sd_event_source_disable_unref(m->udev_queue_source);
+        manager_stop_waiting_for_drivers(m);
+        return 0;
+}
+
+static void manager_watch_udev_queue(Manager *m) {
+        int fd;
+
+        m->udev_queue = udev_queue_new(m->udev);
+        if (!m->udev_queue)
+                return;
+        fd = udev_queue_get_fd(m->udev_queue);
+        if (fd < 0 ||
+            sd_event_add_io(m->event, &m->udev_queue_source, fd, EPOLLIN, udev_queue_handler, m) < 0) {
+                /* without a way to see udev go idle, do not wait for drivers at all */
+                m->udev_queue = udev_queue_unref(m->udev_queue);
+                return;
+        }
+        (void) sd_event_source_set_description(m->udev_queue_source, "udev-queue");
+}
+
 static void manager_notify_status(Manager *m) {
         size_t managed = 0, enforced = 0, failed = 0;
 
@@ -407,6 +448,8 @@ static void manager_maybe_ready(Manager *m, bool timed_out) {
 
         m->ready = true;
         m->ready_timeout = sd_event_source_disable_unref(m->ready_timeout);
+        m->udev_queue_source = sd_event_source_disable_unref(m->udev_queue_source);
+        manager_stop_waiting_for_drivers(m);
         if (timed_out)
                 log_warning("PFs still converging after %" PRIu64 " s, reporting ready anyway",
                             m->ready_timeout_usec / 1000000);
@@ -571,6 +614,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->link_monitor_source);
         if (m->link_monitor)
                 nl_socket_free(m->link_monitor);
+        sd_event_source_disable_unref(m->udev_queue_source);
+        udev_queue_unref(m->udev_queue);
         udev_monitor_unref(m->monitor);
         udev_unref(m->udev);
         sd_bus_flush_close_unref(m->bus);
@@ -623,6 +668,8 @@ int manager_start(Manager *m) {
                         return log_error_errno(r, "Failed to watch link notifications: %m");
                 (void) sd_event_source_set_description(m->link_monitor_source, "link-monitor");
         }
+
+        manager_watch_udev_queue(m);
 
         (void) sd_notify(false, "STATUS=Enumerating SR-IOV devices");
         r = udev_enumerate_pfs(m->udev, manager_handle_device, m);

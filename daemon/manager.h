@@ -53,6 +53,8 @@ struct Manager {
         struct udev *udev;
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
+        struct udev_queue *udev_queue;
+        sd_event_source *udev_queue_source;
         sd_event_source *ready_timeout;
         AuthQuery **auth_queries; /* polkit questions under way */
         size_t n_auth_queries;
@@ -88,6 +90,8 @@ int manager_run(Manager *m);
 PhysicalFunction *manager_find_pf(Manager *m, const char *device); /* address, short address or ifname */
 PhysicalFunction *manager_find_pf_by_path(Manager *m, const char *path);
 int manager_reload(Manager *m, Request *req);
+/* Whether udev has no events queued (or cannot tell): drivers that coldplug loads have bound by then. */
+bool manager_udev_settled(Manager *m);
 int manager_apply(Manager *m, Request *req);
 void manager_update_state(Manager *m);
 /* From the configuration files: the matching file and refused files meant for this PF. */

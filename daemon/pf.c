@@ -738,9 +738,11 @@ int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only) {
                        pf->num_vfs, pf->desired_num_vfs);
         pf->count_error = mfree(pf->count_error);
         pf->count_error_code = 0;
-        if (plan.action == PLAN_REFUSE && plan.error == -ENOENT && !pf->driver && !pf->manager->ready) {
-                /* At boot the NIC's driver may bind after sriovd started: start-up waits for it (within
-                 * its timeout) rather than reporting ready with no VFs. The bind uevent reconciles. */
+        if (plan.action == PLAN_REFUSE && plan.error == -ENOENT && !pf->driver && !pf->manager->ready &&
+            !manager_udev_settled(pf->manager)) {
+                /* At boot the NIC's driver may bind after sriovd started, while udev still works through
+                 * the coldplug events that load it: start-up waits for that (within its timeout) rather
+                 * than reporting ready with no VFs. The bind uevent, or udev's empty queue, reconciles. */
                 log_pf(LOG_INFO, 0, pf, "Waiting for a driver to bind before creating %i VFs",
                        pf->desired_num_vfs);
                 pf_set_state(pf, PF_STATE_CONVERGING, "Waiting for a driver to bind to the PF");
