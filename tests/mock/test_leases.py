@@ -746,5 +746,103 @@ class TestPolkit(LeaseTestCase):
         self.assertEqual(self.leases(), [])
 
 
+
+POLKITD = '/usr/lib/polkit-1/polkitd'
+POLICY = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'dbus', 'io.sriovd.policy')
+RULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs', 'examples',
+                    '50-sriovd-lease.rules')
+
+
+class RealPolkit:
+    """Debian's polkitd on the private bus, in a mount namespace of its own where its action and rule
+    directories hold only dbus/io.sriovd.policy and the example rule (the host's stay untouched)."""
+
+    def __init__(self, bus, workdir, group):
+        self.bus = bus
+        d = os.path.join(workdir, 'polkit')
+        for sub in ('actions', 'rules-etc', 'rules-usr'):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        shutil.copy(POLICY, os.path.join(d, 'actions'))
+        with open(RULE) as f:
+            rule = f.read()
+        # the example hands leases to "libvirt"; here the group of the test's unprivileged user
+        self.names_libvirt = '"libvirt"' in rule
+        with open(os.path.join(d, 'rules-etc', '50-sriovd-lease.rules'), 'w') as f:
+            f.write(rule.replace('"libvirt"', '"%s"' % group))
+        script = ('mount --bind {0}/actions /usr/share/polkit-1/actions && '
+                  'mount --bind {0}/rules-etc /etc/polkit-1/rules.d && '
+                  'mount --bind {0}/rules-usr /usr/share/polkit-1/rules.d && '
+                  'exec {1} --no-debug').format(d, POLKITD)
+        self.log = open(os.path.join(d, 'log'), 'w')
+        self.proc = subprocess.Popen(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script],
+                                     env=bus.env(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=harness._die_with_parent)
+        wait_for(lambda: bus.has_name(POLKIT_NAME) or self.proc.poll() is not None, what='polkitd on the bus')
+        if self.proc.poll() is not None:
+            raise AssertionError('polkitd exited with %s' % self.proc.returncode)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+        self.log.close()
+
+
+class TestRealPolkit(LeaseTestCase):
+    """dbus/io.sriovd.policy and docs/examples/50-sriovd-lease.rules in the real polkitd: the rule
+    hands io.sriovd.lease to a group and nothing else; io.sriovd.manage stays auth_admin_keep."""
+
+    def setUp(self):
+        super().setUp()
+        self.polkit = None
+        if os.geteuid() != 0:
+            self.fail('needs root: a mount namespace for polkitd, sriovd as root, callers as other uids')
+        if not os.path.exists(POLKITD):
+            self.fail('%s is missing (Debian: polkitd; tools/install-deps.sh)' % POLKITD)
+
+    def tearDown(self):
+        if self.polkit:
+            self.polkit.stop()
+        super().tearDown()
+
+    def test_rule_grants_lease_not_manage(self):
+        import grp
+        import pwd
+        group = grp.getgrgid(pwd.getpwuid(NOBODY).pw_gid).gr_name
+        self.polkit = RealPolkit(self.bus, self.wd, group)
+        self.assertTrue(self.polkit.names_libvirt, 'the example rule names the group "libvirt"')
+        # polkitd has loaded the two actions with their defaults (auth_admin_keep is 4)
+        r = self.bus.busctl('--json=short', 'call', POLKIT_NAME, POLKIT_PATH, 'org.freedesktop.PolicyKit1.Authority',
+                            'EnumerateActions', 's', '')
+        actions = {a[0]: a[6:9] for a in json.loads(r.stdout)['data'][0]}
+        self.assertEqual(actions, {'io.sriovd.manage': [4, 4, 4], 'io.sriovd.lease': [4, 4, 4]})
+
+        self.setup_pf(2)
+        # a member of the group leases and releases without a password
+        c = Client(self.bus, PF1, ['Consumer=vm-in-group'], hold=True, user=NOBODY)
+        self.procs.append(c.proc)
+        res = c.read_result()
+        self.assertNotIn('error', res, res)
+        self.assertEqual(self.lease_props(res['lease'])['Owner'], c.name)
+        r = harness.sriovctl(self.bus, '--no-ask-password', 'release', res['lease'], user=NOBODY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.leases(), [])
+        # ... but may not change the VF count or policy
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'ut', 1, 1, user=NOBODY)
+        self.assertEqual(name, 'org.freedesktop.DBus.Error.AccessDenied', msg)
+        r = harness.sriovctl(self.bus, '--no-ask-password', 'set-vf', PF1, 0, 'vlan=5', user=NOBODY)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.k.numvfs(PF1), 2)
+        c.leave()
+
+        # a user outside the group gets no lease
+        daemon_uid = pwd.getpwnam('daemon').pw_uid
+        c = Client(self.bus, '', ['Consumer=outsider'], user=daemon_uid)
+        res = c.read_result()
+        c.leave()
+        self.assertEqual(res.get('error'), 'org.freedesktop.DBus.Error.AccessDenied', res)
+        self.assertEqual(self.leases(), [])
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)
