@@ -392,6 +392,13 @@ class TestLease(LeaseTestCase):
         self.assertIn("<address type='pci' domain='0x0000' bus='0x01' slot='0x10' function='0x0'/>", r.stdout)
         self.assertEqual(len(self.leases()), 1)
         self.assertEqual(self.lease_props(self.leases()[0])['Consumer'], 'vm1')
+        # libvirt's own schema takes it, inside a domain
+        path = os.path.join(self.wd, 'domain.xml')
+        with open(path, 'w') as f:
+            f.write("<domain type='kvm'><name>vm1</name><memory>1024</memory><os><type>hvm</type></os>"
+                    "<devices>\n%s</devices></domain>\n" % r.stdout)
+        v = subprocess.run(['virt-xml-validate', path, 'domain'], capture_output=True, text=True)
+        self.assertEqual(v.returncode, 0, r.stdout + v.stdout + v.stderr)
 
 
 class TestOwner(LeaseTestCase):
