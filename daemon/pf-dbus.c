@@ -66,7 +66,42 @@ static PfConfig *pf_config_copy_state(const PfConfig *c) {
         return n;
 }
 
-static int pf_save_num_vfs(PhysicalFunction *pf, int count, bool runtime, sd_bus_error *error) {
+/* Merges keys into the single-VF section of index, adding one if there is none. */
+static int pf_config_merge_vf(PfConfig *c, unsigned index, const VfPolicy *keys) {
+        VfSection *a;
+
+        for (size_t i = 0; i < c->n_vfs; i++)
+                if (c->vfs[i].first == index && c->vfs[i].last == index) {
+                        policy_merge(&c->vfs[i].policy, keys);
+                        return 0;
+                }
+        a = reallocarray(c->vfs, c->n_vfs + 1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        c->vfs = a;
+        c->vfs[c->n_vfs++] = (VfSection){.first = index, .last = index, .policy = *keys};
+        return 0;
+}
+
+static void pf_config_unset_vf_keys(PfConfig *c, unsigned index, uint32_t keys) {
+        for (size_t i = 0; i < c->n_vfs; i++)
+                if (c->vfs[i].first == index && c->vfs[i].last == index)
+                        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
+                                if (keys & (UINT32_C(1) << k))
+                                        policy_unset(&c->vfs[i].policy, k);
+}
+
+/* One change of what the API keeps for a PF: a count, or keys of one VF's policy. */
+typedef struct StateChange {
+        int num_vfs; /* -1: unchanged */
+        unsigned vf_index;
+        const VfPolicy *vf_keys; /* NULL: unchanged */
+} StateChange;
+
+/* Writes the change into the runtime or the persistent state, and then into memory. A persistent
+ * change also drops the same keys from the runtime state, which would otherwise hide it until the
+ * next reboot. */
+static int pf_save_state(PhysicalFunction *pf, const StateChange *ch, bool runtime, sd_bus_error *error) {
         Manager *m = pf->manager;
         Store *store = runtime ? m->runtime_store : m->store;
         _cleanup_(pf_config_freep) PfConfig *c = NULL, *rt = NULL;
@@ -80,21 +115,30 @@ static int pf_save_num_vfs(PhysicalFunction *pf, int count, bool runtime, sd_bus
         c = pf_config_copy_state(runtime ? pf->runtime : pf->persisted);
         if (!c)
                 return -ENOMEM;
-        c->num_vfs = count;
+        if (ch->num_vfs >= 0)
+                c->num_vfs = ch->num_vfs;
+        if (ch->vf_keys) {
+                r = pf_config_merge_vf(c, ch->vf_index, ch->vf_keys);
+                if (r < 0)
+                        return r;
+        }
         r = store_save_pf(store, pf->address, c);
         if (r < 0)
                 return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to save the state of %s: %s",
                                          pf->address, strerror(-r));
 
-        /* a persistent count replaces a runtime one, or it would not take effect until reboot */
-        if (!runtime && pf->runtime && pf->runtime->num_vfs >= 0 && m->runtime_store) {
+        if (!runtime && pf->runtime && m->runtime_store) {
                 rt = pf_config_copy_state(pf->runtime);
                 if (!rt)
                         return -ENOMEM;
-                rt->num_vfs = -1;
+                if (ch->num_vfs >= 0)
+                        rt->num_vfs = -1;
+                if (ch->vf_keys)
+                        pf_config_unset_vf_keys(rt, ch->vf_index, ch->vf_keys->set);
                 r = store_save_pf(m->runtime_store, pf->address, rt);
                 if (r < 0)
-                        log_pf(LOG_WARNING, r, pf, "Failed to drop the runtime NumVFs, ignoring: %m");
+                        log_pf(LOG_WARNING, r, pf,
+                               "Failed to drop the runtime state replaced, ignoring: %m");
                 else {
                         pf_config_free(pf->runtime);
                         pf->runtime = TAKE_PTR(rt);
@@ -150,7 +194,7 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
                 return sd_bus_error_set(error, sriovd_error_name_from_errno(plan.error), plan.message);
         }
 
-        r = pf_save_num_vfs(pf, (int) count, flags & SRIOVD_FLAG_RUNTIME, error);
+        r = pf_save_state(pf, &(StateChange){.num_vfs = (int) count}, flags & SRIOVD_FLAG_RUNTIME, error);
         if (r < 0)
                 return r;
         log_pf(LOG_INFO, 0, pf, "NumVFs set to %u%s%s through the API", count,
@@ -169,41 +213,14 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
         return 1;
 }
 
-/* Merges keys into the single-VF section of index, adding one if there is none. */
-static int pf_config_merge_vf(PfConfig *c, unsigned index, const VfPolicy *keys) {
-        VfSection *a;
-
-        for (size_t i = 0; i < c->n_vfs; i++)
-                if (c->vfs[i].first == index && c->vfs[i].last == index) {
-                        policy_merge(&c->vfs[i].policy, keys);
-                        return 0;
-                }
-        a = reallocarray(c->vfs, c->n_vfs + 1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        c->vfs = a;
-        c->vfs[c->n_vfs++] = (VfSection){.first = index, .last = index, .policy = *keys};
-        return 0;
-}
-
-static void pf_config_unset_vf_keys(PfConfig *c, unsigned index, uint32_t keys) {
-        for (size_t i = 0; i < c->n_vfs; i++)
-                if (c->vfs[i].first == index && c->vfs[i].last == index)
-                        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
-                                if (keys & (UINT32_C(1) << k))
-                                        policy_unset(&c->vfs[i].policy, k);
-}
-
+/* The caller has authorized the sender already. */
 int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned index,
                             sd_bus_error *error) {
         _cleanup_(request_unrefp) Request *req = NULL;
-        _cleanup_(pf_config_freep) PfConfig *c = NULL, *rt = NULL;
         _cleanup_free_ char *invalid = NULL;
-        Manager *m = pf->manager;
         VfPolicy keys = {}, merged;
         bool runtime;
         uint64_t flags;
-        Store *store;
         int r;
 
         r = policy_from_bus_message(message, &keys, error);
@@ -235,44 +252,10 @@ int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsig
                                          "Cannot bind VF %u of %s to vfio-pci: " IOMMU_HINT, index,
                                          pf->address);
 
-        store = runtime ? m->runtime_store : m->store;
-        if (!store)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
-                                         "The %s state directory is not usable, see the log",
-                                         runtime ? "runtime" : "persistent");
-        c = pf_config_copy_state(runtime ? pf->runtime : pf->persisted);
-        if (!c)
-                return -ENOMEM;
-        r = pf_config_merge_vf(c, index, &keys);
+        r = pf_save_state(pf, &(StateChange){.num_vfs = -1, .vf_index = index, .vf_keys = &keys}, runtime,
+                          error);
         if (r < 0)
                 return r;
-        r = store_save_pf(store, pf->address, c);
-        if (r < 0)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to save the state of %s: %s",
-                                         pf->address, strerror(-r));
-
-        /* a persistent value replaces the runtime one for the same key */
-        if (!runtime && pf->runtime && m->runtime_store) {
-                rt = pf_config_copy_state(pf->runtime);
-                if (!rt)
-                        return -ENOMEM;
-                pf_config_unset_vf_keys(rt, index, keys.set);
-                r = store_save_pf(m->runtime_store, pf->address, rt);
-                if (r < 0)
-                        log_pf(LOG_WARNING, r, pf, "Failed to drop runtime settings of VF %u, ignoring: %m",
-                               index);
-                else {
-                        pf_config_free(pf->runtime);
-                        pf->runtime = TAKE_PTR(rt);
-                }
-        }
-        if (runtime) {
-                pf_config_free(pf->runtime);
-                pf->runtime = TAKE_PTR(c);
-        } else {
-                pf_config_free(pf->persisted);
-                pf->persisted = TAKE_PTR(c);
-        }
         log_pf(LOG_INFO, 0, pf, "Policy of VF %u changed through the API%s", index,
                runtime ? " (runtime)" : "");
         pf_update_desired(pf);
