@@ -584,11 +584,11 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
         l->persistent = persistent;
         if (!persistent && !(l->owner = strdup(sd_bus_message_get_sender(message))))
                 return -ENOMEM;
-        l->created_at = (uint64_t) time(NULL) * 1000000ULL;
         {
                 struct timespec ts;
-                if (clock_gettime(CLOCK_REALTIME, &ts) >= 0)
-                        l->created_at = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+
+                (void) clock_gettime(CLOCK_REALTIME, &ts);
+                l->created_at = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
         }
         l->options = options;
         lease_save_state(l, vf);
