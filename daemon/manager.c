@@ -276,13 +276,28 @@ static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
                 (void) pf_schedule_reconcile(pf, EVENT_COALESCE_USEC);
 }
 
+/* A uevent of the PF or of its netdev. A PF driver that was (re)loaded has no VFs: put them back. The
+ * driver registers the PF's netdev (a "net" add uevent) before the PCI "bind" uevent is sent, so
+ * whichever of the two refreshes the PF first must notice the new driver. */
+static void manager_pf_changed(Manager *m, PhysicalFunction *pf) {
+        _cleanup_free_ char *old_driver = pf->driver ? strdup(pf->driver) : NULL;
+
+        (void) pf_refresh(pf);
+        if (!streq_ptr(old_driver, pf->driver) && pf->driver && pf->desired_num_vfs >= 0) {
+                log_pf(LOG_INFO, 0, pf, "Driver %s bound, enforcing", pf->driver);
+                /* a new driver is worth another try of a count the old one refused */
+                pf->count_failed = false;
+                (void) pf_schedule_reconcile(pf, 0);
+        } else
+                pf_check_drift(pf);
+}
+
 /* Coldplug (action NULL) and every uevent go through here. */
 static void manager_handle_device(struct udev_device *d, const char *action, void *userdata) {
         Manager *m = userdata;
         _cleanup_free_ char *physfn = NULL;
         PhysicalFunction *pf;
         const char *subsystem = udev_device_get_subsystem(d), *sysname;
-        char *old_driver;
         int r;
 
         if (streq_ptr(subsystem, "net")) {
@@ -292,7 +307,12 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
 
                 if (!name)
                         return;
-                pf = manager_find_pf(m, name) ?: manager_find_pf_of_vf(m, name);
+                pf = manager_find_pf(m, name);
+                if (pf) {
+                        manager_pf_changed(m, pf);
+                        return;
+                }
+                pf = manager_find_pf_of_vf(m, name);
                 if (pf) {
                         /* a VF's netdev going away may be the first sign that its VF went */
                         (void) pf_refresh(pf);
@@ -327,15 +347,7 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                 return;
         }
         if (pf) {
-                old_driver = pf->driver ? strdup(pf->driver) : NULL;
-                (void) pf_refresh(pf);
-                /* a PF driver that was (re)loaded has no VFs: put them back */
-                if (!streq_ptr(old_driver, pf->driver) && pf->driver && pf->desired_num_vfs >= 0) {
-                        log_pf(LOG_INFO, 0, pf, "Driver %s bound, enforcing", pf->driver);
-                        (void) pf_schedule_reconcile(pf, 0);
-                } else
-                        pf_check_drift(pf);
-                free(old_driver);
+                manager_pf_changed(m, pf);
                 return;
         }
 
