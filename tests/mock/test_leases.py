@@ -510,6 +510,53 @@ class TestPersistence(LeaseTestCase):
         self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf')
         self.assertEqual(sorted(self.leases()), [lease2])
 
+    def test_crash_between_recorded_and_applied(self):
+        """sriovd killed while it applies a lease (the journal says recorded, not applied): the next
+        sriovd restores the VF from the journal and does not bring the lease back."""
+        d = self.setup_pf(2)
+        vfs = self.vf_paths(PF1)
+        vf0 = self.k.vfs[self.vf_addr(0)]
+        entered, proceed = threading.Event(), threading.Event()
+        store_override = self.k.store_override
+
+        def blocking_override(dev, value):
+            # the lease's driver_override write blocks, as a slow driver would, until the test says
+            if dev is vf0 and value.strip() == 'vfio-pci':
+                entered.set()
+                proceed.wait(30)
+            return store_override(dev, value)
+        self.k.store_override = blocking_override
+
+        c = Client(self.bus, PF1, ['Consumer=crash', 'Persistent=true', 'Driver=vfio-pci'])
+        self.procs.append(c.proc)
+        self.assertTrue(entered.wait(20), 'sriovd never wrote driver_override for the lease')
+        files = self.lease_files(d)
+        self.assertEqual(len(files), 1, 'the lease is journalled before anything changes')
+        with open(files[0]) as f:
+            journal = f.read()
+        # what it records is the daemon's business; that it is a record of this VF, not yet applied, is ours
+        self.assertIn(PF1, journal)
+        self.assertIn('crash', journal)
+        self.assertIn('Applied=no', journal)
+        self.assertEqual(vf0.driver, None, 'sriovd is in the middle: igbvf unbound, vfio-pci not yet')
+
+        d.proc.kill()
+        d.proc.wait()
+        self.daemons.remove(d)
+        d.stop()
+        proceed.set()
+        self.k.store_override = store_override
+        res = c.read_result()
+        self.assertIn('error', res, 'the requester saw sriovd go away')
+        c.leave()
+
+        d = self.restart(d)
+        wait_for(lambda: self.k.vfs[self.vf_addr(0)].driver == 'igbvf', what='VF 0 restored to igbvf')
+        wait_for(lambda: self.lease_files(d) == [], what='the half-applied lease dropped from the journal')
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(self.vf_lease(vfs[0]), '/')
+        self.assertIn('half-applied', d.logtext())
+
     def test_set_numvfs_over_leased_vf_is_busy(self):
         """Changing the count goes through 0 (the kernel's rule), destroying every VF: refused with
         Busy naming the lease (by consumer, or by id without one) while any VF is leased, unless
