@@ -534,7 +534,7 @@ class TestPersistence(LeaseTestCase):
         self.assertEqual(len(files), 1, 'the lease is journalled before anything changes')
         with open(files[0]) as f:
             journal = f.read()
-        # what it records is the daemon's business; that it is a record of this VF, not yet applied, is ours
+        # a record of this lease on this PF, not yet marked applied
         self.assertIn(PF1, journal)
         self.assertIn('crash', journal)
         self.assertIn('Applied=no', journal)
