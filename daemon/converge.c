@@ -98,8 +98,12 @@ static void write_numvfs(ConvergeWork *w) {
 
 /* Binds one VF to driver ("" = the default one): unbind, driver_override, drivers_probe. With
  * sriov_drivers_autoprobe=0 the VF is created unbound, so a VF meant for vfio-pci never meets its
- * netdev driver on the way. */
-static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const char *want, VfOutcome *o) {
+ * netdev driver on the way. But then the kernel probes a VF without driver_override for no driver at
+ * all, drivers_probe included (pci_device_can_probe()): when the probe for the default driver found
+ * none and autoprobe_opened is given, autoprobe is turned on and the VF probed again;
+ * *autoprobe_opened says it is on now, and the caller turns it off again. */
+static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const char *want, VfOutcome *o,
+                    bool *autoprobe_opened) {
         _cleanup_free_ char *cur = NULL, *address = NULL, *override = NULL, *unbind = NULL;
         char link[32];
         bool want_default = isempty(want);
@@ -153,6 +157,17 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
         /* drivers_probe says ENODEV or EINVAL when no driver took the device; the link tells */
         cur = mfree(cur);
         (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
+        if (want_default && !cur && autoprobe_opened && !*autoprobe_opened) {
+                r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "1");
+                if (r < 0) {
+                        outcome_fail(o, r, "Failed to bind VF %u (%s) to its default driver: cannot set "
+                                     SYSFS_SRIOV_DRIVERS_AUTOPROBE "=1 for the probe: %m", index, address);
+                        return;
+                }
+                *autoprobe_opened = true;
+                r = write_string_file(SYSFS_DRIVERS_PROBE, address);
+                (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
+        }
         if (!want_default && !streq_ptr(cur, want)) {
                 outcome_fail(o, r < 0 ? r : -ENODEV, "Failed to bind VF %u (%s) to %s: no driver took it%s",
                              index, address, want,
@@ -167,22 +182,39 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
 }
 
 static void bind_vfs(ConvergeWork *w, unsigned num, bool autoprobe_off) {
-        for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
-                const VfPolicy *p = i < w->n_wants ? w->wants + i : NULL;
-                _cleanup_free_ char *vfpath = NULL;
-                char link[32];
+        bool opened = false;
 
-                if (!w->outcomes[i].present)
-                        continue;
-                snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", i);
-                vfpath = strjoin(w->syspath, link);
-                if (!vfpath)
-                        return;
-                if (p && POLICY_HAS(p, POLICY_DRIVER))
-                        bind_vf(w, i, vfpath, p->driver, w->outcomes + i);
-                else if (autoprobe_off)
+        /* Two passes: every VF that names a driver has its driver_override before the second pass
+         * turns autoprobe on for the VFs that get the default one, so none of them meets that driver
+         * meanwhile. */
+        for (int pass = 0; pass < 2; pass++)
+                for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
+                        const VfPolicy *p = i < w->n_wants ? w->wants + i : NULL;
+                        bool named = p && POLICY_HAS(p, POLICY_DRIVER) && !isempty(p->driver);
+                        _cleanup_free_ char *vfpath = NULL;
+                        char link[32];
+
+                        if (!w->outcomes[i].present || named != (pass == 0))
+                                continue;
                         /* VFs without Driver= get the default driver even when autoprobe is off */
-                        bind_vf(w, i, vfpath, NULL, w->outcomes + i);
+                        if (!named && !(p && POLICY_HAS(p, POLICY_DRIVER)) && !autoprobe_off)
+                                continue;
+                        snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", i);
+                        vfpath = strjoin(w->syspath, link);
+                        if (!vfpath)
+                                break;
+                        bind_vf(w, i, vfpath, named ? p->driver : NULL, w->outcomes + i,
+                                autoprobe_off ? &opened : NULL);
+                }
+
+        if (opened) {
+                int r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
+                if (r < 0) {
+                        char m[160];
+                        errno = -r;
+                        snprintf(m, sizeof m, "Failed to set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=0 again: %m");
+                        pf_message_add(w, m);
+                }
         }
 }
 

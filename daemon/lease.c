@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <systemd/sd-id128.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "manager.h"
 #include "names.h"
+#include "netlink.h"
 
 #define LEASE_DIR "leases"
 #define LEASE_SUFFIX ".lease"
@@ -459,7 +461,44 @@ static void request_done(Request *req, int error, const char *message, void *use
         lease_call_free(c);
 }
 
-static void lease_save_state(Lease *l, VirtualFunction *vf) {
+/* The VF's link settings as the kernel has them now. What sriovd read back last is as old as the last
+ * link notification, and the kernel sends none for a PF that is down (netdev_state_change() notifies
+ * only for an interface that is up): a change made meanwhile, by hand for example, would be recorded
+ * wrong and lost at the release. One RTM_GETLINK of the PF, answered at once. */
+static int lease_read_vf(PhysicalFunction *pf, unsigned index, VfPolicy *ret) {
+        _cleanup_(netlink_link_vfs_done) NetlinkLinkVfs l = {};
+        struct nl_sock *sk = NULL;
+        int ifindex, r;
+
+        if (!pf->interface)
+                return -ENODEV;
+        ifindex = (int) if_nametoindex(pf->interface);
+        if (ifindex <= 0)
+                return -ENODEV;
+        r = netlink_open(&sk);
+        if (r < 0)
+                return r;
+        r = netlink_get_vfs(sk, ifindex, &l);
+        nl_socket_free(sk);
+        if (r < 0)
+                return r;
+        if (!streq(l.ifname, pf->interface) || index >= l.num_vfs)
+                return -ENODEV;
+        *ret = l.vfs[index];
+        return 0;
+}
+
+static void lease_save_state(Lease *l, PhysicalFunction *pf, VirtualFunction *vf) {
+        VfPolicy now;
+        const VfPolicy *actual = &vf->actual;
+        int r;
+
+        r = lease_read_vf(pf, vf->index, &now);
+        if (r >= 0)
+                actual = &now;
+        else
+                log_debug_errno(r, "Failed to read VF %u of %s back for lease %s, recording what was read "
+                                "last: %m", vf->index, pf->address, l->id);
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
                 if (!POLICY_HAS(&l->options, k))
                         continue;
@@ -470,8 +509,8 @@ static void lease_save_state(Lease *l, VirtualFunction *vf) {
                                 &d, POLICY_DRIVER,
                                 streq_ptr(vf->driver, DRIVER_VFIO_PCI) ? DRIVER_VFIO_PCI : "", NULL);
                         policy_copy_key(&l->saved, &d, k);
-                } else if (POLICY_HAS(&vf->actual, k))
-                        policy_copy_key(&l->saved, &vf->actual, k);
+                } else if (POLICY_HAS(actual, k))
+                        policy_copy_key(&l->saved, actual, k);
         }
 }
 
@@ -591,7 +630,7 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
                 l->created_at = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
         }
         l->options = options;
-        lease_save_state(l, vf);
+        lease_save_state(l, chosen, vf);
 
         /* recorded before anything changes, so a crash from here on is put right at the next start */
         r = lease_save(l);

@@ -299,9 +299,9 @@ pf_conf() {
         } >"/etc/sriovd/pf.d/$1.conf"
 }
 
-# Kernel PCI uevents (add/remove) recorded from now on into FILE; uevent_count FILE ACTION.
-uevents_start() {
-        udevadm monitor --kernel --subsystem-match=pci >"$1" 2>&1 &
+# Kernel uevents of SUBSYSTEM (default pci) recorded from now on into FILE; uevent_count FILE ACTION.
+uevents_start() { # FILE [SUBSYSTEM]
+        udevadm monitor --kernel --subsystem-match="${2:-pci}" >"$1" 2>&1 &
         UEVENT_PID=$!
         vm_track_pid "$UEVENT_PID"
         sleep 0.5

@@ -1,0 +1,92 @@
+#!/bin/bash
+# A lease on igb VFs, from a separate bus peer: RequestVirtualFunction with MACAddress and VLANId puts
+# them on the VF (ip -d link); Lease.Release() puts back what the VF had before (set by hand here, with
+# the PF down, so that no link notification told sriovd: the lease must read the VF from the kernel);
+# a second lease, on the other VF (VLAN and QoS before), ends when its holder is killed (its name
+# leaves the bus), and a third when its holder disconnects; each VF is restored the same way. The
+# lease journal is empty at the end.
+# vm-needs: sriovd sriovctl
+. "$VM_LIB"
+
+pfs=($(pf_list))
+pf=${pfs[0]}
+ifname=$(pf_ifname "$pf")
+pf_conf 10-first "$pf" 2
+sriovd_start
+sriovd_wait_ready
+assert_eq "$(pf_numvfs "$pf")" 2 "sriov_numvfs"
+ip link set dev "$ifname" vf 0 mac 02:00:00:00:85:a0
+ip link set dev "$ifname" vf 1 mac 02:00:00:00:85:a1 vlan 5 qos 2
+vf_lines() { ip -d link show dev "$ifname" | grep -E '^\s+vf [0-9]+ '; }
+before=$(vf_lines)
+log "before the leases:"
+echo "$before"
+vfprop() { sbus get-property io.sriovd "$1" io.sriovd1.VirtualFunction "$2" | sed 's/^[^ ]* //; s/^"\(.*\)"$/\1/'; }
+
+# lease_start NAME OPTIONS...: a client holding a lease, commands through the FIFO NAME.ctl
+lease_start() {
+        local name=$1
+        shift
+        rm -f "$name.ctl"
+        mkfifo "$name.ctl"
+        /usr/bin/python3 "$VM_LIB_DIR/guest/lease-client.py" "$pf" "$@" <"$name.ctl" >"$name.out" 2>&1 &
+        vm_track_pid $!
+        eval "${name}_pid=$!"
+        disown
+        exec {fd}>"$name.ctl"
+        eval "${name}_fd=$fd"
+        wait_until 60 "$name granted" grep -qE '^(vf |ERROR)' "$name.out"
+        ! grep -q '^ERROR' "$name.out" || fail "$name: $(cat "$name.out")"
+}
+
+for holder in release kill; do
+        if [ $holder = kill ]; then
+                log "a first lease takes VF 0, so that the next one gets VF 1"
+                lease_start blocker Consumer=blocker
+        fi
+        log "lease ($holder): MACAddress and VLANId"
+        lease_start client MACAddress=02:00:00:00:85:01 VLANId=851 Consumer=vm-test
+        lease=$(sed -n 's/^lease //p' client.out)
+        vf=$(sed -n 's/^vf //p' client.out)
+        idx=$(vfprop "$vf" Index)
+        log "lease $lease on VF $idx"
+        assert_eq "$idx" "$([ $holder = release ] && echo 0 || echo 1)" "VF picked"
+        line=$(vf_lines | grep -E "^\s+vf $idx ")
+        log "$line"
+        assert_contains "$line" "link/ether 02:00:00:00:85:01" "vf $idx while leased"
+        assert_contains "$line" "vlan 851," "vf $idx while leased"
+        assert_eq "$(vfprop "$vf" Lease)" "$lease" "Lease property of the VF"
+        assert_eq "$(vfprop "$vf" MACAddress)" 02:00:00:00:85:01 "MACAddress read back while leased"
+        assert_contains "$(sriovctl leases)" vm-test "sriovctl leases"
+        ls /var/lib/sriovd/leases/*.lease >/dev/null || fail "no lease journal"
+        if [ $holder = release ]; then
+                # the other VF is not touched
+                assert_eq "$(vf_lines | grep -E "^\s+vf 1 ")" "$(echo "$before" | grep -E "^\s+vf 1 ")" "vf 1"
+        else
+                # the QoS the VF had stays with the lease's VLAN (the VLAN attribute carries both)
+                assert_contains "$line" "qos 2," "vf 1 while leased"
+        fi
+
+        if [ $holder = release ]; then
+                echo release >&"$client_fd"
+                wait_until 60 "Release() answered" grep -qE '^(released|ERROR)' client.out
+                ! grep -q '^ERROR' client.out || fail "Release: $(cat client.out)"
+                exec {client_fd}>&-
+        else
+                log "the holder dies: its name leaves the bus"
+                kill -KILL "$client_pid"
+                exec {client_fd}>&-
+        fi
+        if [ $holder = kill ]; then
+                wait_eq 30 "VF 1 as before the lease" "$(echo "$before" | grep -E '^\s+vf 1 ')" \
+                        bash -c "ip -d link show dev $ifname | grep -E '^\s+vf 1 '"
+                log "the blocker disconnects without releasing"
+                echo exit >&"$blocker_fd"
+                exec {blocker_fd}>&-
+        fi
+        wait_eq 30 "VF settings as before the lease" "$before" vf_lines
+        wait_eq 10 "VF Lease property free" / vfprop "$vf" Lease
+        wait_eq 10 "no leases left" "ao 0" sbus call io.sriovd /io/sriovd io.sriovd1.Manager ListLeases
+        assert_eq "$(ls /var/lib/sriovd/leases/ 2>/dev/null)" "" "lease journal"
+        assert_eq "$(vfprop "$vf" MACAddress)" "$(echo "$before" | sed -n "s/^ *vf $idx *link\/ether \([0-9a-f:]*\) .*/\1/p")" "MACAddress read back after the lease"
+done
