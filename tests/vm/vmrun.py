@@ -6,7 +6,8 @@ a q35 machine with an emulated Intel IOMMU, N igb PFs each behind its own pcie-r
 ports for hotplug. Its root is the host's root, read-only over virtio-9p, with a tmpfs overlay on top, so
 the guest runs the host's udevd, dbus-daemon, iproute2 and the build tree's sriovd and sriovctl with
 nothing copied. A read-write 9p share (/vm in the guest) carries the plan in and the results, logs and
-hotplug requests out. One boot runs every selected scenario of a mode.
+hotplug requests out. One boot runs every selected scenario of a mode and boot kind (--boot: with the
+emulated IOMMU, the default, or without it for the scenarios that say `# vm-boot: no-iommu`).
 
 Only the Python standard library is used; QMP is plain JSON over the unix socket.
 """
@@ -35,6 +36,7 @@ DEPS_HINT = 'run tools/vm-deps.sh as root to install QEMU >= 8 (bookworm-backpor
 INITRAMFS_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay']
 
 EXIT_SKIP = 77
+BOOTS = ('iommu', 'no-iommu')
 
 
 class Skip(Exception):
@@ -328,7 +330,7 @@ class Machine:
 
 
 def scenario_meta(path):
-    meta = {'needs': [], 'mode': 'plain', 'timeout': 180}
+    meta = {'needs': [], 'mode': 'plain', 'timeout': 180, 'boot': 'iommu'}
     with open(path) as f:
         for line in f:
             m = re.match(r'#\s*vm-(\w+):\s*(.*)$', line)
@@ -376,6 +378,9 @@ def main():
                     help='meson build dir with daemon/sriovd and client/sriovctl')
     ap.add_argument('--work-dir', help='where logs and results go (default: BUILD/tests/vm/work)')
     ap.add_argument('--cache', default=os.environ.get('SRIOVD_VM_CACHE', '/var/cache/sriovd-vm'))
+    ap.add_argument('--boot', default='iommu', choices=BOOTS,
+                    help='iommu: q35 with intel-iommu and intel_iommu=on (default); no-iommu: neither, for '
+                         'the scenarios with "# vm-boot: no-iommu"')
     ap.add_argument('--mode', default='plain', choices=['plain', 'systemd'],
                     help='guest PID 1: the harness script (plain) or systemd')
     ap.add_argument('--pfs', type=int, default=2, help='igb PFs present at boot')
@@ -393,7 +398,7 @@ def main():
     if args.list:
         for n in list_scenarios():
             m = scenario_meta(os.path.join(SCENARIO_DIR, n + '.sh'))
-            print(f'{n:40} mode={m["mode"]} needs={",".join(m["needs"]) or "-"}')
+            print(f'{n:40} mode={m["mode"]} boot={m["boot"]} needs={",".join(m["needs"]) or "-"}')
         return 0
 
     if args.shell and args.mode != 'plain':
@@ -424,6 +429,10 @@ def main():
                 if args.scenarios:
                     log(f'{n} is a {m["mode"]}-mode scenario; use --mode {m["mode"]}')
                 continue
+            if m['boot'] != args.boot:
+                if args.scenarios:
+                    log(f'{n} needs a {m["boot"]} boot; use --boot {m["boot"]}')
+                continue
             missing = [b for b in m['needs'] if b not in binaries]
             if missing:
                 skipped.append((n, f'not built: {", ".join(missing)} (build dir {build_dir})'))
@@ -435,7 +444,7 @@ def main():
         log('nothing to run')
         return EXIT_SKIP
 
-    work = os.path.abspath(args.work_dir or os.path.join(build_dir or '/tmp', 'tests', 'vm', f'work-{args.mode}'))
+    work = os.path.abspath(args.work_dir or os.path.join(build_dir or '/tmp', 'tests', 'vm', f'work-{args.mode}' + ('' if args.boot == 'iommu' else f'-{args.boot}')))
     if os.path.exists(work):
         shutil.rmtree(work)
     shared = os.path.join(work, 'shared')
@@ -448,7 +457,7 @@ def main():
         f.write('# written by vmrun.py\n')
         for k, v in (('VM_SOURCE_DIR', SOURCE_ROOT), ('VM_BUILD_DIR', build_dir or ''),
                      ('SRIOVD', binaries.get('sriovd', '')), ('SRIOVCTL', binaries.get('sriovctl', '')),
-                     ('VM_MODE', args.mode), ('VM_SHELL', '1' if args.shell else ''),
+                     ('VM_MODE', args.mode), ('VM_BOOT', args.boot), ('VM_SHELL', '1' if args.shell else ''),
                      ('VM_ECHO', ('raw' if args.shell else 'prefix') if args.echo else ''), ('VM_PFS', args.pfs),
                      ('VM_TTY_SIZE', '{1} {0}'.format(*shutil.get_terminal_size((80, 24))))):
             f.write(f'{k}={sh_quote(v)}\n')
@@ -460,13 +469,16 @@ def main():
     machine = Machine(args.pfs, args.spare_ports)
     qmp_path = os.path.join(work, 'qmp.sock')
     guest_init = os.path.join(GUEST_DIR, f'init-{args.mode}')
-    cmdline = ['console=ttyS0', 'panic=-1', 'intel_iommu=on', 'rdinit=/init', 'mitigations=off',
+    cmdline = ['console=ttyS0', 'panic=-1', 'rdinit=/init', 'mitigations=off',
                'loglevel=4', f'sriovd.init={guest_init}', f'sriovd.mode={args.mode}']
+    machine_args = ['-machine', 'q35,kernel-irqchip=split']
+    if args.boot == 'iommu':
+        cmdline.insert(2, 'intel_iommu=on')
+        machine_args += ['-device', 'intel-iommu,intremap=on']
     if not args.verbose and not args.shell:
         cmdline.append('quiet')
-    argv = [qemu, '-accel', 'tcg', '-cpu', 'max', '-smp', str(args.smp),
-            '-machine', 'q35,kernel-irqchip=split', '-device', 'intel-iommu,intremap=on',
-            '-m', args.memory, '-no-reboot', '-display', 'none', '-vga', 'none',
+    argv = [qemu, '-accel', 'tcg', '-cpu', 'max,vendor=GenuineIntel', '-smp', str(args.smp),
+            *machine_args, '-m', args.memory, '-no-reboot', '-display', 'none', '-vga', 'none',
             '-kernel', kernel.vmlinuz, '-initrd', initrd, '-append', ' '.join(cmdline),
             '-qmp', f'unix:{qmp_path},server=on,wait=off',
             '-fsdev', 'local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap',
@@ -485,7 +497,7 @@ def main():
 
     total_timeout = args.timeout or (sum(t for _, _, t in selected) + 180)
     console_path = os.path.join(work, 'console.log')
-    log(f'booting {kernel.version} under TCG: {args.pfs} PFs, {args.spare_ports} spare ports, '
+    log(f'booting {kernel.version} under TCG ({args.boot}): {args.pfs} PFs, {args.spare_ports} spare ports, '
         f'{len(selected)} scenario(s); work dir {work}')
     t0 = time.monotonic()
     if args.shell:
