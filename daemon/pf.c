@@ -557,8 +557,10 @@ static void job_done(Job *j) {
         job_context_free(c);
         job_free(j);
 
-        if (drift && pf->state == PF_STATE_ENFORCED) {
-                pf_set_state(pf, PF_STATE_DRIFT, NULL);
+        if (drift) {
+                /* put back even on a PF that failed for another VF's sake (a key its driver lacks) */
+                if (pf->state == PF_STATE_ENFORCED)
+                        pf_set_state(pf, PF_STATE_DRIFT, NULL);
                 (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
         }
         /* the count may have been changed while this job ran, when uevents could not tell */
