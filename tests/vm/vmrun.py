@@ -552,8 +552,13 @@ def main():
             os.rename(tmp, p[:-4] + '.rsp')
             os.unlink(p)
         time.sleep(0.1)
-    proc.wait()
+    rc = proc.wait()
     elapsed = time.monotonic() - t0
+    if rc != 0 and not timed_out:
+        # The guest powers off with reboot(2), QEMU then exits 0; anything else is QEMU's own end
+        # (a signal: it crashed) or an error it printed on the console.
+        log(f'QEMU exited with status {rc}' + (f' (signal {-rc})' if rc < 0 else '') +
+            ' before the guest powered off; see the console')
 
     return report(work, shared, selected, skipped, elapsed, timed_out, console_path, args)
 
