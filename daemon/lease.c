@@ -8,6 +8,7 @@
 
 #include "bus-errors.h"
 #include "converge.h"
+#include "job.h"
 #include "lease.h"
 #include "log.h"
 #include "manager.h"
@@ -461,44 +462,53 @@ static void request_done(Request *req, int error, const char *message, void *use
         lease_call_free(c);
 }
 
-/* The VF's link settings as the kernel has them now. What sriovd read back last is as old as the last
- * link notification, and the kernel sends none for a PF that is down (netdev_state_change() notifies
- * only for an interface that is up): a change made meanwhile, by hand for example, would be recorded
- * wrong and lost at the release. One RTM_GETLINK of the PF, answered at once. */
-static int lease_read_vf(PhysicalFunction *pf, unsigned index, VfPolicy *ret) {
-        _cleanup_(netlink_link_vfs_done) NetlinkLinkVfs l = {};
-        struct nl_sock *sk = NULL;
-        int ifindex, r;
+/* Recording a VF for a lease reads its link settings as the kernel has them now: what sriovd read back
+ * last is as old as the last link notification, and the kernel sends none for a PF that is down
+ * (netdev_state_change() notifies only for an interface that is up), so a change made meanwhile, by
+ * hand for example, would be recorded wrong and lost at the release. One RTM_GETLINK of the PF, on a
+ * job thread like every other talk with the kernel. */
+typedef struct LeaseRead {
+        Manager *manager;
+        char id[33];
+        char ifname[IFNAMSIZ];
+        unsigned index;
+        sd_bus_message *message;
+        VfPolicy actual;
+} LeaseRead;
 
-        if (!pf->interface)
-                return -ENODEV;
-        ifindex = (int) if_nametoindex(pf->interface);
-        if (ifindex <= 0)
-                return -ENODEV;
-        r = netlink_open(&sk);
-        if (r < 0)
-                return r;
-        r = netlink_get_vfs(sk, ifindex, &l);
-        nl_socket_free(sk);
-        if (r < 0)
-                return r;
-        if (!streq(l.ifname, pf->interface) || index >= l.num_vfs)
-                return -ENODEV;
-        *ret = l.vfs[index];
-        return 0;
+static void lease_read_free(LeaseRead *r) {
+        if (!r)
+                return;
+        sd_bus_message_unref(r->message);
+        free(r);
 }
 
-static void lease_save_state(Lease *l, PhysicalFunction *pf, VirtualFunction *vf) {
-        VfPolicy now;
-        const VfPolicy *actual = &vf->actual;
-        int r;
+static void lease_read_work(Job *j) {
+        _cleanup_(netlink_link_vfs_done) NetlinkLinkVfs l = {};
+        LeaseRead *rd = j->userdata;
+        struct nl_sock *sk = NULL;
+        int ifindex;
 
-        r = lease_read_vf(pf, vf->index, &now);
-        if (r >= 0)
-                actual = &now;
-        else
-                log_debug_errno(r, "Failed to read VF %u of %s back for lease %s, recording what was read "
-                                "last: %m", vf->index, pf->address, l->id);
+        ifindex = rd->ifname[0] ? (int) if_nametoindex(rd->ifname) : 0;
+        if (ifindex <= 0) {
+                j->error = -ENODEV;
+                return;
+        }
+        j->error = netlink_open(&sk);
+        if (j->error < 0)
+                return;
+        j->error = netlink_get_vfs(sk, ifindex, &l);
+        nl_socket_free(sk);
+        if (j->error < 0)
+                return;
+        if (!streq(l.ifname, rd->ifname) || rd->index >= l.num_vfs) {
+                j->error = -ENODEV;
+                return;
+        }
+        rd->actual = l.vfs[rd->index];
+}
+
+static void lease_save_state(Lease *l, VirtualFunction *vf, const VfPolicy *actual) {
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
                 if (!POLICY_HAS(&l->options, k))
                         continue;
@@ -514,8 +524,62 @@ static void lease_save_state(Lease *l, PhysicalFunction *pf, VirtualFunction *vf
         }
 }
 
-int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+static void lease_read_done(Job *j) {
         _cleanup_(request_unrefp) Request *req = NULL;
+        LeaseRead *rd = j->userdata;
+        Lease *l = manager_find_lease(rd->manager, rd->id);
+        PhysicalFunction *pf = l ? manager_find_pf(rd->manager, l->pf_address) : NULL;
+        VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
+        sd_bus_message *message = rd->message;
+        LeaseCall *c;
+        int r;
+
+        if (!l || l->releasing) {
+                (void) sd_bus_reply_method_errorf(message, SRIOVD_ERROR_FAILED,
+                                                  "The lease ended before its VF was recorded");
+                goto finish;
+        }
+        if (!vf) {
+                lease_finish(l, message, -ENODEV, "its VF went away before it was recorded");
+                goto finish;
+        }
+        if (j->error < 0)
+                log_debug_errno(j->error,
+                                "Failed to read VF %u of %s back for lease %s, recording what was read "
+                                "last: %m",
+                                vf->index, pf->address, l->id);
+        lease_save_state(l, vf, j->error >= 0 ? &rd->actual : &vf->actual);
+
+        /* recorded before anything changes, so a crash from here on is put right at the next start */
+        r = lease_save(l);
+        if (r >= 0)
+                r = lease_track_owner(l);
+        if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+                (void) asprintf_safe(&why, "Failed to record the lease: %s", strerror(-r));
+                lease_finish(l, message, -EIO, why);
+                goto finish;
+        }
+
+        c = lease_call_new(rd->manager, l->id, message);
+        req = c ? request_new(NULL, request_done, c) : NULL;
+        if (!req) {
+                lease_call_free(c);
+                lease_finish(l, message, -ENOMEM, "Out of memory");
+                goto finish;
+        }
+        l->layer = l->options;
+        lease_vf_changed(l);
+        req->scope_vf = (int) vf->index;
+        (void) pf_reconcile(pf, req);
+        request_arm(req);
+
+finish:
+        lease_read_free(rd);
+        job_free(j);
+}
+
+int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(lease_freep) Lease *l = NULL;
         _cleanup_free_ char *consumer = NULL, *invalid = NULL;
         Manager *m = userdata;
@@ -525,7 +589,8 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
         const char *selector;
         int persistent = false, r;
         sd_id128_t id;
-        LeaseCall *c;
+        LeaseRead *rd;
+        Job *job;
 
         r = manager_authorize(m, message, POLKIT_ACTION_LEASE, error);
         if (r <= 0)
@@ -630,36 +695,25 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
                 l->created_at = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
         }
         l->options = options;
-        lease_save_state(l, chosen, vf);
 
-        /* recorded before anything changes, so a crash from here on is put right at the next start */
-        r = lease_save(l);
-        if (r < 0)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to record the lease: %s",
-                                         strerror(-r));
-        r = lease_track_owner(l);
-        if (r < 0) {
-                lease_remove_file(l);
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to watch the lease's owner: %s",
-                                         strerror(-r));
-        }
-        c = lease_call_new(m, l->id, message);
-        req = c ? request_new(NULL, request_done, c) : NULL;
-        if (!req) {
-                lease_call_free(c);
-                lease_remove_file(l);
+        rd = calloc(1, sizeof *rd);
+        if (!rd)
                 return -ENOMEM;
-        }
-        l->layer = l->options;
-        r = manager_add_lease(m, l);
+        rd->manager = m;
+        memcpy(rd->id, l->id, sizeof rd->id);
+        snprintf(rd->ifname, sizeof rd->ifname, "%s", strempty(chosen->interface));
+        rd->index = vf->index;
+        rd->message = sd_bus_message_ref(message);
+        r = job_start(m->event, lease_read_work, lease_read_done, rd, &job);
         if (r < 0) {
-                lease_remove_file(l);
+                lease_read_free(rd);
                 return r;
         }
-        TAKE_PTR(l);
-        req->scope_vf = (int) vf->index;
-        (void) pf_reconcile(chosen, req);
-        request_arm(req);
+        /* the VF is taken from here on; nothing is changed before it is recorded */
+        r = manager_add_lease(m, l);
+        if (r >= 0)
+                TAKE_PTR(l);
+        /* either way the job answers: with the recorded lease, or that there is none */
         return 1;
 }
 
