@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -130,7 +131,13 @@ static int ask_kernel(const char *path, const void *buf, size_t len) {
         if (fd < 0)
                 return EIO;
         /* Raw syscall: umockdev wraps connect() for its own emulated sockets. */
-        if (syscall(SYS_connect, fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+        for (int tries = 0; syscall(SYS_connect, fd, (struct sockaddr *) &sa, sizeof(sa)) < 0; tries++) {
+                /* a full listen backlog answers EAGAIN: the harness is busy, not gone */
+                if (errno == EAGAIN && tries < 200) {
+                        struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                        nanosleep(&ts, NULL);
+                        continue;
+                }
                 fprintf(stderr, "fake-kernel-shim: cannot reach %s: %m\n", sock);
                 syscall(SYS_close, fd);
                 return EIO;

@@ -605,7 +605,9 @@ class FakeKernel:
         vf = self._device(value)
         if vf is None:
             return errno.ENODEV if value.strip() not in self.pfs else 0
-        if vf.driver is None:
+        # pci_device_can_probe(): with sriov_drivers_autoprobe 0 a VF is probed only for its
+        # driver_override; without one it stays unbound, and the write still succeeds
+        if vf.driver is None and (vf.override or vf.pf.autoprobe):
             self._bind(vf, vf.override or vf.pf.vf_driver)
         return 0
 
@@ -717,6 +719,8 @@ class FakeKernel:
 
         class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             daemon_threads = True
+            # a storm of PFs writes at once: a short listen backlog would refuse some
+            request_queue_size = 128
 
         self.server = Server(self.socket_path, Handler)
         os.chmod(self.sockdir, 0o755)

@@ -391,13 +391,18 @@ class TestReconcile(SriovdTestCase):
         autoprobe = self.k.writes(PF1, attr='sriov_drivers_autoprobe')
         numvfs = self.k.writes(PF1)
         self.assertTrue(autoprobe, 'sriov_drivers_autoprobe never written')
-        self.assertLess(autoprobe[-1]['end'], numvfs[0]['start'], 'autoprobe set after the VFs were made')
+        self.assertEqual(autoprobe[0]['value'].strip(), '0')
+        self.assertLess(autoprobe[0]['end'], numvfs[0]['start'], 'autoprobe set after the VFs were made')
+        self.assertEqual(autoprobe[-1]['value'].strip(), '0', 'autoprobe left open after the probes')
         self.assertFalse(self.pf(PF1, 'DriversAutoprobe'))
         # The VFs were created unbound (no host driver touched them first); VFs without Driver=
         # are then bound by sriovd itself to their default driver (sriovd.conf(5)), through
         # drivers_probe, which is only needed because the kernel left them unbound.
+        # With autoprobe 0 the kernel probes a VF without driver_override for no driver: the first
+        # probe binds nothing, sriovd opens autoprobe around the probes and probes that VF again.
         probes = [w['value'].strip() for w in self.k.writes(attr='drivers_probe')]
-        self.assertEqual(sorted(probes), sorted(pf.vfs))
+        self.assertEqual(sorted(set(probes)), sorted(pf.vfs))
+        self.assertEqual(len(probes), len(pf.vfs) + 1)
         for vp in self.vf_paths(PF1):
             wait_for(lambda: self.vf(vp, 'Driver') == 'igbvf', what='VF bound to igbvf by sriovd')
 
@@ -412,9 +417,10 @@ class TestReconcile(SriovdTestCase):
         wait_for(lambda: self.k.vfs[vf1].driver == 'vfio-pci', what='VF1 bound to vfio-pci in sysfs')
         self.assertEqual(self.k.attr(self.k.vfs[vf1].devpath, 'driver_override'), 'vfio-pci\n')
         autoprobe = self.k.writes(PF1, attr='sriov_drivers_autoprobe')
-        self.assertTrue(autoprobe and autoprobe[-1]['value'].strip() == '0' and
-                        autoprobe[-1]['end'] <= self.k.writes(PF1)[0]['start'],
+        self.assertTrue(autoprobe and autoprobe[0]['value'].strip() == '0' and
+                        autoprobe[0]['end'] <= self.k.writes(PF1)[0]['start'],
                         'sriov_drivers_autoprobe=0 not written before the VFs were created')
+        self.assertEqual(self.k.attr(self.k.pfs[PF1].devpath, 'sriov_drivers_autoprobe'), '0\n')
         for i in (0, 2):
             self.assertEqual(self.k.vfs[harness.vf_address(PF1, i)].driver, 'igbvf')
         vp = self.vf_paths(PF1)[1]
@@ -432,7 +438,7 @@ class TestReconcile(SriovdTestCase):
                  what='PropertiesChanged DesiredNumVFs=3')
         wait_for(lambda: any(len(v) == 3 for v in mon.property_values(path, 'VirtualFunctions')),
                  what='PropertiesChanged VirtualFunctions with 3 paths')
-        self.assertIn('enforced', mon.property_values(path, 'State'))
+        wait_for(lambda: 'enforced' in mon.property_values(path, 'State'), what='PropertiesChanged State=enforced')
         vf_added = [m for m in mon.signals('InterfacesAdded')
                     if m['payload']['data'][0].startswith(path + '/')]
         self.assertEqual(len(vf_added), 3, 'InterfacesAdded for the 3 VF objects')
