@@ -524,9 +524,17 @@ static void job_done(Job *j) {
                 if (o && o->error < 0) {
                         log_vf(LOG_ERR, o->error, vf, "VF %u: %s", vf->index, strempty(o->message));
                         vf_set_state(vf, VF_STATE_FAILED, o->error, o->message);
-                        if (!vf_errors)
-                                (void) asprintf_safe(&vf_errors, "VF %u: %s", vf->index,
-                                                     strempty(o->message));
+                        {
+                                char *e = NULL;
+
+                                /* the PF's LastError names every VF that failed */
+                                if (asprintf_safe(&e, "%s%sVF %u: %s", strempty(vf_errors),
+                                                  vf_errors ? "; " : "", vf->index,
+                                                  strempty(o->message)) >= 0) {
+                                        free(vf_errors);
+                                        vf_errors = e;
+                                }
+                        }
                 } else if (vf_drifted_keys(vf) & (UINT32_C(1) << POLICY_DRIVER)) {
                         /* rebound behind our back after this job had dealt with it (or it came
                          * back from a reset meanwhile): its uevents came while the job ran and
