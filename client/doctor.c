@@ -60,38 +60,11 @@ static char *doctor_path(const Doctor *d, const char *path) {
 }
 
 static int read_full(const Doctor *d, const char *path, char **ret) {
-        _cleanup_free_ char *p = NULL, *buf = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        size_t n = 0, size = 0;
+        _cleanup_free_ char *p = doctor_path(d, path);
 
-        p = doctor_path(d, path);
         if (!p)
                 return -ENOMEM;
-        f = fopen(p, "re");
-        if (!f)
-                return negative_errno();
-
-        for (;;) {
-                size_t k;
-
-                if (size - n < 4096) {
-                        char *b = realloc(buf, size + 65536);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        size += 65536;
-                }
-                k = fread(buf + n, 1, size - n - 1, f);
-                n += k;
-                if (k == 0) {
-                        if (ferror(f))
-                                return -EIO;
-                        break;
-                }
-        }
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_full_file(p, 16 * 1024 * 1024, ret, NULL);
 }
 
 static int read_attr(const Doctor *d, const char *path, char **ret) {

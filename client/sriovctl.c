@@ -127,6 +127,23 @@ int acquire_bus(sd_bus **ret) {
         return 0;
 }
 
+int manager_list(sd_bus *bus, const char *method, const char *what, char ***ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE, method, &error,
+                               &reply, NULL);
+        if (r < 0) {
+                log_error("Failed to list %s: %s", what, bus_error_message(&error, r));
+                return r;
+        }
+        r = sd_bus_message_read_strv(reply, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse reply of %s: %m", method);
+        return 0;
+}
+
 int resolve_pf(sd_bus *bus, const char *device, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

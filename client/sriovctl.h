@@ -56,6 +56,9 @@ int acquire_bus(sd_bus **ret);
 
 /* Asks the manager for the object of a PF given as PCI address or interface name. */
 int resolve_pf(sd_bus *bus, const char *device, char **ret_path);
+/* Calls one of the Manager's "ao" list methods (ListPhysicalFunctions, ListLeases); what names the
+ * objects in the error message. */
+int manager_list(sd_bus *bus, const char *method, const char *what, char ***ret);
 
 /* Calls a method that may take minutes; on failure logs "Failed to <what>: <daemon message>". */
 int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what);

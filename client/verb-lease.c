@@ -87,22 +87,6 @@ static char *lease_id(const char *path) {
         return strdup(slash ? slash + 1 : path);
 }
 
-static int list_lease_paths(sd_bus *bus, char ***ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r;
-
-        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
-                               "ListLeases", &error, &reply, NULL);
-        if (r < 0) {
-                log_error("Failed to list leases: %s", bus_error_message(&error, r));
-                return r;
-        }
-        r = sd_bus_message_read_strv(reply, ret);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse reply of ListLeases: %m");
-        return 0;
-}
 
 static bool is_unknown_object(const sd_bus_error *e) {
         return sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
@@ -511,7 +495,7 @@ int verb_release(int argc, char *argv[]) {
 
         /* An id is looked up among the leases, never turned into a path here: the daemon decides how
          * ids are encoded. Ids are long, so a unique prefix will do, as with git. */
-        r = list_lease_paths(bus, &paths);
+        r = manager_list(bus, "ListLeases", "leases", &paths);
         if (r < 0)
                 return r;
         for (char **p = paths; p && *p; p++) {
@@ -608,7 +592,7 @@ int verb_leases(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        r = list_lease_paths(bus, &paths);
+        r = manager_list(bus, "ListLeases", "leases", &paths);
         if (r < 0)
                 return r;
         r = vf_parents_load(bus, &parents);

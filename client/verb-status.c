@@ -82,23 +82,6 @@ static char *int_string(int64_t v, bool dash_if_negative) {
         return s;
 }
 
-static int list_pf_paths(sd_bus *bus, char ***ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r;
-
-        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
-                               "ListPhysicalFunctions", &error, &reply, NULL);
-        if (r < 0) {
-                log_error("Failed to list physical functions: %s", bus_error_message(&error, r));
-                return r;
-        }
-
-        r = sd_bus_message_read_strv(reply, ret);
-        if (r < 0)
-                return log_error_errno(r, "Failed to parse reply of ListPhysicalFunctions: %m");
-        return 0;
-}
 
 int verb_status(int argc, char *argv[]) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
@@ -112,7 +95,7 @@ int verb_status(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        r = list_pf_paths(bus, &paths);
+        r = manager_list(bus, "ListPhysicalFunctions", "physical functions", &paths);
         if (r < 0)
                 return r;
 

@@ -8,6 +8,9 @@
 #include <sys/sysmacros.h>
 
 #include "config.h"
+
+/* Configuration files are small; refuse to slurp something huge. */
+#define CONFIG_FILE_MAX (4 * 1024 * 1024)
 #include "names.h"
 
 /* The PCI spec's TotalVFs is 16 bit; VF indexes beyond 4095 exist on no known device. */
@@ -522,51 +525,15 @@ int pf_config_parse_string(const char *path, const char *text, bool require_matc
         return 0;
 }
 
-static int read_full_file(const char *path, char **ret) {
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0, sz = 0;
-
-        f = fopen(path, "re");
-        if (!f)
-                return negative_errno();
-
-        for (;;) {
-                size_t k;
-
-                if (sz - n < 4096) {
-                        char *b;
-
-                        /* Configuration files are small; refuse to slurp something huge. */
-                        if (sz > 4 * 1024 * 1024)
-                                return -EFBIG;
-                        b = realloc(buf, sz + 8192);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        sz += 8192;
-                }
-                k = fread(buf + n, 1, sz - n - 1, f);
-                n += k;
-                if (k == 0) {
-                        if (ferror(f))
-                                return -EIO;
-                        break;
-                }
-        }
-        buf[n] = 0;
-        if (strlen(buf) != n)
-                return -EBADMSG;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 int pf_config_parse_file(const char *path, bool require_match, PfConfig **ret, char **ret_error,
                          PfConfig **ret_partial) {
         _cleanup_free_ char *text = NULL;
+        size_t size;
         int r;
 
-        r = read_full_file(path, &text);
+        r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
+        if (r >= 0 && strlen(text) != size)
+                r = -EBADMSG;
         if (r == -EBADMSG) {
                 if (ret_error && asprintf_safe(ret_error, "%s: file contains a NUL byte", path) < 0)
                         return -ENOMEM;

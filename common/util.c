@@ -166,6 +166,45 @@ char *strstrip(char *s) {
         return s;
 }
 
+int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, size = 0;
+
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        for (;;) {
+                size_t k;
+
+                if (size - n < 4096) {
+                        char *b;
+
+                        if (size > max_size)
+                                return -EFBIG;
+                        b = realloc(buf, size + 65536);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                        size += 65536;
+                }
+                k = fread(buf + n, 1, size - n - 1, f);
+                n += k;
+                if (k == 0) {
+                        if (ferror(f))
+                                return -EIO;
+                        break;
+                }
+        }
+        if (n > max_size)
+                return -EFBIG;
+        buf[n] = 0;
+        if (ret_size)
+                *ret_size = n;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 int read_one_line_file(const char *path, char **ret) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *line = NULL;

@@ -121,6 +121,9 @@ int safe_atoi(const char *s, int *ret);
 int parse_boolean(const char *v);
 char *strstrip(char *s);
 
+/* Reads a whole file of at most max_size bytes (-EFBIG beyond), NUL-terminated; ret_size (if not
+ * NULL) gets its length, so that a caller can tell a NUL byte inside. */
+int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 /* Reads a whole small file, strips the trailing newline. */
 int read_one_line_file(const char *path, char **ret);
 /* Writes "value" (no newline appended) in one write(2) and returns its -errno. */
