@@ -13,14 +13,14 @@ static void property_done(Property *p) {
         free(p->json);
         free(p->string);
         strv_free(p->strv);
-        *p = (Property) {};
+        *p = (Property){};
 }
 
 void property_bag_done(PropertyBag *b) {
         for (size_t i = 0; i < b->n; i++)
                 property_done(&b->props[i]);
         free(b->props);
-        *b = (PropertyBag) {};
+        *b = (PropertyBag){};
 }
 
 static bool type_is_basic(char t) {
@@ -270,14 +270,30 @@ static int property_read(sd_bus_message *m, const char *name, Property *ret) {
                 if (r < 0)
                         return r;
                 switch (type) {
-                case 'y': p.integer = v.u8; break;
-                case 'n': p.integer = v.s16; break;
-                case 'q': p.integer = v.u16; break;
-                case 'i': p.integer = v.s32; break;
-                case 'u': p.integer = v.u32; break;
-                case 'x': p.integer = v.s64; break;
-                case 't': p.integer = (int64_t) MIN(v.u64, (uint64_t) INT64_MAX); break;
-                case 'b': p.boolean = v.b; break;
+                case 'y':
+                        p.integer = v.u8;
+                        break;
+                case 'n':
+                        p.integer = v.s16;
+                        break;
+                case 'q':
+                        p.integer = v.u16;
+                        break;
+                case 'i':
+                        p.integer = v.s32;
+                        break;
+                case 'u':
+                        p.integer = v.u32;
+                        break;
+                case 'x':
+                        p.integer = v.s64;
+                        break;
+                case 't':
+                        p.integer = (int64_t) MIN(v.u64, (uint64_t) INT64_MAX);
+                        break;
+                case 'b':
+                        p.boolean = v.b;
+                        break;
                 case 's':
                 case 'o':
                 case 'g':
@@ -337,7 +353,7 @@ static int property_read(sd_bus_message *m, const char *name, Property *ret) {
                 return -ENOMEM;
 
         *ret = p;
-        p = (Property) {};
+        p = (Property){};
         return 0;
 }
 
@@ -348,7 +364,7 @@ static int property_bag_put(PropertyBag *b, Property *p) {
                 if (streq(b->props[i].name, p->name)) {
                         property_done(&b->props[i]);
                         b->props[i] = *p;
-                        *p = (Property) {};
+                        *p = (Property){};
                         return 0;
                 }
 
@@ -357,7 +373,7 @@ static int property_bag_put(PropertyBag *b, Property *p) {
                 return -ENOMEM;
         b->props = n;
         b->props[b->n++] = *p;
-        *p = (Property) {};
+        *p = (Property){};
         return 0;
 }
 
@@ -416,7 +432,7 @@ int property_bag_get_all(sd_bus *bus, const char *path, const char *interface, P
                 return r;
 
         *ret = b;
-        b = (PropertyBag) {};
+        b = (PropertyBag){};
         return 0;
 }
 

@@ -10,12 +10,12 @@
 typedef struct Property {
         char *name;
         char *signature;
-        char *text;  /* "yes"/"no" for booleans, array elements separated by spaces, "K=V ..." for dicts */
+        char *text; /* "yes"/"no" for booleans, array elements separated by spaces, "K=V ..." for dicts */
         char *json;
         int64_t integer; /* y n q i u x (t as far as it fits) */
         bool boolean;
         char *string; /* s o g */
-        char **strv;  /* as ao ag */
+        char **strv; /* as ao ag */
 } Property;
 
 typedef struct PropertyBag {

@@ -11,11 +11,8 @@
 #include "names.h"
 
 static const char *const doctor_status_table[_DOCTOR_STATUS_MAX] = {
-        [DOCTOR_OK] = "ok",
-        [DOCTOR_INFO] = "info",
-        [DOCTOR_SKIP] = "skip",
-        [DOCTOR_WARN] = "warn",
-        [DOCTOR_FAIL] = "fail",
+        [DOCTOR_OK] = "ok",     [DOCTOR_INFO] = "info", [DOCTOR_SKIP] = "skip",
+        [DOCTOR_WARN] = "warn", [DOCTOR_FAIL] = "fail",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(doctor_status, DoctorStatus);
@@ -34,18 +31,18 @@ static const char *const drivers_without_sriov[] = {
         "igb_uio",
 };
 
-#define IN_SET_CHAR(c, ...)                                                     \
-        ({                                                                      \
-                const char _set[] = { __VA_ARGS__ };                            \
-                char _c = (c);                                                  \
-                bool _found = false;                                            \
-                for (size_t _i = 0; _i < sizeof(_set); _i++)                    \
-                        if (_set[_i] == _c)                                     \
-                                _found = true;                                  \
-                _found;                                                         \
+#define IN_SET_CHAR(c, ...)                                  \
+        ({                                                   \
+                const char _set[] = {__VA_ARGS__};           \
+                char _c = (c);                               \
+                bool _found = false;                         \
+                for (size_t _i = 0; _i < sizeof(_set); _i++) \
+                        if (_set[_i] == _c)                  \
+                                _found = true;               \
+                _found;                                      \
         })
 
-#define STRV_MAKE(...) ((char *[]) { __VA_ARGS__, NULL })
+#define STRV_MAKE(...) ((char *[]){__VA_ARGS__, NULL})
 
 /* Devices in an IOMMU group besides a VF that do not take its isolation away. */
 #define PCI_CLASS_BRIDGE_PCI_PREFIX "0x0604"
@@ -178,7 +175,7 @@ _printf_(7, 8) static int add_result(Doctor *d, DoctorSection section, const cha
         if (!results)
                 return -ENOMEM;
         d->results = results;
-        d->results[d->n_results++] = (DoctorResult) {
+        d->results[d->n_results++] = (DoctorResult){
                 .section = section,
                 .check = TAKE_PTR(c),
                 .device = TAKE_PTR(dev),
@@ -203,17 +200,16 @@ _printf_(1, 2) static char *fixf(const char *format, ...) {
 
 /* Adds a result and returns -ENOMEM from the calling check if that fails. A warning or failure
  * without its fix means fixf() ran out of memory. */
-#define ADD(d, section, check, device, status, fix, ...)                                       \
-        ({                                                                                     \
-                char *_fix = (fix);                                                            \
-                int _r;                                                                        \
-                if ((status) >= DOCTOR_WARN && !_fix)                                          \
-                        _r = -ENOMEM;                                                          \
-                else                                                                           \
-                        _r = add_result((d), (section), (check), (device), (status), _fix,     \
-                                        __VA_ARGS__);                                          \
-                if (_r < 0)                                                                    \
-                        return _r;                                                             \
+#define ADD(d, section, check, device, status, fix, ...)                                                 \
+        ({                                                                                               \
+                char *_fix = (fix);                                                                      \
+                int _r;                                                                                  \
+                if ((status) >= DOCTOR_WARN && !_fix)                                                    \
+                        _r = -ENOMEM;                                                                    \
+                else                                                                                     \
+                        _r = add_result((d), (section), (check), (device), (status), _fix, __VA_ARGS__); \
+                if (_r < 0)                                                                              \
+                        return _r;                                                                       \
         })
 
 int doctor_new(const char *root, const char *kernel_release, Doctor **ret) {
@@ -345,7 +341,7 @@ static void ini_done(Ini *ini) {
                 free(ini->entries[i].value);
         }
         free(ini->entries);
-        *ini = (Ini) {};
+        *ini = (Ini){};
 }
 
 /* The common part of systemd unit files and GLib key files: [Section], Key=Value, # and ; comments. */
@@ -386,7 +382,7 @@ static int ini_parse(const char *text, Ini *ret) {
                 if (!entries)
                         return -ENOMEM;
                 ini.entries = entries;
-                ini.entries[ini.n] = (IniEntry) {
+                ini.entries[ini.n] = (IniEntry){
                         .section = strdup(strempty(section)),
                         .key = strdup(strstrip(s)),
                         .value = strdup(strstrip(eq + 1)),
@@ -400,7 +396,7 @@ static int ini_parse(const char *text, Ini *ret) {
         }
 
         *ret = ini;
-        ini = (Ini) {};
+        ini = (Ini){};
         return 0;
 }
 
@@ -468,9 +464,11 @@ static char *grub_fix(const Doctor *d, char **want) {
         }
 
         if (read_full(d, "/etc/default/grub", &grub) < 0)
-                return fixf("Add %s to the kernel command line of the boot loader. With GRUB: append them to\n"
-                            "GRUB_CMDLINE_LINUX_DEFAULT=\"...\" in /etc/default/grub, run update-grub and reboot.",
-                            joined);
+                return fixf(
+                        "Add %s to the kernel command line of the boot loader. With GRUB: append them to\n"
+                        "GRUB_CMDLINE_LINUX_DEFAULT=\"...\" in /etc/default/grub, run update-grub and "
+                        "reboot.",
+                        joined);
 
         /* The shell takes the last assignment. */
         for (const char *p = grub; *p;) {
@@ -532,12 +530,16 @@ static char *grub_fix(const Doctor *d, char **want) {
         }
 
         if (!changed)
-                return fixf("/etc/default/grub already has %s, but the running kernel was not booted with it:\n"
-                            "run update-grub and reboot.", joined);
+                return fixf(
+                        "/etc/default/grub already has %s, but the running kernel was not booted with it:\n"
+                        "run update-grub and reboot.",
+                        joined);
 
-        if (asprintf(&s, "Add %s to the kernel command line. In /etc/default/grub set\n"
-                         "  GRUB_CMDLINE_LINUX_DEFAULT=\"%s\"\n"
-                         "then run update-grub and reboot.", joined, newline) < 0)
+        if (asprintf(&s,
+                     "Add %s to the kernel command line. In /etc/default/grub set\n"
+                     "  GRUB_CMDLINE_LINUX_DEFAULT=\"%s\"\n"
+                     "then run update-grub and reboot.",
+                     joined, newline) < 0)
                 return NULL;
         return s;
 }
@@ -559,8 +561,8 @@ static const char *iommu_param(CpuVendor v) {
 }
 
 static const char *firmware_feature(CpuVendor v) {
-        return v == CPU_VENDOR_AMD ? "AMD-Vi (\"IOMMU\" or \"AMD-Vi\" in the setup)" :
-                                     "VT-d (\"Intel Virtualization Technology for Directed I/O\")";
+        return v == CPU_VENDOR_AMD ? "AMD-Vi (\"IOMMU\" or \"AMD-Vi\" in the setup)"
+                                   : "VT-d (\"Intel Virtualization Technology for Directed I/O\")";
 }
 
 static int check_iommu(Doctor *d, HostFacts *h) {
@@ -588,20 +590,23 @@ static int check_iommu(Doctor *d, HostFacts *h) {
 
         h->iommu_active = strv_length(groups) > 0;
         if (h->iommu_active && strv_length(units) > 0)
-                ADD(d, DOCTOR_SECTION_HOST, "iommu", NULL, DOCTOR_OK, NULL, "IOMMU active: %zu IOMMU groups (%s)",
-                    strv_length(groups), names);
+                ADD(d, DOCTOR_SECTION_HOST, "iommu", NULL, DOCTOR_OK, NULL,
+                    "IOMMU active: %zu IOMMU groups (%s)", strv_length(groups), names);
         else if (h->iommu_active)
                 ADD(d, DOCTOR_SECTION_HOST, "iommu", NULL, DOCTOR_OK, NULL,
                     "IOMMU active: %zu IOMMU groups (no unit in /sys/class/iommu)", strv_length(groups));
         else
                 ADD(d, DOCTOR_SECTION_HOST, "iommu", NULL, DOCTOR_FAIL,
-                    h->vendor == CPU_VENDOR_UNKNOWN ?
-                            fixf("Turn the platform's IOMMU on in the firmware and on the kernel command line.") :
-                            fixf("Turn the IOMMU on: enable %s in the firmware setup\n"
-                                 "and boot with %s=on (the kernel command line and firmware checks below say\n"
-                                 "what is missing).",
-                                 firmware_feature(h->vendor), iommu_param(h->vendor)),
-                    "IOMMU not active: %s, no IOMMU groups in /sys/kernel/iommu_groups; vfio-pci cannot take a VF",
+                    h->vendor == CPU_VENDOR_UNKNOWN
+                            ? fixf("Turn the platform's IOMMU on in the firmware and on the kernel command "
+                                   "line.")
+                            : fixf("Turn the IOMMU on: enable %s in the firmware setup\n"
+                                   "and boot with %s=on (the kernel command line and firmware checks below "
+                                   "say\n"
+                                   "what is missing).",
+                                   firmware_feature(h->vendor), iommu_param(h->vendor)),
+                    "IOMMU not active: %s, no IOMMU groups in /sys/kernel/iommu_groups; vfio-pci cannot "
+                    "take a VF",
                     strv_length(units) > 0 ? "units exist but" : "no unit in /sys/class/iommu");
         return 0;
 }
@@ -616,7 +621,8 @@ static int check_cmdline(Doctor *d, HostFacts *h) {
 
         if (h->vendor == CPU_VENDOR_UNKNOWN) {
                 ADD(d, DOCTOR_SECTION_HOST, "kernel-cmdline", NULL, DOCTOR_SKIP, NULL,
-                    "CPU vendor %s: no intel_iommu=/amd_iommu= switch to check", h->vendor_name ?: "unknown");
+                    "CPU vendor %s: no intel_iommu=/amd_iommu= switch to check",
+                    h->vendor_name ?: "unknown");
                 return 0;
         }
 
@@ -666,7 +672,8 @@ static int check_cmdline(Doctor *d, HostFacts *h) {
                 break;
         case DOCTOR_WARN:
                 ADD(d, DOCTOR_SECTION_HOST, "kernel-cmdline", NULL, DOCTOR_WARN, grub_fix(d, want),
-                    "Kernel command line lacks %s=on: the IOMMU is on only by this kernel's build default", param);
+                    "Kernel command line lacks %s=on: the IOMMU is on only by this kernel's build default",
+                    param);
                 break;
         default:
                 if (value && list_has(value, "off"))
@@ -741,7 +748,7 @@ static bool module_listed(const Doctor *d, const char *file, const char *basenam
 }
 
 static int check_vfio(Doctor *d) {
-        static const char *const suffixes[] = { "", ".xz", ".zst", ".gz" };
+        static const char *const suffixes[] = {"", ".xz", ".zst", ".gz"};
         bool found = false;
 
         if (exists(d, "/sys/bus/pci/drivers/" DRIVER_VFIO_PCI)) {
@@ -766,7 +773,8 @@ static int check_vfio(Doctor *d) {
                     d->kernel_release);
         else
                 ADD(d, DOCTOR_SECTION_HOST, "vfio-pci", NULL, DOCTOR_FAIL,
-                    fixf("Install the vfio-pci module for kernel %s (Debian's linux-image packages have it; a\n"
+                    fixf("Install the vfio-pci module for kernel %s (Debian's linux-image packages have it; "
+                         "a\n"
                          "kernel of your own needs CONFIG_VFIO_PCI=m), then: modprobe vfio-pci",
                          d->kernel_release),
                     "vfio-pci is neither loaded nor installed for kernel %s", d->kernel_release);
@@ -777,14 +785,14 @@ static int check_vfio(Doctor *d) {
 
 typedef struct PfInfo {
         char *address;
-        char *driver;  /* NULL: no driver bound */
+        char *driver; /* NULL: no driver bound */
         char **ifnames;
-        char *mac;     /* of the first interface */
+        char *mac; /* of the first interface */
         char *id_path; /* as udev's ID_PATH, what .link and NetworkManager's Path= match */
         unsigned total_vfs;
         int total_error;
         unsigned num_vfs;
-        char **vfs;    /* VF addresses by index */
+        char **vfs; /* VF addresses by index */
 } PfInfo;
 
 static void pf_info_done(PfInfo *pf) {
@@ -794,7 +802,7 @@ static void pf_info_done(PfInfo *pf) {
         free(pf->mac);
         free(pf->id_path);
         strv_free(pf->vfs);
-        *pf = (PfInfo) {};
+        *pf = (PfInfo){};
 }
 
 static int pf_info_load(const Doctor *d, const char *address, PfInfo *ret) {
@@ -880,7 +888,7 @@ static int pf_info_load(const Doctor *d, const char *address, PfInfo *ret) {
         }
 
         *ret = pf;
-        pf = (PfInfo) {};
+        pf = (PfInfo){};
         return 0;
 }
 
@@ -897,8 +905,10 @@ static int check_pf_sriov(Doctor *d, const PfInfo *pf) {
                     "Cannot read sriov_totalvfs: %s", strerror(-pf->total_error));
         else if (pf->total_vfs == 0)
                 ADD(d, DOCTOR_SECTION_PF, "sriov-capable", pf->address, DOCTOR_FAIL,
-                    fixf("Enable SR-IOV for this device in the firmware setup (often \"SR-IOV Support\" in the PCI\n"
-                         "settings) and in the NIC's own configuration (NVIDIA/Mellanox: mlxconfig -d %s set\n"
+                    fixf("Enable SR-IOV for this device in the firmware setup (often \"SR-IOV Support\" in "
+                         "the PCI\n"
+                         "settings) and in the NIC's own configuration (NVIDIA/Mellanox: mlxconfig -d %s "
+                         "set\n"
                          "SRIOV_EN=1 NUM_OF_VFS=8; Intel: the NIC's NVM settings), then power-cycle.",
                          pf->address),
                     "sriov_totalvfs is 0: SR-IOV is disabled in the firmware or the NIC's configuration");
@@ -911,14 +921,19 @@ static int check_pf_sriov(Doctor *d, const PfInfo *pf) {
 static int check_pf_driver(Doctor *d, const PfInfo *pf) {
         if (!pf->driver)
                 ADD(d, DOCTOR_SECTION_PF, "driver", pf->address, DOCTOR_FAIL,
-                    fixf("Load the NIC's driver (lspci -k -s %s names the kernel modules that fit), for example:\n"
-                         "modprobe igb; if it is loaded but did not bind, dmesg says why.", pf->address),
+                    fixf("Load the NIC's driver (lspci -k -s %s names the kernel modules that fit), for "
+                         "example:\n"
+                         "modprobe igb; if it is loaded but did not bind, dmesg says why.",
+                         pf->address),
                     "No driver bound: the kernel creates VFs only through the PF's driver");
         else if (streq(pf->driver, DRIVER_VFIO_PCI))
                 ADD(d, DOCTOR_SECTION_PF, "driver", pf->address, DOCTOR_WARN,
-                    fixf("Bind the NIC's network driver to the PF, unless a userspace driver owns it on purpose:\n"
-                         "echo %s > /sys/bus/pci/drivers/vfio-pci/unbind; echo > /sys/bus/pci/devices/%s/driver_override;\n"
-                         "echo %s > /sys/bus/pci/drivers_probe", pf->address, pf->address, pf->address),
+                    fixf("Bind the NIC's network driver to the PF, unless a userspace driver owns it on "
+                         "purpose:\n"
+                         "echo %s > /sys/bus/pci/drivers/vfio-pci/unbind; echo > "
+                         "/sys/bus/pci/devices/%s/driver_override;\n"
+                         "echo %s > /sys/bus/pci/drivers_probe",
+                         pf->address, pf->address, pf->address),
                     "The PF itself is bound to vfio-pci: VFs need its enable_sriov=1 option and a VF token");
         else if (driver_lacks_sriov(pf->driver))
                 ADD(d, DOCTOR_SECTION_PF, "driver", pf->address, DOCTOR_FAIL,
@@ -987,8 +1002,8 @@ static int check_pf_iommu_groups(Doctor *d, const PfInfo *pf) {
                         /* Name the first few; the rest only by count. */
                         if (n_shared++ < 3) {
                                 char *j = NULL;
-                                if (asprintf(&j, "%s%s%s (group %s) with %s", strempty(shared), shared ? "; " : "",
-                                             pf->vfs[i], group, others) < 0)
+                                if (asprintf(&j, "%s%s%s (group %s) with %s", strempty(shared),
+                                             shared ? "; " : "", pf->vfs[i], group, others) < 0)
                                         return -ENOMEM;
                                 free(shared);
                                 shared = j;
@@ -1003,11 +1018,16 @@ static int check_pf_iommu_groups(Doctor *d, const PfInfo *pf) {
                     "%zu of %zu VFs have no IOMMU group (first: %s)", n_without, n, first_without);
         if (n_shared > 0)
                 ADD(d, DOCTOR_SECTION_PF, "iommu-groups", pf->address, DOCTOR_FAIL,
-                    fixf("A VM gets a whole IOMMU group, so VFs that share one cannot go to different VMs. The\n"
-                         "PCIe path above this NIC lacks ACS isolation: use a slot wired to a CPU root port, update\n"
-                         "the firmware (some versions add ACS for their root ports), or give the whole group to\n"
-                         "one VM. The out-of-tree pcie_acs_override= patch hides the problem, it does not fix it."),
-                    "%zu of %zu VFs share their IOMMU group: %s%s", n_shared, n, shared, n_shared > 3 ? "; ..." : "");
+                    fixf("A VM gets a whole IOMMU group, so VFs that share one cannot go to different VMs. "
+                         "The\n"
+                         "PCIe path above this NIC lacks ACS isolation: use a slot wired to a CPU root "
+                         "port, update\n"
+                         "the firmware (some versions add ACS for their root ports), or give the whole "
+                         "group to\n"
+                         "one VM. The out-of-tree pcie_acs_override= patch hides the problem, it does not "
+                         "fix it."),
+                    "%zu of %zu VFs share their IOMMU group: %s%s", n_shared, n, shared,
+                    n_shared > 3 ? "; ..." : "");
         if (n_without == 0 && n_shared == 0)
                 ADD(d, DOCTOR_SECTION_PF, "iommu-groups", pf->address, DOCTOR_OK, NULL,
                     "%zu VF%s, each alone in its IOMMU group", n, n == 1 ? "" : "s");
@@ -1033,7 +1053,7 @@ static void config_files_done(ConfigFiles *c) {
                 free(c->files[i].text);
         }
         free(c->files);
-        *c = (ConfigFiles) {};
+        *c = (ConfigFiles){};
 }
 
 typedef struct Conflicts {
@@ -1073,7 +1093,7 @@ static int config_files_add(Doctor *d, ConfigFiles *c, const char *path) {
         if (!p || !files)
                 return -ENOMEM;
         c->files = files;
-        c->files[c->n++] = (ConfigFile) {
+        c->files[c->n++] = (ConfigFile){
                 .path = TAKE_PTR(p),
                 .text = TAKE_PTR(text),
                 .executable = is_executable(d, path),
@@ -1208,13 +1228,15 @@ static int check_pf_nm(Doctor *d, const PfInfo *pf, const ConfigFiles *files, si
                 ifname = ini_get(&ini, "connection", "interface-name");
                 mac = ini_get(&ini, "ethernet", "mac-address");
                 id = ini_get(&ini, "connection", "id");
-                if ((e = ini_get(&ini, "match", "interface-name")) && split_words(e->value, ";,", &match_names) < 0)
+                if ((e = ini_get(&ini, "match", "interface-name")) &&
+                    split_words(e->value, ";,", &match_names) < 0)
                         return -ENOMEM;
                 if ((e = ini_get(&ini, "match", "path")) && split_words(e->value, ";,", &match_paths) < 0)
                         return -ENOMEM;
 
                 refers = (ifname && strv_contains(pf->ifnames, ifname->value)) ||
-                         pf_has_ifname_match(pf, match_names) || glob_list_matches(match_paths, pf->id_path) ||
+                         pf_has_ifname_match(pf, match_names) ||
+                         glob_list_matches(match_paths, pf->id_path) ||
                          (mac && mac_equal(mac->value, pf->mac));
                 anonymous = !ifname && !mac && !match_names && !match_paths;
                 if (!refers && !anonymous)
@@ -1222,12 +1244,14 @@ static int check_pf_nm(Doctor *d, const PfInfo *pf, const ConfigFiles *files, si
 
                 (*n_found)++;
                 ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, refers ? DOCTOR_FAIL : DOCTOR_WARN,
-                    fixf("Two tools would set the VF count of this PF and undo each other's work. Remove the [sriov]\n"
+                    fixf("Two tools would set the VF count of this PF and undo each other's work. Remove "
+                         "the [sriov]\n"
                          "setting from the profile: nmcli connection modify '%s' remove sriov\n"
                          "(or delete the [sriov] section from %s, then nmcli connection reload);\n"
                          "or leave this PF to NetworkManager and remove sriovd's configuration for it.",
                          id ? id->value : "ID", files->files[i].path),
-                    "NetworkManager profile %s sets sriov.total-vfs=%s %s", files->files[i].path, total->value,
+                    "NetworkManager profile %s sets sriov.total-vfs=%s %s", files->files[i].path,
+                    total->value,
                     refers ? "for this PF" : "for any device it activates on (it names no interface)");
         }
         return 0;
@@ -1315,15 +1339,21 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
 
                 name = strrchr(files->files[i].path, '/') + 1;
                 (*n_found)++;
-                ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, m == LINK_MATCH_YES ? DOCTOR_FAIL : DOCTOR_WARN,
+                ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address,
+                    m == LINK_MATCH_YES ? DOCTOR_FAIL : DOCTOR_WARN,
                     fixf("systemd-udevd applies %s whenever the device appears;\n"
-                         "it and sriovd would undo each other's VF count. Remove SR-IOVVirtualFunctions= from it\n"
-                         "(or mask it: ln -s /dev/null /etc/systemd/network/%s), then run udevadm control --reload;\n"
+                         "it and sriovd would undo each other's VF count. Remove SR-IOVVirtualFunctions= "
+                         "from it\n"
+                         "(or mask it: ln -s /dev/null /etc/systemd/network/%s), then run udevadm control "
+                         "--reload;\n"
                          "or leave this PF to systemd and remove sriovd's configuration for it.",
                          files->files[i].path, name),
-                    "systemd .link file %s sets SR-IOVVirtualFunctions=%s%s", files->files[i].path, vfs->value,
-                    m == LINK_MATCH_MAYBE ? " and may match this PF (it has [Match] conditions doctor cannot evaluate)" :
-                    ini_has_section(&ini, "Match") ? " and matches this PF" : " for every interface");
+                    "systemd .link file %s sets SR-IOVVirtualFunctions=%s%s", files->files[i].path,
+                    vfs->value,
+                    m == LINK_MATCH_MAYBE
+                            ? " and may match this PF (it has [Match] conditions doctor cannot evaluate)"
+                    : ini_has_section(&ini, "Match") ? " and matches this PF"
+                                                     : " for every interface");
                 if (m == LINK_MATCH_YES)
                         return 0;
         }
@@ -1332,7 +1362,7 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
 
 typedef struct YamlLine {
         unsigned indent;
-        char *key;   /* without quotes and colon; NULL for list items and other lines */
+        char *key; /* without quotes and colon; NULL for list items and other lines */
         char *value; /* after the colon, stripped of quotes; may be empty */
 } YamlLine;
 
@@ -1371,7 +1401,7 @@ static int yaml_lines(const char *text, YamlLine **ret, size_t *ret_n) {
                 if (!l)
                         goto oom;
                 lines = l;
-                lines[n] = (YamlLine) {};
+                lines[n] = (YamlLine){};
                 for (const char *q = s; q > text && q[-1] == ' '; q--)
                         lines[n].indent++;
                 n++;
@@ -1405,7 +1435,8 @@ oom:
 
 /* The value of key in the block below line parent, or, if under is given, in the block of the first
  * line named under below parent. */
-static const char *yaml_child(const YamlLine *lines, size_t n, size_t parent, const char *under, const char *key) {
+static const char *yaml_child(const YamlLine *lines, size_t n, size_t parent, const char *under,
+                              const char *key) {
         size_t start = parent;
 
         if (under) {
@@ -1466,13 +1497,17 @@ static int check_pf_netplan(Doctor *d, const PfInfo *pf, const ConfigFiles *file
                                 continue;
 
                         (*n_found)++;
-                        r = add_result(d, DOCTOR_SECTION_PF, "conflict", pf->address, DOCTOR_FAIL,
-                                       fixf("netplan sets the VF count of this PF on every boot and netplan apply.\n"
-                                            "Remove virtual-function-count (and the VFs that name %s in link:) from\n"
-                                            "%s, then run netplan apply; or leave this PF to netplan and remove\n"
-                                            "sriovd's configuration for it.", lines[id].key, files->files[f].path),
-                                       "netplan file %s sets virtual-function-count: %s for %s",
-                                       files->files[f].path, lines[i].value, lines[id].key);
+                        r = add_result(
+                                d, DOCTOR_SECTION_PF, "conflict", pf->address, DOCTOR_FAIL,
+                                fixf("netplan sets the VF count of this PF on every boot and netplan "
+                                     "apply.\n"
+                                     "Remove virtual-function-count (and the VFs that name %s in link:) "
+                                     "from\n"
+                                     "%s, then run netplan apply; or leave this PF to netplan and remove\n"
+                                     "sriovd's configuration for it.",
+                                     lines[id].key, files->files[f].path),
+                                "netplan file %s sets virtual-function-count: %s for %s",
+                                files->files[f].path, lines[i].value, lines[id].key);
                         if (r < 0 || !d->results[d->n_results - 1].fix) {
                                 r = -ENOMEM;
                                 break;
@@ -1496,7 +1531,8 @@ static bool contains_word(const char *s, const char *word) {
         size_t l = strlen(word);
 
         for (const char *p = strstr(s, word); p; p = strstr(p + 1, word)) {
-                bool left = p == s || !(isalnum((unsigned char) p[-1]) || IN_SET_CHAR(p[-1], '_', '-', ':', '.'));
+                bool left = p == s ||
+                            !(isalnum((unsigned char) p[-1]) || IN_SET_CHAR(p[-1], '_', '-', ':', '.'));
                 bool right = !(isalnum((unsigned char) p[l]) || IN_SET_CHAR(p[l], '_', '-', ':', '.'));
 
                 if (left && right)
@@ -1533,7 +1569,8 @@ static int check_pf_rc_local(Doctor *d, const PfInfo *pf, const PfInfo *all, siz
                         if (!l)
                                 return -ENOMEM;
                         s = strstrip(l);
-                        if (*s == '#' || !strstr(s, SYSFS_SRIOV_NUMVFS) || !(strchr(s, '>') || strstr(s, "tee")))
+                        if (*s == '#' || !strstr(s, SYSFS_SRIOV_NUMVFS) ||
+                            !(strchr(s, '>') || strstr(s, "tee")))
                                 continue;
 
                         names_this = line_names_pf(s, pf);
@@ -1547,18 +1584,23 @@ static int check_pf_rc_local(Doctor *d, const PfInfo *pf, const PfInfo *all, siz
                         status = names_this && files->files[f].executable ? DOCTOR_FAIL : DOCTOR_WARN;
                         (*n_found)++;
                         ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, status,
-                            fixf("%s:%u writes sriov_numvfs at boot, racing sriovd. Delete the line and let\n"
-                                 "sriovd set the count: sriovctl set-numvfs %s N", files->files[f].path, lineno,
-                                 pf->address),
+                            fixf("%s:%u writes sriov_numvfs at boot, racing sriovd. Delete the line and "
+                                 "let\n"
+                                 "sriovd set the count: sriovctl set-numvfs %s N",
+                                 files->files[f].path, lineno, pf->address),
                             "%s:%u writes sriov_numvfs %s%s", files->files[f].path, lineno,
-                            names_this ? "of this PF" : "of a device it does not name (a loop or a variable)",
-                            files->files[f].executable ? "" : " (the file is not executable, so it does not run now)");
+                            names_this ? "of this PF"
+                                       : "of a device it does not name (a loop or a variable)",
+                            files->files[f].executable
+                                    ? ""
+                                    : " (the file is not executable, so it does not run now)");
                 }
         }
         return 0;
 }
 
-static int check_pf_conflicts(Doctor *d, const PfInfo *pf, const PfInfo *all, size_t n_all, const Conflicts *c) {
+static int check_pf_conflicts(Doctor *d, const PfInfo *pf, const PfInfo *all, size_t n_all,
+                              const Conflicts *c) {
         size_t n = 0;
         int r;
 
@@ -1577,7 +1619,8 @@ static int check_pf_conflicts(Doctor *d, const PfInfo *pf, const PfInfo *all, si
 
         if (n == 0)
                 ADD(d, DOCTOR_SECTION_PF, "conflict", pf->address, DOCTOR_OK, NULL,
-                    "No NetworkManager profile, systemd .link file, netplan file or rc.local sets its VF count");
+                    "No NetworkManager profile, systemd .link file, netplan file or rc.local sets its VF "
+                    "count");
         return 0;
 }
 
@@ -1592,7 +1635,7 @@ static int add_device(Doctor *d, const PfInfo *pf) {
         if (!address || !devices)
                 return -ENOMEM;
         d->devices = devices;
-        d->devices[d->n_devices++] = (DoctorDevice) { TAKE_PTR(address), TAKE_PTR(desc) };
+        d->devices[d->n_devices++] = (DoctorDevice){TAKE_PTR(address), TAKE_PTR(desc)};
         return 0;
 }
 
@@ -1630,10 +1673,12 @@ static int check_pfs(Doctor *d) {
         }
 
         if (n == 0) {
-                r = add_result(d, DOCTOR_SECTION_HOST, "sriov-capable", NULL, DOCTOR_FAIL,
-                               fixf("Enable SR-IOV in the firmware setup (often \"SR-IOV Support\" in the PCI settings)\n"
-                                    "and in the NIC's own configuration, or use a NIC that supports SR-IOV."),
-                               "No PCI device offers SR-IOV (none has sriov_totalvfs)");
+                r = add_result(
+                        d, DOCTOR_SECTION_HOST, "sriov-capable", NULL, DOCTOR_FAIL,
+                        fixf("Enable SR-IOV in the firmware setup (often \"SR-IOV Support\" in the PCI "
+                             "settings)\n"
+                             "and in the NIC's own configuration, or use a NIC that supports SR-IOV."),
+                        "No PCI device offers SR-IOV (none has sriov_totalvfs)");
                 if (r >= 0 && !d->results[d->n_results - 1].fix)
                         r = -ENOMEM;
                 goto finish;
@@ -1699,7 +1744,8 @@ int doctor_check_daemon(Doctor *d, sd_bus *bus) {
         int has_owner = 0, r;
 
         if (!bus) {
-                ADD(d, DOCTOR_SECTION_DAEMON, "sriovd", NULL, DOCTOR_INFO, NULL, DAEMON_NOT_RUNNING " (no system bus)");
+                ADD(d, DOCTOR_SECTION_DAEMON, "sriovd", NULL, DOCTOR_INFO, NULL,
+                    DAEMON_NOT_RUNNING " (no system bus)");
                 return 0;
         }
 
@@ -1714,8 +1760,8 @@ int doctor_check_daemon(Doctor *d, sd_bus *bus) {
         }
         reply = sd_bus_message_unref(reply);
 
-        (void) sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
-                                          "State", NULL, &state);
+        (void) sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                          SRIOVD_MANAGER_INTERFACE, "State", NULL, &state);
 
         r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
                                "ListPhysicalFunctions", &error, &reply, NULL);
@@ -1737,8 +1783,8 @@ int doctor_check_daemon(Doctor *d, sd_bus *bus) {
                 if (sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, *p, SRIOVD_PF_INTERFACE, "State", NULL,
                                                &pf_state) < 0)
                         continue; /* gone meanwhile */
-                (void) sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, *p, SRIOVD_PF_INTERFACE, "PciAddress",
-                                                  NULL, &address);
+                (void) sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, *p, SRIOVD_PF_INTERFACE,
+                                                  "PciAddress", NULL, &address);
                 (void) sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, *p, SRIOVD_PF_INTERFACE, "LastError",
                                                   NULL, &last_error);
                 if (!streq(pf_state, "failed") && !streq(pf_state, "drift"))
@@ -1746,12 +1792,16 @@ int doctor_check_daemon(Doctor *d, sd_bus *bus) {
 
                 n_bad++;
                 ADD(d, DOCTOR_SECTION_DAEMON, "sriovd", address ?: *p, DOCTOR_FAIL,
-                    streq(pf_state, "drift") ?
-                            fixf("The kernel's VF count differs from what sriovd enforces and it could not restore\n"
-                                 "it: another tool is changing it (see the conflict checks), or the last error\n"
-                                 "says why. Then: sriovctl apply; sriovctl show %s for details.", address ?: *p) :
-                            fixf("Fix what the error says, then: sriovctl apply; sriovctl show %s for details.",
-                                 address ?: *p),
+                    streq(pf_state, "drift")
+                            ? fixf("The kernel's VF count differs from what sriovd enforces and it could "
+                                   "not restore\n"
+                                   "it: another tool is changing it (see the conflict checks), or the last "
+                                   "error\n"
+                                   "says why. Then: sriovctl apply; sriovctl show %s for details.",
+                                   address ?: *p)
+                            : fixf("Fix what the error says, then: sriovctl apply; sriovctl show %s for "
+                                   "details.",
+                                   address ?: *p),
                     "sriovd reports %s as %s: %s", address ?: *p, pf_state,
                     isempty(last_error) ? "(no error recorded)" : last_error);
         }
@@ -1827,8 +1877,9 @@ int doctor_print(const Doctor *d, FILE *f, bool utf8, bool legend) {
                 size_t fails = doctor_count(d, DOCTOR_FAIL), warns = doctor_count(d, DOCTOR_WARN);
 
                 fprintf(f, "\n%zu check%s: %zu ok, %zu warning%s, %zu failed.%s\n", d->n_results,
-                        d->n_results == 1 ? "" : "s", doctor_count(d, DOCTOR_OK), warns, warns == 1 ? "" : "s",
-                        fails, fails > 0 ? " SR-IOV passthrough will not work until the failures are fixed." : "");
+                        d->n_results == 1 ? "" : "s", doctor_count(d, DOCTOR_OK), warns,
+                        warns == 1 ? "" : "s", fails,
+                        fails > 0 ? " SR-IOV passthrough will not work until the failures are fixed." : "");
         }
 
         return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;

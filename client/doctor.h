@@ -32,11 +32,11 @@ typedef enum DoctorSection {
 
 typedef struct DoctorResult {
         DoctorSection section;
-        char *check;   /* stable identifier: "iommu", "kernel-cmdline", "conflict", ... */
-        char *device;  /* the PF's PCI address, NULL for the host */
+        char *check; /* stable identifier: "iommu", "kernel-cmdline", "conflict", ... */
+        char *device; /* the PF's PCI address, NULL for the host */
         DoctorStatus status;
         char *summary; /* one line */
-        char *fix;     /* what to do, possibly several lines; set for warn and fail only */
+        char *fix; /* what to do, possibly several lines; set for warn and fail only */
 } DoctorResult;
 
 typedef struct DoctorDevice {

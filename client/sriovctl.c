@@ -47,33 +47,27 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "status",       0, 0,        true,  0,                            verb_status,
-          "",                            "Show every physical function, its VF counts and state" },
-        { "show",         1, 1,        false, 0,                            verb_show,
-          "DEVICE",                      "Show a physical function and its virtual functions" },
-        { "set-numvfs",   2, 2,        false, OPTION_RUNTIME | OPTION_FORCE, verb_set_numvfs,
-          "DEVICE N",                    "Set the number of VFs of a physical function" },
-        { "set-vf",       3, ARGS_ANY, false, OPTION_RUNTIME,               verb_set_vf,
-          "DEVICE INDEX KEY=VALUE...",   "Set the policy of one virtual function" },
-        { "apply",        0, 0,        false, 0,                            verb_apply,
-          "",                            "Reconcile every managed physical function now" },
-        { "reload",       0, 0,        false, 0,                            verb_reload,
-          "",                            "Re-read the configuration, then reconcile" },
-        { "monitor",      0, 0,        false, 0,                            verb_monitor,
-          "",                            "Print changes of physical and virtual functions as they happen" },
-        { "check-config", 0, ARGS_ANY, false, OPTION_CONFIG_DIR,            verb_check_config,
-          "[FILE...]",                   "Check configuration files without applying them" },
-        { "doctor",       0, 0,        false, OPTION_ROOT,                  verb_doctor,
-          "",                            "Check whether SR-IOV passthrough works on this host, and how to fix it" },
-        { "libvirt-xml",  2, 2,        false, 0,                            verb_libvirt_xml,
-          "DEVICE INDEX",                "Print a VF as libvirt <interface type='hostdev'> element" },
-        { "request",      0, ARGS_ANY, false, OPTION_CONSUMER | OPTION_PERSISTENT | OPTION_LIBVIRT_XML,
-          verb_request,
-          "[DEVICE] [KEY=VALUE...]",     "Lease a free VF (of DEVICE, or of any PF) with these settings" },
-        { "release",      1, 1,        false, 0,                            verb_release,
-          "LEASE",                       "Release a lease and restore its VF" },
-        { "leases",       0, 0,        false, 0,                            verb_leases,
-          "",                            "List the leases of virtual functions" },
+        {"status", 0, 0, true, 0, verb_status, "", "Show every physical function, its VF counts and state"},
+        {"show", 1, 1, false, 0, verb_show, "DEVICE", "Show a physical function and its virtual functions"},
+        {"set-numvfs", 2, 2, false, OPTION_RUNTIME | OPTION_FORCE, verb_set_numvfs, "DEVICE N",
+         "Set the number of VFs of a physical function"},
+        {"set-vf", 3, ARGS_ANY, false, OPTION_RUNTIME, verb_set_vf, "DEVICE INDEX KEY=VALUE...",
+         "Set the policy of one virtual function"},
+        {"apply", 0, 0, false, 0, verb_apply, "", "Reconcile every managed physical function now"},
+        {"reload", 0, 0, false, 0, verb_reload, "", "Re-read the configuration, then reconcile"},
+        {"monitor", 0, 0, false, 0, verb_monitor, "",
+         "Print changes of physical and virtual functions as they happen"},
+        {"check-config", 0, ARGS_ANY, false, OPTION_CONFIG_DIR, verb_check_config, "[FILE...]",
+         "Check configuration files without applying them"},
+        {"doctor", 0, 0, false, OPTION_ROOT, verb_doctor, "",
+         "Check whether SR-IOV passthrough works on this host, and how to fix it"},
+        {"libvirt-xml", 2, 2, false, 0, verb_libvirt_xml, "DEVICE INDEX",
+         "Print a VF as libvirt <interface type='hostdev'> element"},
+        {"request", 0, ARGS_ANY, false, OPTION_CONSUMER | OPTION_PERSISTENT | OPTION_LIBVIRT_XML,
+         verb_request, "[DEVICE] [KEY=VALUE...]",
+         "Lease a free VF (of DEVICE, or of any PF) with these settings"},
+        {"release", 1, 1, false, 0, verb_release, "LEASE", "Release a lease and restore its VF"},
+        {"leases", 0, 0, false, 0, verb_leases, "", "List the leases of virtual functions"},
 };
 
 _printf_(2, 0) static void log_internal(const char *prefix, const char *format, va_list ap) {
@@ -132,8 +126,8 @@ int manager_list(sd_bus *bus, const char *method, const char *what, char ***ret)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE, method, &error,
-                               &reply, NULL);
+        r = sd_bus_call_method(bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE, method,
+                               &error, &reply, NULL);
         if (r < 0) {
                 log_error("Failed to list %s: %s", what, bus_error_message(&error, r));
                 return r;
@@ -190,8 +184,8 @@ static void help(void) {
                program_invocation_short_name);
 
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-                _cleanup_free_ char *left = strjoin(verbs[i].name, isempty(verbs[i].synopsis) ? "" : " ",
-                                                   verbs[i].synopsis);
+                _cleanup_free_ char *left =
+                        strjoin(verbs[i].name, isempty(verbs[i].synopsis) ? "" : " ", verbs[i].synopsis);
 
                 printf("  %-32s %s%s\n", left ?: verbs[i].name, verbs[i].help,
                        verbs[i].is_default ? " (default)" : "");
@@ -208,7 +202,8 @@ static void help(void) {
                 }
                 column += printf(" %s=", key);
         }
-        printf("\n  mac= vlan= qos= vlan-proto= spoofchk= trust= state= query-rss= min-rate= max-rate= driver=\n");
+        printf("\n  mac= vlan= qos= vlan-proto= spoofchk= trust= state= query-rss= min-rate= max-rate= "
+               "driver=\n");
 
         printf("\nOptions:\n"
                "  -h --help              Show this help\n"
@@ -266,22 +261,20 @@ enum {
 
 /* Returns 1 to go on, 0 to exit successfully, EXIT_USAGE on a usage error. */
 static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
-        static const struct option options[] = {
-                { "help",            no_argument,       NULL, 'h'                 },
-                { "version",         no_argument,       NULL, ARG_VERSION         },
-                { "json",            no_argument,       NULL, ARG_JSON            },
-                { "no-legend",       no_argument,       NULL, ARG_NO_LEGEND       },
-                { "host",            required_argument, NULL, 'H'                 },
-                { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
-                { "runtime",         no_argument,       NULL, ARG_RUNTIME         },
-                { "force",           no_argument,       NULL, ARG_FORCE           },
-                { "config-dir",      required_argument, NULL, ARG_CONFIG_DIR      },
-                { "root",            required_argument, NULL, ARG_ROOT            },
-                { "consumer",        required_argument, NULL, ARG_CONSUMER        },
-                { "persistent",      no_argument,       NULL, ARG_PERSISTENT      },
-                { "libvirt-xml",     no_argument,       NULL, ARG_LIBVIRT_XML     },
-                {}
-        };
+        static const struct option options[] = {{"help", no_argument, NULL, 'h'},
+                                                {"version", no_argument, NULL, ARG_VERSION},
+                                                {"json", no_argument, NULL, ARG_JSON},
+                                                {"no-legend", no_argument, NULL, ARG_NO_LEGEND},
+                                                {"host", required_argument, NULL, 'H'},
+                                                {"no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD},
+                                                {"runtime", no_argument, NULL, ARG_RUNTIME},
+                                                {"force", no_argument, NULL, ARG_FORCE},
+                                                {"config-dir", required_argument, NULL, ARG_CONFIG_DIR},
+                                                {"root", required_argument, NULL, ARG_ROOT},
+                                                {"consumer", required_argument, NULL, ARG_CONSUMER},
+                                                {"persistent", no_argument, NULL, ARG_PERSISTENT},
+                                                {"libvirt-xml", no_argument, NULL, ARG_LIBVIRT_XML},
+                                                {}};
         VerbOption given = 0;
         int c, r;
 
@@ -373,7 +366,8 @@ static int dispatch_verb(int argc, char *argv[], VerbOption given) {
                         if (streq(verbs[i].name, argv[0]))
                                 verb = &verbs[i];
         if (!verb)
-                return log_usage("Unknown command '%s'. See '%s --help'.", argv[0], program_invocation_short_name);
+                return log_usage("Unknown command '%s'. See '%s --help'.", argv[0],
+                                 program_invocation_short_name);
 
         nargs = argc > 0 ? (unsigned) argc - 1 : 0;
         if (nargs < verb->min_args)
@@ -388,7 +382,7 @@ static int dispatch_verb(int argc, char *argv[], VerbOption given) {
                         return log_usage("Option %s does not apply to '%s'.", option_name(o), verb->name);
 
         if (argc <= 0) {
-                char *fake[] = { (char *) verb->name, NULL };
+                char *fake[] = {(char *) verb->name, NULL};
                 return verb->run(1, fake);
         }
         return verb->run(argc, argv);

@@ -33,19 +33,19 @@ void log_warning_internal(const char *format, ...) _printf_(1, 2);
 #define log_warning(...) log_warning_internal(__VA_ARGS__)
 
 /* Logs with %m expanding to the error r and returns -abs(r). */
-#define log_error_errno(r, ...)                         \
-        ({                                              \
-                int _e = abs(r);                        \
-                errno = _e;                             \
-                log_error_internal(__VA_ARGS__);        \
-                -_e;                                    \
+#define log_error_errno(r, ...)                  \
+        ({                                       \
+                int _e = abs(r);                 \
+                errno = _e;                      \
+                log_error_internal(__VA_ARGS__); \
+                -_e;                             \
         })
 
 /* Logs a usage problem and returns EXIT_USAGE. */
-#define log_usage(...)                                  \
-        ({                                              \
-                log_error_internal(__VA_ARGS__);        \
-                EXIT_USAGE;                             \
+#define log_usage(...)                           \
+        ({                                       \
+                log_error_internal(__VA_ARGS__); \
+                EXIT_USAGE;                      \
         })
 
 /* The daemon's own message when it sent one, else the errno's text. */

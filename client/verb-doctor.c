@@ -15,7 +15,8 @@ int verb_doctor(int argc, char *argv[]) {
         int r;
 
         if (arg_host)
-                return log_usage("'doctor' checks the host it runs on; run it there instead of with --host.");
+                return log_usage(
+                        "'doctor' checks the host it runs on; run it there instead of with --host.");
 
         setlocale(LC_CTYPE, "");
         utf8 = streq(nl_langinfo(CODESET), "UTF-8");

@@ -24,7 +24,7 @@ typedef struct VfParents {
 static void vf_parents_done(VfParents *p) {
         strv_free(p->vf_paths);
         strv_free(p->pf_addresses);
-        *p = (VfParents) {};
+        *p = (VfParents){};
 }
 
 static int vf_parents_load(sd_bus *bus, VfParents *ret) {
@@ -65,7 +65,7 @@ static int vf_parents_load(sd_bus *bus, VfParents *ret) {
         }
 
         *ret = p;
-        p = (VfParents) {};
+        p = (VfParents){};
         return 0;
 }
 
@@ -87,11 +87,10 @@ static char *lease_id(const char *path) {
         return strdup(slash ? slash + 1 : path);
 }
 
-
 static bool is_unknown_object(const sd_bus_error *e) {
         return sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
-                sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_INTERFACE) ||
-                sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD);
+               sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_INTERFACE) ||
+               sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_METHOD);
 }
 
 /* request ----------------------------------------------------------------------------------------- */
@@ -230,10 +229,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         w->releasing = true;
 
         r = sd_bus_message_new_method_call(w->bus, &m, SRIOVD_BUS_NAME, w->lease_path,
-                                                   SRIOVD_LEASE_INTERFACE, "Release");
+                                           SRIOVD_LEASE_INTERFACE, "Release");
         /* Restoring may rebind the VF's driver, which can take long. */
         if (r >= 0)
-                r = sd_bus_call_async(w->bus, &w->release_slot, m, on_release_reply, w, SRIOVCTL_LONG_CALL_USEC);
+                r = sd_bus_call_async(w->bus, &w->release_slot, m, on_release_reply, w,
+                                      SRIOVCTL_LONG_CALL_USEC);
         if (r < 0) {
                 w->release_error = log_error_errno(r, "Failed to release lease %s: %m", w->id);
                 return sd_event_exit(sd_event_source_get_event(s), 0);
@@ -246,7 +246,8 @@ static int release_path(sd_bus *bus, const char *path, const char *name) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_LEASE_INTERFACE, "Release");
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_LEASE_INTERFACE,
+                                           "Release");
         if (r < 0)
                 return log_error_errno(r, "Failed to create a bus message: %m");
 
@@ -347,8 +348,8 @@ static int print_request_result(const char *lease_path, const char *id, const ch
         } else if (!arg_legend)
                 printf("%s %s\n", lease_path, address);
         else
-                printf("Lease %s: VF %" PRIi64 " of %s, PCI address %s (%s)\n", id, index, strempty(pf_address),
-                       address, lease_path);
+                printf("Lease %s: VF %" PRIi64 " of %s, PCI address %s (%s)\n", id, index,
+                       strempty(pf_address), address, lease_path);
 
         return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
 }
@@ -460,8 +461,10 @@ int verb_request(int argc, char *argv[]) {
                 }
         }
         if (arg_legend)
-                fprintf(stderr, "Holding lease %s until interrupted (Ctrl-C or SIGTERM releases it); "
-                        "use --persistent to keep a lease after sriovctl exits.\n", id);
+                fprintf(stderr,
+                        "Holding lease %s until interrupted (Ctrl-C or SIGTERM releases it); "
+                        "use --persistent to keep a lease after sriovctl exits.\n",
+                        id);
 
         watch.bus = bus;
         watch.id = id;
@@ -543,7 +546,8 @@ static void lease_rows_free(LeaseRow *rows, size_t n) {
 
 static int compare_rows(const void *a, const void *b) {
         const LeaseRow *x = a, *y = b;
-        int64_t tx = property_bag_int(&x->lease, "CreatedAt", 0), ty = property_bag_int(&y->lease, "CreatedAt", 0);
+        int64_t tx = property_bag_int(&x->lease, "CreatedAt", 0),
+                ty = property_bag_int(&y->lease, "CreatedAt", 0);
 
         if (tx != ty)
                 return tx < ty ? -1 : 1;
@@ -632,7 +636,8 @@ int verb_leases(int argc, char *argv[]) {
                 r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &row->vf, &error);
                 if (r < 0 && !is_unknown_object(&error) &&
                     !sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS)) {
-                        log_error("Failed to read properties of %s: %s", vf_path, bus_error_message(&error, r));
+                        log_error("Failed to read properties of %s: %s", vf_path,
+                                  bus_error_message(&error, r));
                         goto finish;
                 }
         }
@@ -650,15 +655,10 @@ int verb_leases(int argc, char *argv[]) {
                 goto finish;
         }
 
-        if (table_new(&tb) < 0 ||
-            table_add_column(tb, "ID", 0) < 0 ||
-            table_add_column(tb, "PF", 0) < 0 ||
-            table_add_column(tb, "VF", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "ADDRESS", 0) < 0 ||
-            table_add_column(tb, "CONSUMER", 0) < 0 ||
-            table_add_column(tb, "OWNER", 0) < 0 ||
-            table_add_column(tb, "PERSISTENT", 0) < 0 ||
-            table_add_column(tb, "CREATED", 0) < 0) {
+        if (table_new(&tb) < 0 || table_add_column(tb, "ID", 0) < 0 || table_add_column(tb, "PF", 0) < 0 ||
+            table_add_column(tb, "VF", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "ADDRESS", 0) < 0 ||
+            table_add_column(tb, "CONSUMER", 0) < 0 || table_add_column(tb, "OWNER", 0) < 0 ||
+            table_add_column(tb, "PERSISTENT", 0) < 0 || table_add_column(tb, "CREATED", 0) < 0) {
                 r = log_error_errno(ENOMEM, "Failed to set up the table: %m");
                 goto finish;
         }
@@ -674,14 +674,13 @@ int verb_leases(int argc, char *argv[]) {
                         index = NULL;
                 created = format_usec(property_bag_int(&rows[i].lease, "CreatedAt", 0));
                 line = scols_table_new_line(tb, NULL);
-                if (!index || !created || !line ||
-                    table_set_cell(line, 0, rows[i].id) < 0 ||
-                    table_set_cell(line, 1, rows[i].pf_address) < 0 ||
-                    table_set_cell(line, 2, index) < 0 ||
+                if (!index || !created || !line || table_set_cell(line, 0, rows[i].id) < 0 ||
+                    table_set_cell(line, 1, rows[i].pf_address) < 0 || table_set_cell(line, 2, index) < 0 ||
                     table_set_cell(line, 3, property_bag_string(&rows[i].vf, "PciAddress")) < 0 ||
                     table_set_cell(line, 4, property_bag_string(&rows[i].lease, "Consumer")) < 0 ||
                     table_set_cell(line, 5, property_bag_string(&rows[i].lease, "Owner")) < 0 ||
-                    table_set_cell(line, 6, property_bag_bool(&rows[i].lease, "Persistent") ? "yes" : "no") < 0 ||
+                    table_set_cell(line, 6, property_bag_bool(&rows[i].lease, "Persistent") ? "yes" : "no") <
+                            0 ||
                     table_set_cell(line, 7, created) < 0) {
                         r = log_error_errno(ENOMEM, "Out of memory.");
                         goto finish;

@@ -23,7 +23,7 @@ static int find_vf(sd_bus *bus, const char *device, char **vf_paths, unsigned in
 
                 if (property_bag_int(&vf, "Index", -1) == (int64_t) index) {
                         *ret = vf;
-                        vf = (PropertyBag) {};
+                        vf = (PropertyBag){};
                         return 0;
                 }
         }
@@ -68,7 +68,8 @@ int verb_libvirt_xml(int argc, char *argv[]) {
 
         address = property_bag_string(&vf, "PciAddress");
         if (isempty(address))
-                return log_error_errno(ENODEV, "Virtual function %u of %s has no PCI address.", index, device);
+                return log_error_errno(ENODEV, "Virtual function %u of %s has no PCI address.", index,
+                                       device);
 
         /* MACAddress and VLANId come with the per-VF policy work; a daemon without them gives an
          * element without <mac> and <vlan>, which libvirt accepts. */
@@ -81,8 +82,10 @@ int verb_libvirt_xml(int argc, char *argv[]) {
 
         r = libvirt_xml_format(address, mac, vlan, &xml);
         if (r == -EINVAL)
-                return log_error_errno(r, "Virtual function %u of %s reports an address, MAC or VLAN libvirt "
-                                       "cannot take (%s, %s, %u).", index, device, address, strempty(mac), vlan);
+                return log_error_errno(r,
+                                       "Virtual function %u of %s reports an address, MAC or VLAN libvirt "
+                                       "cannot take (%s, %s, %u).",
+                                       index, device, address, strempty(mac), vlan);
         if (r < 0)
                 return log_error_errno(r, "Failed to format the XML: %m");
 

@@ -54,7 +54,7 @@ static Object *monitor_add(Monitor *mon, const char *path, const char *interface
                 return NULL;
         mon->objects = n;
         o = &mon->objects[mon->n_objects];
-        *o = (Object) { .path = strdup(path), .interface = strdup(interface) };
+        *o = (Object){.path = strdup(path), .interface = strdup(interface)};
         if (!o->path || !o->interface) {
                 object_done(o);
                 return NULL;
@@ -272,7 +272,8 @@ static int monitor_sync(Monitor *mon) {
         monitor_clear(mon);
 
         r = sd_bus_call_method(mon->bus, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
-                               "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &error, &reply, NULL);
+                               "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &error, &reply,
+                               NULL);
         if (r < 0) {
                 log_warning("Failed to enumerate sriovd's objects, waiting for it: %s",
                             bus_error_message(&error, r));
@@ -307,8 +308,8 @@ static int monitor_sync(Monitor *mon) {
 
                 if (!o)
                         return log_error_errno(ENOMEM, "Out of memory.");
-                (void) property_bag_get_all(mon->bus, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE, &o->props,
-                                            NULL);
+                (void) property_bag_get_all(mon->bus, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
+                                            &o->props, NULL);
         }
         return 0;
 
@@ -350,7 +351,7 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
                         continue;
                 o = monitor_find(mon, path, *i);
                 if (!o) {
-                        Object tmp = { .path = (char *) path, .interface = *i };
+                        Object tmp = {.path = (char *) path, .interface = *i};
 
                         print_removed(mon, &tmp);
                         continue;
@@ -390,15 +391,16 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         for (char **i = invalidated; i && *i; i++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
-                r = sd_bus_call_method(mon->bus, SRIOVD_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
-                                       NULL, &reply, "ss", interface, *i);
+                r = sd_bus_call_method(mon->bus, SRIOVD_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                       "Get", NULL, &reply, "ss", interface, *i);
                 if (r < 0)
                         continue;
                 (void) property_bag_read_variant(reply, *i, &changed);
         }
 
         for (size_t i = 0; i < changed.n; i++)
-                print_changed(mon, o, property_bag_find(&o->props, changed.props[i].name), &changed.props[i]);
+                print_changed(mon, o, property_bag_find(&o->props, changed.props[i].name),
+                              &changed.props[i]);
 
         r = property_bag_merge(&o->props, &changed);
         if (r < 0)

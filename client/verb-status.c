@@ -16,7 +16,7 @@ static void bag_list_done(BagList *l) {
         for (size_t i = 0; i < l->n; i++)
                 property_bag_done(&l->bags[i]);
         free(l->bags);
-        *l = (BagList) {};
+        *l = (BagList){};
 }
 
 /* Reads every object in paths with GetAll(interface). */
@@ -40,13 +40,14 @@ static int bag_list_load(sd_bus *bus, char **paths, const char *interface, BagLi
                         if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
                             sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_INTERFACE))
                                 continue;
-                        log_error("Failed to read properties of %s: %s", paths[i], bus_error_message(&error, r));
+                        log_error("Failed to read properties of %s: %s", paths[i],
+                                  bus_error_message(&error, r));
                         return r;
                 }
         }
 
         *ret = l;
-        l = (BagList) {};
+        l = (BagList){};
         return 0;
 }
 
@@ -81,7 +82,6 @@ static char *int_string(int64_t v, bool dash_if_negative) {
                 return NULL;
         return s;
 }
-
 
 int verb_status(int argc, char *argv[]) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
@@ -119,15 +119,12 @@ int verb_status(int argc, char *argv[]) {
                 return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
         }
 
-        if (table_new(&tb) < 0 ||
-            table_add_column(tb, "PF", 0) < 0 ||
-            table_add_column(tb, "INTERFACE", 0) < 0 ||
-            table_add_column(tb, "DRIVER", 0) < 0 ||
+        if (table_new(&tb) < 0 || table_add_column(tb, "PF", 0) < 0 ||
+            table_add_column(tb, "INTERFACE", 0) < 0 || table_add_column(tb, "DRIVER", 0) < 0 ||
             table_add_column(tb, "MODEL", SCOLS_FL_TRUNC) < 0 ||
             table_add_column(tb, "VFS", SCOLS_FL_RIGHT) < 0 ||
             table_add_column(tb, "DESIRED", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "TOTAL", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "STATE", 0) < 0)
+            table_add_column(tb, "TOTAL", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "STATE", 0) < 0)
                 return log_error_errno(ENOMEM, "Failed to set up the table: %m");
 
         for (size_t i = 0; i < pfs.n; i++) {
@@ -150,10 +147,8 @@ int verb_status(int argc, char *argv[]) {
                 if (table_set_cell(line, 0, property_bag_string(pf, "PciAddress")) < 0 ||
                     table_set_cell(line, 1, property_bag_string(pf, "Interface")) < 0 ||
                     table_set_cell(line, 2, property_bag_string(pf, "Driver")) < 0 ||
-                    table_set_cell(line, 3, model) < 0 ||
-                    table_set_cell(line, 4, now) < 0 ||
-                    table_set_cell(line, 5, desired) < 0 ||
-                    table_set_cell(line, 6, total) < 0 ||
+                    table_set_cell(line, 3, model) < 0 || table_set_cell(line, 4, now) < 0 ||
+                    table_set_cell(line, 5, desired) < 0 || table_set_cell(line, 6, total) < 0 ||
                     table_set_cell(line, 7, property_bag_string(pf, "State")) < 0)
                         return log_error_errno(ENOMEM, "Out of memory.");
 
@@ -228,17 +223,12 @@ static int print_vf_table(BagList *vfs) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
         int r;
 
-        if (table_new(&tb) < 0 ||
-            table_add_column(tb, "INDEX", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "ADDRESS", 0) < 0 ||
-            table_add_column(tb, "INTERFACE", 0) < 0 ||
-            table_add_column(tb, "DRIVER", 0) < 0 ||
-            table_add_column(tb, "MAC", 0) < 0 ||
+        if (table_new(&tb) < 0 || table_add_column(tb, "INDEX", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "ADDRESS", 0) < 0 || table_add_column(tb, "INTERFACE", 0) < 0 ||
+            table_add_column(tb, "DRIVER", 0) < 0 || table_add_column(tb, "MAC", 0) < 0 ||
             table_add_column(tb, "VLAN", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "IOMMU", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "STATE", 0) < 0 ||
-            table_add_column(tb, "NOT IN FORCE", 0) < 0 ||
-            table_add_column(tb, "ERROR", 0) < 0)
+            table_add_column(tb, "IOMMU", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "STATE", 0) < 0 ||
+            table_add_column(tb, "NOT IN FORCE", 0) < 0 || table_add_column(tb, "ERROR", 0) < 0)
                 return log_error_errno(ENOMEM, "Failed to set up the table: %m");
 
         for (size_t i = 0; i < vfs->n; i++) {
@@ -265,8 +255,7 @@ static int print_vf_table(BagList *vfs) {
                     table_set_cell(line, 2, property_bag_string(vf, "Interface")) < 0 ||
                     table_set_cell(line, 3, property_bag_string(vf, "Driver")) < 0 ||
                     table_set_cell(line, 4, property_bag_string(vf, "MACAddress")) < 0 ||
-                    table_set_cell(line, 5, vlan) < 0 ||
-                    table_set_cell(line, 6, group) < 0 ||
+                    table_set_cell(line, 5, vlan) < 0 || table_set_cell(line, 6, group) < 0 ||
                     table_set_cell(line, 7, property_bag_string(vf, "State")) < 0 ||
                     table_set_cell(line, 8, strempty(differs)) < 0 ||
                     table_set_cell(line, 9, property_bag_string(vf, "LastError")) < 0)
@@ -331,7 +320,8 @@ int verb_show(int argc, char *argv[]) {
                              property_bag_int(&pf, "NumVFs", 0), property_bag_int(&pf, "TotalVFs", 0));
         else
                 r = asprintf(&vfcount, "%" PRIi64 " (desired %" PRIi64 ", total %" PRIi64 ")",
-                             property_bag_int(&pf, "NumVFs", 0), desired, property_bag_int(&pf, "TotalVFs", 0));
+                             property_bag_int(&pf, "NumVFs", 0), desired,
+                             property_bag_int(&pf, "TotalVFs", 0));
         if (r < 0 || !model)
                 return log_error_errno(ENOMEM, "Out of memory.");
 

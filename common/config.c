@@ -61,8 +61,7 @@ bool pf_config_matches(const PfConfig *c, const PfMatchInfo *info) {
                     !streq(a, c->match_pci_address))
                         return false;
         }
-        if (c->match_interface &&
-            (!info->interface || fnmatch(c->match_interface, info->interface, 0) != 0))
+        if (c->match_interface && (!info->interface || fnmatch(c->match_interface, info->interface, 0) != 0))
                 return false;
         if (c->match_driver && (!info->driver || fnmatch(c->match_driver, info->driver, 0) != 0))
                 return false;
@@ -106,7 +105,7 @@ typedef struct Parser {
         Section section;
         bool match_only; /* second pass for ret_partial: everything but [Match] is skipped */
         unsigned line;
-        VfSection *vf;  /* the open [VirtualFunction] section */
+        VfSection *vf; /* the open [VirtualFunction] section */
         bool vf_started; /* VirtualFunction= seen in it */
         char *error;
 } Parser;
@@ -206,10 +205,11 @@ static int parse_match_key(Parser *p, const char *key, const char *value) {
                 char a[13];
 
                 if (pci_address_normalize(value, a) < 0)
-                        return parser_error(p, p->line,
-                                            "Invalid PciAddress=%s: must be a PCI address like 0000:01:00.0 or "
-                                            "01:00.0",
-                                            value);
+                        return parser_error(
+                                p, p->line,
+                                "Invalid PciAddress=%s: must be a PCI address like 0000:01:00.0 or "
+                                "01:00.0",
+                                value);
                 return replace_string(&c->match_pci_address, a);
         }
         if (streq(key, "Interface"))
@@ -227,10 +227,11 @@ static int parse_match_key(Parser *p, const char *key, const char *value) {
         }
         if (streq(key, "PermanentMACAddress")) {
                 if (policy_parse_mac(value, &c->match_permanent_mac_addr) < 0)
-                        return parser_error(p, p->line,
-                                            "Invalid PermanentMACAddress=%s: must be an Ethernet address like "
-                                            "aa:bb:cc:dd:ee:ff",
-                                            value);
+                        return parser_error(
+                                p, p->line,
+                                "Invalid PermanentMACAddress=%s: must be an Ethernet address like "
+                                "aa:bb:cc:dd:ee:ff",
+                                value);
                 c->match_permanent_mac = true;
                 return 0;
         }
@@ -253,7 +254,8 @@ static int parse_pf_key(Parser *p, const char *key, const char *value) {
         if (streq(key, "DriversAutoprobe")) {
                 int b = parse_boolean(value);
                 if (b < 0)
-                        return parser_error(p, p->line, "Invalid DriversAutoprobe=%s: must be a boolean (yes/no)",
+                        return parser_error(p, p->line,
+                                            "Invalid DriversAutoprobe=%s: must be a boolean (yes/no)",
                                             value);
                 c->drivers_autoprobe = b;
                 return 0;
@@ -277,10 +279,11 @@ static int parse_vf_key(Parser *p, const char *key, const char *value) {
                         return parser_error(p, p->line, "Invalid VirtualFunction=%s: VF indexes go up to %u",
                                             value, VF_INDEX_MAX);
                 if (r == -EDOM)
-                        return parser_error(p, p->line,
-                                            "Invalid VirtualFunction=%s: the first index of a range must not "
-                                            "exceed the last",
-                                            value);
+                        return parser_error(
+                                p, p->line,
+                                "Invalid VirtualFunction=%s: the first index of a range must not "
+                                "exceed the last",
+                                value);
                 if (r < 0)
                         return parser_error(p, p->line,
                                             "Invalid VirtualFunction=%s: must be an index N or a range N-M",
@@ -292,17 +295,19 @@ static int parse_vf_key(Parser *p, const char *key, const char *value) {
         k = policy_key_from_full_string(key);
         if (k < 0) {
                 if (policy_key_from_string(key) >= 0)
-                        return parser_error(p, p->line,
-                                            "Unknown key %s= in section [VirtualFunction]; files use the full "
-                                            "name %s=",
-                                            key, policy_key_to_string(policy_key_from_string(key)));
+                        return parser_error(
+                                p, p->line,
+                                "Unknown key %s= in section [VirtualFunction]; files use the full "
+                                "name %s=",
+                                key, policy_key_to_string(policy_key_from_string(key)));
                 return parser_error(p, p->line, "Unknown key %s= in section [VirtualFunction]", key);
         }
         if (!p->vf_started)
-                return parser_error(p, p->line,
-                                    "%s= before VirtualFunction=: a [VirtualFunction] section must start with "
-                                    "VirtualFunction=N or N-M",
-                                    key);
+                return parser_error(
+                        p, p->line,
+                        "%s= before VirtualFunction=: a [VirtualFunction] section must start with "
+                        "VirtualFunction=N or N-M",
+                        key);
 
         r = policy_set_from_string(&p->vf->policy, k, value, &msg);
         if (r == -ENOMEM)
@@ -369,7 +374,7 @@ static int parse_section_header(Parser *p, char *l) {
                         return -ENOMEM;
                 c->vfs = v;
                 p->vf = &c->vfs[c->n_vfs++];
-                *p->vf = (VfSection) { .line = p->line };
+                *p->vf = (VfSection){.line = p->line};
                 p->vf_started = false;
                 p->section = SECTION_VF;
                 return 0;
@@ -480,7 +485,7 @@ static int parse_text(Parser *p, const char *text, bool require_match) {
 
 static PfConfig *parse_partial(const char *path, const char *text) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL;
-        Parser p = { .path = path, .match_only = true };
+        Parser p = {.path = path, .match_only = true};
         int r;
 
         c = pf_config_new(path);
@@ -497,7 +502,7 @@ static PfConfig *parse_partial(const char *path, const char *text) {
 int pf_config_parse_string(const char *path, const char *text, bool require_match, PfConfig **ret,
                            char **ret_error, PfConfig **ret_partial) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL;
-        Parser p = { .path = path ?: "<string>" };
+        Parser p = {.path = path ?: "<string>"};
         int r;
 
         if (!text)
@@ -584,14 +589,15 @@ int pf_config_format(const PfConfig *c, char **ret) {
                 r = append(&buf, &len, "[Match]\n");
                 if (r < 0)
                         return r;
-                if (c->match_pci_address && (r = append(&buf, &len, "PciAddress=%s\n", c->match_pci_address)) < 0)
+                if (c->match_pci_address &&
+                    (r = append(&buf, &len, "PciAddress=%s\n", c->match_pci_address)) < 0)
                         return r;
                 if (c->match_interface && (r = append(&buf, &len, "Interface=%s\n", c->match_interface)) < 0)
                         return r;
                 if (c->match_driver && (r = append(&buf, &len, "Driver=%s\n", c->match_driver)) < 0)
                         return r;
-                if (c->match_vendor_device &&
-                    (r = append(&buf, &len, "VendorDevice=%04x:%04x\n", c->match_vendor, c->match_device)) < 0)
+                if (c->match_vendor_device && (r = append(&buf, &len, "VendorDevice=%04x:%04x\n",
+                                                          c->match_vendor, c->match_device)) < 0)
                         return r;
                 if (c->match_permanent_mac) {
                         char m[18];
@@ -609,8 +615,8 @@ int pf_config_format(const PfConfig *c, char **ret) {
                         return r;
                 if (c->num_vfs >= 0 && (r = append(&buf, &len, "NumVFs=%d\n", c->num_vfs)) < 0)
                         return r;
-                if (c->drivers_autoprobe >= 0 &&
-                    (r = append(&buf, &len, "DriversAutoprobe=%s\n", c->drivers_autoprobe ? "yes" : "no")) < 0)
+                if (c->drivers_autoprobe >= 0 && (r = append(&buf, &len, "DriversAutoprobe=%s\n",
+                                                             c->drivers_autoprobe ? "yes" : "no")) < 0)
                         return r;
                 first = false;
         }
@@ -680,7 +686,7 @@ static int config_set_add_error(ConfigSet *s, const char *path, char *message, P
                 return -ENOMEM;
         }
         s->errors = e;
-        s->errors[s->n_errors++] = (ConfigError) {
+        s->errors[s->n_errors++] = (ConfigError){
                 .path = p,
                 .message = message,
                 .partial = partial,
@@ -711,7 +717,7 @@ static int config_set_add_file(ConfigSet *s, const char *path) {
         return 0;
 }
 
-int config_load_files(char * const *files, ConfigSet **ret) {
+int config_load_files(char *const *files, ConfigSet **ret) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL;
         int r;
 
@@ -719,7 +725,7 @@ int config_load_files(char * const *files, ConfigSet **ret) {
         if (!s)
                 return -ENOMEM;
 
-        for (char * const *f = files; f && *f; f++) {
+        for (char *const *f = files; f && *f; f++) {
                 r = config_set_add_file(s, *f);
                 if (r < 0)
                         return r;
@@ -815,7 +821,7 @@ static int collect_dir(const char *dir, ConfEntry **entries, size_t *n_entries) 
                         break;
                 }
                 *entries = e;
-                e[(*n_entries)++] = (ConfEntry) {
+                e[(*n_entries)++] = (ConfEntry){
                         .name = TAKE_PTR(name),
                         .path = is_masked(path) ? NULL : TAKE_PTR(path),
                 };
@@ -826,7 +832,7 @@ static int collect_dir(const char *dir, ConfEntry **entries, size_t *n_entries) 
         return r;
 }
 
-int config_load(char * const *dirs, ConfigSet **ret) {
+int config_load(char *const *dirs, ConfigSet **ret) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL;
         ConfEntry *entries = NULL;
         size_t n_entries = 0;
@@ -836,7 +842,7 @@ int config_load(char * const *dirs, ConfigSet **ret) {
         if (!s)
                 return -ENOMEM;
 
-        for (char * const *d = dirs; d && *d; d++) {
+        for (char *const *d = dirs; d && *d; d++) {
                 r = collect_dir(*d, &entries, &n_entries);
                 if (r < 0)
                         goto finish;

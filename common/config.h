@@ -21,8 +21,8 @@ typedef struct PfConfig {
 
         /* [Match]; NULL/false when not given. Every key given must match. */
         char *match_pci_address; /* normalized, "0000:01:00.0" */
-        char *match_interface;   /* fnmatch() glob */
-        char *match_driver;      /* fnmatch() glob */
+        char *match_interface; /* fnmatch() glob */
+        char *match_driver; /* fnmatch() glob */
         bool match_vendor_device;
         uint16_t match_vendor;
         uint16_t match_device;
@@ -31,7 +31,7 @@ typedef struct PfConfig {
         bool has_match_section;
 
         /* [PhysicalFunction] */
-        int num_vfs;           /* -1 when not given */
+        int num_vfs; /* -1 when not given */
         int drivers_autoprobe; /* -1 when not given, else 0/1 */
 
         VfSection *vfs;
@@ -90,9 +90,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigSet *, config_set_free);
 /* Loads <dir>/pf.d/ *.conf files from every dir; a name in an earlier dir masks the same name in later
  * ones; files are taken in lexical order of their names. A missing directory is fine. Fails only on
  * ENOMEM or an unreadable directory; refused files end up in ->errors. */
-int config_load(char * const *dirs, ConfigSet **ret);
+int config_load(char *const *dirs, ConfigSet **ret);
 /* Parses exactly these files (sriovctl check-config FILE...). */
-int config_load_files(char * const *files, ConfigSet **ret);
+int config_load_files(char *const *files, ConfigSet **ret);
 
 /* The first valid file (lexical order) matching info, or NULL. */
 const PfConfig *config_set_find(const ConfigSet *s, const PfMatchInfo *info);

@@ -16,7 +16,7 @@ char **strv_free(char **l) {
         return NULL;
 }
 
-size_t strv_length(char * const *l) {
+size_t strv_length(char *const *l) {
         size_t n = 0;
         if (!l)
                 return 0;
@@ -46,15 +46,15 @@ int strv_extend(char ***l, const char *value) {
         return strv_consume(l, strdup(value));
 }
 
-bool strv_contains(char * const *l, const char *s) {
-        for (char * const *i = l; i && *i; i++)
+bool strv_contains(char *const *l, const char *s) {
+        for (char *const *i = l; i && *i; i++)
                 if (streq(*i, s))
                         return true;
         return false;
 }
 
 static int str_compare(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 int strv_sort(char **l) {
@@ -304,7 +304,8 @@ bool pci_address_is_valid(const char *s) {
         if (sscanf(s, "%4x:%2x:%2x.%1x%c", &d, &b, &sl, &f, &c) != 4)
                 return false;
         for (const char *p = s; *p; p++)
-                if (!(isxdigit((unsigned char) *p) && !isupper((unsigned char) *p)) && *p != ':' && *p != '.')
+                if (!(isxdigit((unsigned char) *p) && !isupper((unsigned char) *p)) && *p != ':' &&
+                    *p != '.')
                         return false;
         return s[4] == ':' && s[7] == ':' && s[10] == '.' && sl < 32 && f < 8;
 }

@@ -18,18 +18,18 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-#define TAKE_PTR(p)                          \
-        ({                                   \
-                typeof(p) _ptr_ = (p);       \
-                (p) = NULL;                  \
-                _ptr_;                       \
+#define TAKE_PTR(p)                    \
+        ({                             \
+                typeof(p) _ptr_ = (p); \
+                (p) = NULL;            \
+                _ptr_;                 \
         })
 
-#define TAKE_FD(fd)                          \
-        ({                                   \
-                int _fd_ = (fd);             \
-                (fd) = -1;                   \
-                _fd_;                        \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -1;       \
+                _fd_;            \
         })
 
 static inline void freep(void *p) {
@@ -86,29 +86,29 @@ static inline int negative_errno(void) {
 }
 
 /* A string table for an enum: FOO_to_string() and FOO_from_string() (-EINVAL when unknown). */
-#define DEFINE_STRING_TABLE_LOOKUP(name, type)                                         \
-        const char *name##_to_string(type i) {                                         \
-                if (i < 0 || (size_t) i >= ELEMENTSOF(name##_table))                   \
-                        return NULL;                                                   \
-                return name##_table[i];                                                \
-        }                                                                              \
-        type name##_from_string(const char *s) {                                       \
-                if (!s)                                                                \
-                        return -EINVAL;                                                \
-                for (size_t _i = 0; _i < ELEMENTSOF(name##_table); _i++)               \
-                        if (name##_table[_i] && streq(name##_table[_i], s))            \
-                                return (type) _i;                                      \
-                return -EINVAL;                                                        \
+#define DEFINE_STRING_TABLE_LOOKUP(name, type)                              \
+        const char *name##_to_string(type i) {                              \
+                if (i < 0 || (size_t) i >= ELEMENTSOF(name##_table))        \
+                        return NULL;                                        \
+                return name##_table[i];                                     \
+        }                                                                   \
+        type name##_from_string(const char *s) {                            \
+                if (!s)                                                     \
+                        return -EINVAL;                                     \
+                for (size_t _i = 0; _i < ELEMENTSOF(name##_table); _i++)    \
+                        if (name##_table[_i] && streq(name##_table[_i], s)) \
+                                return (type) _i;                           \
+                return -EINVAL;                                             \
         }
 
 /* NULL-terminated string arrays. */
 char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
-size_t strv_length(char * const *l);
+size_t strv_length(char *const *l);
 int strv_extend(char ***l, const char *value);
 int strv_consume(char ***l, char *value);
-bool strv_contains(char * const *l, const char *s);
+bool strv_contains(char *const *l, const char *s);
 int strv_sort(char **l);
 
 char *strjoin_real(const char *x, ...) __attribute__((sentinel));

@@ -160,8 +160,10 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
         if (want_default && !cur && autoprobe_opened && !*autoprobe_opened) {
                 r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "1");
                 if (r < 0) {
-                        outcome_fail(o, r, "Failed to bind VF %u (%s) to its default driver: cannot set "
-                                     SYSFS_SRIOV_DRIVERS_AUTOPROBE "=1 for the probe: %m", index, address);
+                        outcome_fail(o, r,
+                                     "Failed to bind VF %u (%s) to its default driver: cannot "
+                                     "set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=1 for the probe: %m",
+                                     index, address);
                         return;
                 }
                 *autoprobe_opened = true;

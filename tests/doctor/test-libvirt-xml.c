@@ -18,8 +18,10 @@ static int validate(const char *element) {
         ck_assert_int_ge(fd, 0);
         f = fdopen(fd, "w");
         ck_assert_ptr_nonnull(f);
-        fprintf(f, "<domain type='kvm'><name>t</name><memory>1024</memory><os><type>hvm</type></os>"
-                   "<devices>\n%s</devices></domain>\n", element);
+        fprintf(f,
+                "<domain type='kvm'><name>t</name><memory>1024</memory><os><type>hvm</type></os>"
+                "<devices>\n%s</devices></domain>\n",
+                element);
         ck_assert_int_eq(fclose(f), 0);
 
         ck_assert_int_ge(asprintf(&cmd, "%s %s domain >/dev/null 2>&1", validator, path), 0);
@@ -74,7 +76,8 @@ START_TEST(test_normalizing) {
 
         /* short and upper-case addresses and MACs as users type them */
         ck_assert_int_eq(libvirt_xml_format("AF:1F.7", "02:AB:CD:EF:00:10", 4095, &s), 0);
-        ck_assert_ptr_nonnull(strstr(s, "<address type='pci' domain='0x0000' bus='0xaf' slot='0x1f' function='0x7'/>"));
+        ck_assert_ptr_nonnull(
+                strstr(s, "<address type='pci' domain='0x0000' bus='0xaf' slot='0x1f' function='0x7'/>"));
         ck_assert_ptr_nonnull(strstr(s, "<mac address='02:ab:cd:ef:00:10'/>"));
         ck_assert_ptr_nonnull(strstr(s, "<tag id='4095'/>"));
         ck_assert_int_eq(validate(s), 0);
@@ -105,14 +108,17 @@ END_TEST
 
 START_TEST(test_validator_refuses_bad_xml) {
         /* The schema check itself must be able to fail, or the tests above prove nothing. */
-        ck_assert_int_ne(validate("<interface type='hostdev' managed='yes'>\n"
-                                  "  <source>\n"
-                                  "    <address type='pci' domain='0x0000' bus='0x01' slot='0x100' function='0x0'/>\n"
-                                  "  </source>\n"
-                                  "</interface>\n"), 0);
+        ck_assert_int_ne(
+                validate("<interface type='hostdev' managed='yes'>\n"
+                         "  <source>\n"
+                         "    <address type='pci' domain='0x0000' bus='0x01' slot='0x100' function='0x0'/>\n"
+                         "  </source>\n"
+                         "</interface>\n"),
+                0);
         ck_assert_int_ne(validate("<interface type='hostdev' managed='yes'>\n"
                                   "  <vlan><tag id='5000'/></vlan>\n"
-                                  "</interface>\n"), 0);
+                                  "</interface>\n"),
+                         0);
 }
 END_TEST
 

@@ -50,14 +50,8 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 
 static const char *const watched[] = {
-        "sriov_numvfs",
-        "sriov_drivers_autoprobe",
-        "driver_override",
-        "bind",
-        "unbind",
-        "drivers_probe",
-        "new_id",
-        "remove_id",
+        "sriov_numvfs", "sriov_drivers_autoprobe", "driver_override", "bind",
+        "unbind",       "drivers_probe",           "new_id",          "remove_id",
 };
 
 static bool name_is_watched(const char *path) {
@@ -115,7 +109,7 @@ static int full_write(int fd, const void *buf, size_t len) {
 /* Sends "path\0value" to the harness and waits for its answer, an errno in decimal ("0" = success).
  * Returns that errno, or EIO when the harness cannot be reached (a broken harness must fail loudly). */
 static int ask_kernel(const char *path, const void *buf, size_t len) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         const char *sock = getenv(ENV_SOCKET);
         char answer[32];
         size_t got = 0;
@@ -134,7 +128,7 @@ static int ask_kernel(const char *path, const void *buf, size_t len) {
         for (int tries = 0; syscall(SYS_connect, fd, (struct sockaddr *) &sa, sizeof(sa)) < 0; tries++) {
                 /* a full listen backlog answers EAGAIN: the harness is busy, not gone */
                 if (errno == EAGAIN && tries < 200) {
-                        struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                        struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
                         nanosleep(&ts, NULL);
                         continue;
                 }
@@ -177,12 +171,12 @@ static ssize_t kernel_write(const char *path, const void *buf, size_t count) {
         return (ssize_t) count;
 }
 
-#define NEXT(ret, name, ...)                                                    \
-        static ret (*next_##name)(__VA_ARGS__);                                 \
-        static ret (*get_##name(void))(__VA_ARGS__) {                           \
-                if (!next_##name)                                               \
-                        next_##name = dlsym(RTLD_NEXT, #name);                  \
-                return next_##name;                                             \
+#define NEXT(ret, name, ...)                                   \
+        static ret (*next_##name)(__VA_ARGS__);                \
+        static ret (*get_##name(void))(__VA_ARGS__) {          \
+                if (!next_##name)                              \
+                        next_##name = dlsym(RTLD_NEXT, #name); \
+                return next_##name;                            \
         }
 
 NEXT(ssize_t, write, int, const void *, size_t)
@@ -247,14 +241,14 @@ static int fix_flags(const char *path, int flags) {
         return flags;
 }
 
-#define OPEN_MODE(flags, mode)                                          \
-        do {                                                            \
-                if ((flags) & (O_CREAT | __O_TMPFILE)) {                \
-                        va_list ap;                                     \
-                        va_start(ap, flags);                            \
-                        mode = va_arg(ap, mode_t);                      \
-                        va_end(ap);                                     \
-                }                                                       \
+#define OPEN_MODE(flags, mode)                           \
+        do {                                             \
+                if ((flags) & (O_CREAT | __O_TMPFILE)) { \
+                        va_list ap;                      \
+                        va_start(ap, flags);             \
+                        mode = va_arg(ap, mode_t);       \
+                        va_end(ap);                      \
+                }                                        \
         } while (0)
 
 EXPORT int open(const char *path, int flags, ...) {

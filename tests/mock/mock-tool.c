@@ -114,7 +114,7 @@ static int do_monitor(int seconds, int count, int stall_ms) {
                 usleep(stall_ms * 1000);
 
         while (n < count && time(NULL) < end) {
-                struct pollfd p = { .fd = udev_monitor_get_fd(m), .events = POLLIN };
+                struct pollfd p = {.fd = udev_monitor_get_fd(m), .events = POLLIN};
                 struct udev_device *d;
 
                 if (poll(&p, 1, 200) <= 0)
@@ -123,8 +123,7 @@ static int do_monitor(int seconds, int count, int stall_ms) {
                 if (!d)
                         continue;
                 printf("%s %s %s%s%s\n", udev_device_get_action(d), udev_device_get_subsystem(d),
-                       udev_device_get_devpath(d),
-                       udev_device_get_driver(d) ? " DRIVER=" : "",
+                       udev_device_get_devpath(d), udev_device_get_driver(d) ? " DRIVER=" : "",
                        udev_device_get_driver(d) ?: "");
                 fflush(stdout);
                 udev_device_unref(d);
@@ -164,6 +163,7 @@ int main(int argc, char **argv) {
                 return do_monitor(atoi(argv[2]), atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 0);
         if (argc == 2 && streq(argv[1], "enumerate"))
                 return do_enumerate();
-        fprintf(stderr, "usage: mock-tool write PATH VALUE [raw|pwrite|fopen|fdopen|libudev] | monitor SECONDS COUNT [STALL_MS] | enumerate\n");
+        fprintf(stderr, "usage: mock-tool write PATH VALUE [raw|pwrite|fopen|fdopen|libudev] | monitor "
+                        "SECONDS COUNT [STALL_MS] | enumerate\n");
         return 2;
 }

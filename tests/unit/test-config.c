@@ -73,7 +73,8 @@ static void parse_bad(const char *text, unsigned line, const char *needle) {
         ck_assert_ptr_eq(c, (PfConfig *) 0x1);
         ck_assert_ptr_nonnull(error);
         ck_assert_int_ge(asprintf_safe(&prefix, "bad.conf:%u: ", line), 0);
-        ck_assert_msg(startswith(error, prefix), "\"%s\": expected prefix \"%s\", got \"%s\"", text, prefix, error);
+        ck_assert_msg(startswith(error, prefix), "\"%s\": expected prefix \"%s\", got \"%s\"", text, prefix,
+                      error);
         ck_assert_msg(strstr(error, needle), "\"%s\": expected \"%s\" in \"%s\"", text, needle, error);
 }
 
@@ -196,10 +197,12 @@ START_TEST(test_parse_errors) {
         parse_bad(MATCH "[PhysicalFunction]\nNumVFs=65536\n", 4, "Invalid NumVFs=65536");
         parse_bad(MATCH "[PhysicalFunction]\nNumVFs=\n", 4, "Invalid NumVFs=");
         parse_bad(MATCH "[PhysicalFunction]\nDriversAutoprobe=maybe\n", 4, "Invalid DriversAutoprobe=maybe");
-        parse_bad(MATCH "[PhysicalFunction]\nVLANId=1\n", 4, "Unknown key VLANId= in section [PhysicalFunction]");
+        parse_bad(MATCH "[PhysicalFunction]\nVLANId=1\n", 4,
+                  "Unknown key VLANId= in section [PhysicalFunction]");
 
         /* [VirtualFunction] structure */
-        parse_bad(MATCH "[VirtualFunction]\nVLANId=3\nVirtualFunction=0\n", 4, "VLANId= before VirtualFunction=");
+        parse_bad(MATCH "[VirtualFunction]\nVLANId=3\nVirtualFunction=0\n", 4,
+                  "VLANId= before VirtualFunction=");
         parse_bad(MATCH "[VirtualFunction]\n[PhysicalFunction]\nNumVFs=1\n", 3,
                   "[VirtualFunction] section without VirtualFunction=");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\n\n[VirtualFunction]\n# empty\n", 6,
@@ -221,10 +224,12 @@ START_TEST(test_parse_errors) {
                   "Unknown key Foo= in section [VirtualFunction]");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nMACAddress=01:00:5e:00:00:01\n", 5,
                   "MACAddress=01:00:5e:00:00:01");
-        parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nQualityOfService=8\n", 5, "QualityOfService=8");
+        parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nQualityOfService=8\n", 5,
+                  "QualityOfService=8");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nTrust=perhaps\n", 5, "Trust=perhaps");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nLinkState=up\n", 5, "LinkState=up");
-        parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nVLANProtocol=802.1x\n", 5, "VLANProtocol=802.1x");
+        parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nVLANProtocol=802.1x\n", 5,
+                  "VLANProtocol=802.1x");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nDriver=vfio/pci\n", 5, "Driver=vfio/pci");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nVLANId=\n", 5, "VLANId=");
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0\nMaxTxRate=100\nMinTxRate=200\n", 6,
@@ -263,8 +268,8 @@ START_TEST(test_require_match_off) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL;
         _cleanup_free_ char *error = NULL;
 
-        ck_assert_int_eq(pf_config_parse_string("state.conf", "[PhysicalFunction]\nNumVFs=3\n", false, &c, &error,
-                                                NULL),
+        ck_assert_int_eq(pf_config_parse_string("state.conf", "[PhysicalFunction]\nNumVFs=3\n", false, &c,
+                                                &error, NULL),
                          0);
         ck_assert_int_eq(c->num_vfs, 3);
         ck_assert(!c->has_match_section);
@@ -290,10 +295,11 @@ START_TEST(test_partial) {
         ck_assert_str_eq(p1->match_driver, "igb");
         ck_assert_int_eq(p1->num_vfs, -1);
         ck_assert_uint_eq(p1->n_vfs, 0);
-        ck_assert(pf_config_matches(p1, &(PfMatchInfo) { .pci_address = "0000:01:00.0", .driver = "igb" }));
+        ck_assert(pf_config_matches(p1, &(PfMatchInfo){.pci_address = "0000:01:00.0", .driver = "igb"}));
 
         /* the error is in [Match] itself: nothing to pin it on */
-        ck_assert_int_eq(pf_config_parse_string("b.conf", "[Match]\nPciAddress=nope\n[PhysicalFunction]\nNumVFs=1\n",
+        ck_assert_int_eq(pf_config_parse_string("b.conf",
+                                                "[Match]\nPciAddress=nope\n[PhysicalFunction]\nNumVFs=1\n",
                                                 true, &c, &e2, &p2),
                          -EBADMSG);
         ck_assert_ptr_null(p2);
@@ -309,8 +315,9 @@ START_TEST(test_partial) {
         ck_assert_str_eq(p3->match_interface, "enp*");
 
         /* no [Match] at all: a partial would match every PF, so there is none */
-        ck_assert_int_eq(pf_config_parse_string("d.conf", "[PhysicalFunction]\nNumVFs=1\n", true, &c, &e4, &p4),
-                         -EBADMSG);
+        ck_assert_int_eq(
+                pf_config_parse_string("d.conf", "[PhysicalFunction]\nNumVFs=1\n", true, &c, &e4, &p4),
+                -EBADMSG);
         ck_assert_ptr_null(p4);
 }
 END_TEST
@@ -367,9 +374,9 @@ START_TEST(test_matches) {
 
         /* only the keys given count */
         any = parse_ok("[Match]\nDriver=ixgbe\n");
-        ck_assert(pf_config_matches(any, &(PfMatchInfo) { .driver = "ixgbe" }));
+        ck_assert(pf_config_matches(any, &(PfMatchInfo){.driver = "ixgbe"}));
         ck_assert(pf_config_matches(any, &info));
-        ck_assert(!pf_config_matches(any, &(PfMatchInfo) { .driver = "ixgbevf" }));
+        ck_assert(!pf_config_matches(any, &(PfMatchInfo){.driver = "ixgbevf"}));
 }
 END_TEST
 
@@ -410,8 +417,8 @@ START_TEST(test_format_round_trip) {
         ck_assert_msg(strstr(text, "\n[PhysicalFunction]\nNumVFs=7\nDriversAutoprobe=no\n"), "%s", text);
         ck_assert_msg(strstr(text, "[VirtualFunction]\nVirtualFunction=0-6\n"), "%s", text);
         ck_assert_msg(strstr(text, "VLANProtocol=802.1Q\n"), "%s", text);
-        ck_assert_msg(strstr(text, "[VirtualFunction]\nVirtualFunction=3\nMACAddress=02:00:00:00:00:03\n"), "%s",
-                      text);
+        ck_assert_msg(strstr(text, "[VirtualFunction]\nVirtualFunction=3\nMACAddress=02:00:00:00:00:03\n"),
+                      "%s", text);
 
         ck_assert_int_eq(pf_config_parse_string("again.conf", text, true, &d, NULL, NULL), 0);
         assert_configs_equal(c, d);
@@ -447,7 +454,7 @@ START_TEST(test_load_masking_and_order) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL;
         _cleanup_free_ char *etc = make_path("etc"), *run = make_path("run"), *lib = make_path("lib"),
                             *missing = make_path("missing"), *null_link = NULL;
-        char *dirs[] = { etc, run, missing, lib, NULL };
+        char *dirs[] = {etc, run, missing, lib, NULL};
 
         write_file("lib/pf.d/10-b.conf", "[Match]\nInterface=lib10\n");
         write_file("lib/pf.d/20-a.conf", "[Match]\nInterface=lib20\n");
@@ -482,10 +489,10 @@ END_TEST
 START_TEST(test_load_errors_and_find) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL;
         _cleanup_free_ char *etc = make_path("etc"), *lib = make_path("lib");
-        char *dirs[] = { etc, lib, NULL };
-        PfMatchInfo pf0 = { .pci_address = "0000:01:00.0", .interface = "enp1s0", .driver = "igb" };
-        PfMatchInfo pf1 = { .pci_address = "0000:02:00.0", .interface = "enp2s0", .driver = "igb" };
-        PfMatchInfo pf2 = { .pci_address = "0000:03:00.0", .interface = "enp3s0", .driver = "ixgbe" };
+        char *dirs[] = {etc, lib, NULL};
+        PfMatchInfo pf0 = {.pci_address = "0000:01:00.0", .interface = "enp1s0", .driver = "igb"};
+        PfMatchInfo pf1 = {.pci_address = "0000:02:00.0", .interface = "enp2s0", .driver = "igb"};
+        PfMatchInfo pf2 = {.pci_address = "0000:03:00.0", .interface = "enp3s0", .driver = "ixgbe"};
         const PfConfig *c;
 
         write_file("etc/pf.d/10-enp1.conf", "[Match]\nInterface=enp1s0\n[PhysicalFunction]\nNumVFs=4\n");
@@ -500,15 +507,17 @@ START_TEST(test_load_errors_and_find) {
 
         /* the refused files are reported with file and line, the others still apply */
         ck_assert(endswith_str(s->errors[0].path, "/lib/pf.d/15-broken.conf"));
-        ck_assert_msg(endswith_str(s->errors[0].message,
-                                   "/lib/pf.d/15-broken.conf:5: Invalid NumVFs=lots: must be a number between 0 "
-                                   "and 65535"),
-                      "%s", s->errors[0].message);
+        ck_assert_msg(
+                endswith_str(s->errors[0].message,
+                             "/lib/pf.d/15-broken.conf:5: Invalid NumVFs=lots: must be a number between 0 "
+                             "and 65535"),
+                "%s", s->errors[0].message);
         ck_assert_ptr_nonnull(s->errors[0].partial);
         ck_assert(pf_config_matches(s->errors[0].partial, &pf2));
         ck_assert(!pf_config_matches(s->errors[0].partial, &pf0));
-        ck_assert(endswith_str(s->errors[1].message,
-                               "/lib/pf.d/16-nomatch.conf:1: [Match] section with at least one key is required"));
+        ck_assert(endswith_str(
+                s->errors[1].message,
+                "/lib/pf.d/16-nomatch.conf:1: [Match] section with at least one key is required"));
         ck_assert_ptr_null(s->errors[1].partial);
 
         /* first match in lexical order wins */
@@ -526,13 +535,13 @@ END_TEST
 START_TEST(test_load_empty) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL, *t = NULL;
         _cleanup_free_ char *nothing = make_path("nothing"), *file = make_path("file");
-        char *dirs[] = { nothing, NULL };
-        char *dirs2[] = { file, NULL };
+        char *dirs[] = {nothing, NULL};
+        char *dirs2[] = {file, NULL};
 
         s = load(dirs);
         ck_assert_uint_eq(s->n_files, 0);
         ck_assert_uint_eq(s->n_errors, 0);
-        ck_assert_ptr_null(config_set_find(s, &(PfMatchInfo) { .driver = "igb" }));
+        ck_assert_ptr_null(config_set_find(s, &(PfMatchInfo){.driver = "igb"}));
 
         /* a plain file where a directory should be is no configuration either */
         write_file("file", "x");
@@ -544,7 +553,7 @@ END_TEST
 START_TEST(test_load_files) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL;
         _cleanup_free_ char *a = make_path("a.conf"), *b = make_path("b.conf"), *c = make_path("c.conf");
-        char *files[] = { b, a, c, NULL };
+        char *files[] = {b, a, c, NULL};
         _cleanup_free_ char *expected = NULL;
 
         write_file("a.conf", "[Match]\nDriver=igb\n");

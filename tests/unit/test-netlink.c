@@ -42,15 +42,15 @@ END_TEST
 START_TEST(test_set_request) {
         NetlinkVfChange c[2] = {};
         struct nlattr *tb[IFLA_MAX + 1], *info, *a;
-        const struct ether_addr mac = { { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 } };
+        const struct ether_addr mac = {{0x02, 0x00, 0x00, 0x00, 0x01, 0x01}};
         struct ifinfomsg *ifi;
         struct nl_msg *msg;
         unsigned seen = 0;
         int rem;
 
         c[0].index = 1;
-        c[0].keys = KEY(POLICY_MAC_ADDRESS) | KEY(POLICY_VLAN_ID) | KEY(POLICY_QOS) | KEY(POLICY_VLAN_PROTOCOL) |
-                    KEY(POLICY_TRUST);
+        c[0].keys = KEY(POLICY_MAC_ADDRESS) | KEY(POLICY_VLAN_ID) | KEY(POLICY_QOS) |
+                    KEY(POLICY_VLAN_PROTOCOL) | KEY(POLICY_TRUST);
         c[0].want.mac = mac;
         c[0].want.vlan = 42;
         c[0].want.qos = 3;
@@ -59,7 +59,8 @@ START_TEST(test_set_request) {
 
         c[1].index = 3;
         c[1].keys = KEY(POLICY_MIN_TX_RATE) | KEY(POLICY_MAX_TX_RATE) | KEY(POLICY_MAC_SPOOF_CHECK) |
-                    KEY(POLICY_LINK_STATE) | KEY(POLICY_VLAN_ID) | KEY(POLICY_QOS) | KEY(POLICY_VLAN_PROTOCOL);
+                    KEY(POLICY_LINK_STATE) | KEY(POLICY_VLAN_ID) | KEY(POLICY_QOS) |
+                    KEY(POLICY_VLAN_PROTOCOL);
         c[1].want.max_tx_rate = 100;
         c[1].want.spoof_check = false;
         c[1].want.link_state = LINK_STATE_DISABLE;
@@ -128,13 +129,14 @@ START_TEST(test_set_request) {
 }
 END_TEST
 
-static void put_vf(struct nl_msg *msg, unsigned vf, uint8_t last_mac_byte, unsigned vlan, uint32_t spoofchk) {
+static void put_vf(struct nl_msg *msg, unsigned vf, uint8_t last_mac_byte, unsigned vlan,
+                   uint32_t spoofchk) {
         struct nlattr *info = nla_nest_start(msg, IFLA_VF_INFO);
-        struct ifla_vf_mac m = { .vf = vf, .mac = { 0x02, 0, 0, 0, 0, last_mac_byte } };
-        struct ifla_vf_vlan v = { .vf = vf, .vlan = vlan, .qos = 1 };
-        struct ifla_vf_spoofchk s = { .vf = vf, .setting = spoofchk };
-        struct ifla_vf_rate r = { .vf = vf, .min_tx_rate = 0, .max_tx_rate = 50 };
-        struct ifla_vf_trust t = { .vf = vf, .setting = UINT32_MAX };
+        struct ifla_vf_mac m = {.vf = vf, .mac = {0x02, 0, 0, 0, 0, last_mac_byte}};
+        struct ifla_vf_vlan v = {.vf = vf, .vlan = vlan, .qos = 1};
+        struct ifla_vf_spoofchk s = {.vf = vf, .setting = spoofchk};
+        struct ifla_vf_rate r = {.vf = vf, .min_tx_rate = 0, .max_tx_rate = 50};
+        struct ifla_vf_trust t = {.vf = vf, .setting = UINT32_MAX};
 
         nla_put(msg, IFLA_VF_MAC, sizeof m, &m);
         nla_put(msg, IFLA_VF_VLAN, sizeof v, &v);
@@ -145,7 +147,7 @@ static void put_vf(struct nl_msg *msg, unsigned vf, uint8_t last_mac_byte, unsig
 }
 
 static struct nl_msg *fake_link(unsigned num_vfs, unsigned reported) {
-        struct ifinfomsg ifi = { .ifi_index = 4 };
+        struct ifinfomsg ifi = {.ifi_index = 4};
         struct nl_msg *msg;
         struct nlattr *list;
 

@@ -8,7 +8,7 @@
 
 /* An sd_bus that is never connected to anything: enough to build and read messages. */
 static sd_bus *bus;
-static int fds[2] = { -1, -1 };
+static int fds[2] = {-1, -1};
 
 static void bus_setup(void) {
         ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
@@ -177,14 +177,16 @@ START_TEST(test_parse_invalid) {
         parse_fail("VLANProtocol", "802.1x", -EINVAL, NULL);
         parse_fail("MACSpoofCheck", "maybe", -EINVAL, NULL);
         parse_fail("Trust", "2", -EINVAL, NULL);
-        parse_fail("QueryReceiveSideScaling", "", -EINVAL, "Invalid QueryReceiveSideScaling=: must be a boolean (yes/no)");
+        parse_fail("QueryReceiveSideScaling", "", -EINVAL,
+                   "Invalid QueryReceiveSideScaling=: must be a boolean (yes/no)");
         parse_fail("LinkState", "up", -EINVAL, "Invalid LinkState=up: must be auto, enable or disable");
         parse_fail("MinTxRate", "1.5", -EINVAL, NULL);
         parse_fail("MaxTxRate", "4294967296", -ERANGE, NULL);
         parse_fail("Driver", "vfio/pci", -EINVAL, NULL);
         parse_fail("Driver", "../x", -EINVAL, NULL);
         parse_fail("Driver", "vfio pci", -EINVAL, NULL);
-        parse_fail("Driver", "a234567890123456789012345678901234567890123456789012345678901234", -EINVAL, NULL);
+        parse_fail("Driver", "a234567890123456789012345678901234567890123456789012345678901234", -EINVAL,
+                   NULL);
 }
 END_TEST
 
@@ -218,7 +220,7 @@ static void fill_all(VfPolicy *p) {
                 [POLICY_DRIVER] = "vfio-pci",
         };
 
-        *p = (VfPolicy) {};
+        *p = (VfPolicy){};
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
                 ck_assert_int_eq(policy_set_from_string(p, k, values[k], NULL), 0);
 }
@@ -323,8 +325,9 @@ START_TEST(test_bus_subset_and_empty) {
         VfPolicy q;
 
         m = new_message();
-        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 3, "VLANId", "q", 100, "Trust", "b", 1, "Driver", "s", ""),
-                         0);
+        ck_assert_int_ge(
+                sd_bus_message_append(m, "a{sv}", 3, "VLANId", "q", 100, "Trust", "b", 1, "Driver", "s", ""),
+                0);
         ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 0), 0);
         seal(m);
         ck_assert_int_eq(policy_from_bus_message(m, &q, &error), 0);
@@ -339,7 +342,8 @@ START_TEST(test_bus_subset_and_empty) {
 END_TEST
 
 /* Each bad dictionary is refused as a whole, names the key, and leaves ret untouched. */
-static void bus_refused(sd_bus_message *m, int expected_r, const char *expected_name, const char *expected_msg) {
+static void bus_refused(sd_bus_message *m, int expected_r, const char *expected_name,
+                        const char *expected_msg) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         VfPolicy q, sentinel;
 
@@ -391,7 +395,8 @@ START_TEST(test_bus_out_of_range) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
 
         ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "Trust", "b", 1, "VLANId", "q", 5000), 0);
-        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT, "Invalid VLANId=5000: must be between 0 and 4095");
+        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT,
+                    "Invalid VLANId=5000: must be between 0 and 4095");
 }
 END_TEST
 
@@ -399,7 +404,8 @@ START_TEST(test_bus_qos_out_of_range) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
 
         ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 1, "QualityOfService", "u", 8), 0);
-        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT, "Invalid QualityOfService=8: must be between 0 and 7");
+        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT,
+                    "Invalid QualityOfService=8: must be between 0 and 7");
 }
 END_TEST
 
@@ -424,7 +430,8 @@ END_TEST
 START_TEST(test_bus_rates) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
 
-        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "MinTxRate", "u", 200, "MaxTxRate", "u", 100), 0);
+        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "MinTxRate", "u", 200, "MaxTxRate", "u", 100),
+                         0);
         bus_refused(m, -EINVAL, SRIOVD_ERROR_INVALID_ARGUMENT,
                     "Invalid MinTxRate=200: must not exceed MaxTxRate=100");
 }
@@ -435,7 +442,8 @@ START_TEST(test_bus_rates_unlimited) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         VfPolicy q;
 
-        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "MinTxRate", "u", 200, "MaxTxRate", "u", 0), 0);
+        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "MinTxRate", "u", 200, "MaxTxRate", "u", 0),
+                         0);
         seal(m);
         ck_assert_int_eq(policy_from_bus_message(m, &q, &error), 0);
         ck_assert_uint_eq(q.min_tx_rate, 200);

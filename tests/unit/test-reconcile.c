@@ -5,7 +5,7 @@
 #include "util.h"
 
 static ReconcileInput input(int desired, unsigned current) {
-        return (ReconcileInput) {
+        return (ReconcileInput){
                 .address = "0000:01:00.0",
                 .driver = "igb",
                 .desired = desired,
@@ -88,10 +88,10 @@ START_TEST(test_no_driver) {
 END_TEST
 
 static const ReconcileVf vfio_vfs[] = {
-        { .index = 0, .address = "0000:01:10.0", .driver = "igbvf" },
-        { .index = 1, .address = "0000:01:10.2", .driver = "vfio-pci" },
-        { .index = 2, .address = "0000:01:10.4", .driver = NULL },
-        { .index = 3, .address = "0000:01:10.6", .driver = "vfio-pci" },
+        {.index = 0, .address = "0000:01:10.0", .driver = "igbvf"},
+        {.index = 1, .address = "0000:01:10.2", .driver = "vfio-pci"},
+        {.index = 2, .address = "0000:01:10.4", .driver = NULL},
+        {.index = 3, .address = "0000:01:10.6", .driver = "vfio-pci"},
 };
 
 START_TEST(test_vfio_bound_refused) {
@@ -157,13 +157,18 @@ START_TEST(test_write_error_messages) {
                 int error;
                 const char *needle;
         } cases[] = {
-                { -EBUSY, "EBUSY" },   { -ERANGE, "ERANGE" },     { -ENOENT, "ENOENT" },
-                { -EINVAL, "EINVAL" }, { -ENOMEM, "allocate" },   { -EACCES, "permission denied" },
-                { -EIO, "Input/output error" },
+                {-EBUSY, "EBUSY"},
+                {-ERANGE, "ERANGE"},
+                {-ENOENT, "ENOENT"},
+                {-EINVAL, "EINVAL"},
+                {-ENOMEM, "allocate"},
+                {-EACCES, "permission denied"},
+                {-EIO, "Input/output error"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *m = reconcile_write_error_message("0000:01:00.0", "igb", 7, 3, cases[i].error);
+                _cleanup_free_ char *m =
+                        reconcile_write_error_message("0000:01:00.0", "igb", 7, 3, cases[i].error);
 
                 ck_assert_ptr_nonnull(m);
                 ck_assert_msg(strstr(m, cases[i].needle), "'%s' lacks '%s'", m, cases[i].needle);
@@ -174,8 +179,8 @@ END_TEST
 
 START_TEST(test_leased_refused) {
         static const ReconcileVf vfs[] = {
-                { .index = 0, .address = "0000:01:10.0", .driver = "igbvf" },
-                { .index = 2, .address = "0000:01:10.4", .driver = "igbvf", .lease = "vm1" },
+                {.index = 0, .address = "0000:01:10.0", .driver = "igbvf"},
+                {.index = 2, .address = "0000:01:10.4", .driver = "igbvf", .lease = "vm1"},
         };
         _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
         ReconcileInput in = input(1, 3);

@@ -140,8 +140,8 @@ END_TEST
 START_TEST(test_save_load) {
         _cleanup_(store_freep) Store *s = open_store();
         _cleanup_(pf_config_freep) PfConfig *c = sample_config(), *loaded = NULL;
-        _cleanup_free_ char *pf = state_path("pf"), *file = state_path("pf/0000:01:00.0.conf"), *content = NULL,
-                            *listing = NULL, *error = NULL;
+        _cleanup_free_ char *pf = state_path("pf"), *file = state_path("pf/0000:01:00.0.conf"),
+                            *content = NULL, *listing = NULL, *error = NULL;
         VfPolicy p;
 
         c->match_driver = strdup("igb"); /* not persisted: the file name is the match */
@@ -213,8 +213,8 @@ END_TEST
 
 START_TEST(test_corrupt_moved_aside) {
         _cleanup_(store_freep) Store *s = open_store();
-        _cleanup_free_ char *pf = state_path("pf"), *file = state_path("pf/0000:01:00.0.conf"), *error = NULL,
-                            *prefix = NULL, *listing = NULL, *aside = NULL, *content = NULL;
+        _cleanup_free_ char *pf = state_path("pf"), *file = state_path("pf/0000:01:00.0.conf"),
+                            *error = NULL, *prefix = NULL, *listing = NULL, *aside = NULL, *content = NULL;
         PfConfig *c = (PfConfig *) 0x1;
         const char *moved;
 
@@ -224,8 +224,9 @@ START_TEST(test_corrupt_moved_aside) {
         ck_assert_ptr_eq(c, (PfConfig *) 0x1);
         ck_assert_ptr_nonnull(error);
 
-        ck_assert_int_ge(asprintf_safe(&prefix, "Corrupt state file %s (%s:3: Expected KEY=VALUE, got \"NumV\"), "
-                                                "moved aside to %s.corrupt-",
+        ck_assert_int_ge(asprintf_safe(&prefix,
+                                       "Corrupt state file %s (%s:3: Expected KEY=VALUE, got \"NumV\"), "
+                                       "moved aside to %s.corrupt-",
                                        file, file, file),
                          0);
         ck_assert_msg(startswith(error, prefix), "%s", error);
@@ -299,8 +300,13 @@ START_TEST(test_invalid_address) {
         _cleanup_(store_freep) Store *s = open_store();
         _cleanup_(pf_config_freep) PfConfig *c = sample_config();
         _cleanup_free_ char *listing = NULL;
-        const char *bad[] = { "", "../../../etc/passwd", "0000:01:00.0/../../x", "..", "0000:01:00.0.conf",
-                              "pf/0000:01:00.0", "0000:01:00.0\n" };
+        const char *bad[] = {"",
+                             "../../../etc/passwd",
+                             "0000:01:00.0/../../x",
+                             "..",
+                             "0000:01:00.0.conf",
+                             "pf/0000:01:00.0",
+                             "0000:01:00.0\n"};
         PfConfig *loaded = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -43,9 +43,9 @@ START_TEST(test_pci_address_is_valid) {
 END_TEST
 
 START_TEST(test_parse_boolean) {
-        const char *yes[] = { "1", "yes", "YES", "y", "true", "True", "on", "ON" };
-        const char *no[] = { "0", "no", "No", "n", "false", "FALSE", "off", "Off" };
-        const char *bad[] = { "", "2", "yess", "enable", " yes", "-1" };
+        const char *yes[] = {"1", "yes", "YES", "y", "true", "True", "on", "ON"};
+        const char *no[] = {"0", "no", "No", "n", "false", "FALSE", "off", "Off"};
+        const char *bad[] = {"", "2", "yess", "enable", " yes", "-1"};
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
                 ck_assert_msg(parse_boolean(yes[i]) == 1, "%s", yes[i]);
