@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 UMOCKDEV_PRELOAD = 'libumockdev-preload.so.0'
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1032,3 +1033,49 @@ def wait_for(pred, timeout=10, interval=0.05, what='condition'):
             last = e
         time.sleep(interval)
     raise AssertionError('timed out after %ss waiting for %s (last: %r)' % (timeout, what, last))
+
+
+class MockTestCase(unittest.TestCase):
+    """One test's world: a fake kernel with its testbed, a private bus, a work dir with etc/, and the
+    sriovd instances and bus monitors the test starts. tearDown stops them all, fails the test if
+    a sriovd died, and shows the last sriovd's log when the test failed (or MOCK_VERBOSE is set)."""
+
+    kernel_class = None     # FakeKernel unless a subclass records more
+    kernel_args = {}
+
+    def setUp(self):
+        for name, p in (('sriovd', sriovd_path()), ('sriovctl', sriovctl_path()),
+                        ('fake kernel shim', shim_path())):
+            if not p or not os.path.exists(p):
+                self.fail('%s not built: %r' % (name, p))
+        self.k = (self.kernel_class or FakeKernel)(**self.kernel_args).start()
+        self.bus = Bus()
+        self.wd = tempfile.mkdtemp(prefix='sriov-mock-test.')
+        self.etc = os.path.join(self.wd, 'etc')
+        self.daemons = []
+        self.monitors = []
+
+    def stop_extra(self):
+        """Stops what a subclass started beside the daemons, before they stop."""
+
+    def tearDown(self):
+        res = getattr(getattr(self, '_outcome', None), 'result', None)
+        failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
+        crashed = []
+        try:
+            self.stop_extra()
+            for d in self.daemons:
+                if not d.alive() and d.proc.returncode not in (0, -15):
+                    crashed.append(d.proc.returncode)
+                d.stop()
+            for m in self.monitors:
+                m.stop()
+            if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
+                sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
+                                 (self.id(), self.daemons[-1].logtext()[-12000:]))
+        finally:
+            self.bus.stop()
+            self.k.stop()
+            shutil.rmtree(self.wd, ignore_errors=True)
+        if crashed:
+            self.fail('sriovd died during the test (exit status %s)' % crashed)

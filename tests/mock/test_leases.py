@@ -16,7 +16,6 @@ import json  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import unittest  # noqa: E402
@@ -114,44 +113,16 @@ class Client:
         self.proc.stdout.close()
 
 
-class LeaseTestCase(unittest.TestCase):
+class LeaseTestCase(harness.MockTestCase):
     def setUp(self):
-        for name, p in (('sriovd', harness.sriovd_path()), ('sriovctl', harness.sriovctl_path()),
-                        ('fake kernel shim', harness.shim_path())):
-            if not p or not os.path.exists(p):
-                self.fail('%s not built: %r' % (name, p))
-        self.k = harness.FakeKernel().start()
-        self.bus = harness.Bus()
-        self.wd = tempfile.mkdtemp(prefix='sriov-mock-leases.')
-        self.etc = os.path.join(self.wd, 'etc')
-        self.daemons = []
-        self.monitors = []
+        super().setUp()
         self.procs = []
 
-    def tearDown(self):
-        res = getattr(getattr(self, '_outcome', None), 'result', None)
-        failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
-        crashed = []
-        try:
-            for p in self.procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-            for d in self.daemons:
-                if not d.alive() and d.proc.returncode not in (0, -15):
-                    crashed.append(d.proc.returncode)
-                d.stop()
-            for m in self.monitors:
-                m.stop()
-            if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
-                sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
-                                 (self.id(), self.daemons[-1].logtext()[-12000:]))
-        finally:
-            self.bus.stop()
-            self.k.stop()
-            shutil.rmtree(self.wd, ignore_errors=True)
-        if crashed:
-            self.fail('sriovd died during the test (exit status %s)' % crashed)
+    def stop_extra(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     # --- helpers ---
     def start(self, **kw):

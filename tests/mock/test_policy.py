@@ -19,7 +19,6 @@ harness.ensure_preload()
 
 import json  # noqa: E402
 import shutil  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import unittest  # noqa: E402
@@ -105,39 +104,16 @@ class RecordingKernel(harness.FakeKernel):
         return out
 
 
-class PolicyTestCase(unittest.TestCase):
+class PolicyTestCase(harness.MockTestCase):
+    kernel_class = RecordingKernel
+
     def setUp(self):
-        for name, p in (('sriovd', harness.sriovd_path()), ('sriovctl', harness.sriovctl_path()),
-                        ('fake kernel shim', harness.shim_path())):
-            if not p or not os.path.exists(p):
-                self.fail('%s not built: %r' % (name, p))
-        self.k = RecordingKernel().start()
-        self.bus = harness.Bus()
-        self.wd = tempfile.mkdtemp(prefix='sriov-mock-policy.')
-        self.etc = os.path.join(self.wd, 'etc')
-        self.daemons = []
+        super().setUp()
         self._gio = None
 
-    def tearDown(self):
-        res = getattr(getattr(self, '_outcome', None), 'result', None)
-        failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
-        crashed = []
-        try:
-            if self._gio:
-                self._gio.close_sync(None)
-            for d in self.daemons:
-                if not d.alive() and d.proc.returncode not in (0, -15):
-                    crashed.append(d.proc.returncode)
-                d.stop()
-            if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
-                sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
-                                 (self.id(), self.daemons[-1].logtext()[-12000:]))
-        finally:
-            self.bus.stop()
-            self.k.stop()
-            shutil.rmtree(self.wd, ignore_errors=True)
-        if crashed:
-            self.fail('sriovd died during the test (exit status %s)' % crashed)
+    def stop_extra(self):
+        if self._gio:
+            self._gio.close_sync(None)
 
     # --- helpers ---
     def start(self, **kw):

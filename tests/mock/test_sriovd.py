@@ -13,10 +13,8 @@ import harness  # noqa: E402
 harness.ensure_preload()
 
 import json  # noqa: E402
-import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import unittest  # noqa: E402
@@ -35,41 +33,12 @@ FLAG_FORCE = 2
 NOBODY = 65534
 
 
-class SriovdTestCase(unittest.TestCase):
+class SriovdTestCase(harness.MockTestCase):
     vf_netdevs = True
 
     def setUp(self):
-        for name, p in (('sriovd', harness.sriovd_path()), ('sriovctl', harness.sriovctl_path()),
-                        ('fake kernel shim', harness.shim_path())):
-            if not p or not os.path.exists(p):
-                self.fail('%s not built: %r' % (name, p))
-        self.k = harness.FakeKernel(vf_netdevs=self.vf_netdevs).start()
-        self.bus = harness.Bus()
-        self.wd = tempfile.mkdtemp(prefix='sriov-mock-test.')
-        self.etc = os.path.join(self.wd, 'etc')
-        self.daemons = []
-        self.monitors = []
-
-    def tearDown(self):
-        res = getattr(getattr(self, '_outcome', None), 'result', None)
-        failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
-        crashed = []
-        try:
-            for d in self.daemons:
-                if not d.alive() and d.proc.returncode not in (0, -15):
-                    crashed.append(d.proc.returncode)
-                d.stop()
-            for m in self.monitors:
-                m.stop()
-            if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
-                sys.stderr.write('\n----- sriovd log (%s) -----\n%s\n----- end of log -----\n' %
-                                 (self.id(), self.daemons[-1].logtext()[-12000:]))
-        finally:
-            self.bus.stop()
-            self.k.stop()
-            shutil.rmtree(self.wd, ignore_errors=True)
-        if crashed:
-            self.fail('sriovd died during the test (exit status %s)' % crashed)
+        self.kernel_args = {'vf_netdevs': self.vf_netdevs}
+        super().setUp()
 
     # --- helpers ---
     def start(self, wait=True, **kw):
