@@ -130,23 +130,10 @@ static int list_dir(const Doctor *d, const char *path, char ***ret) {
 /* The last component of a symlink's target: the driver of "driver", the group of "iommu_group". */
 static int read_link_name(const Doctor *d, const char *path, char **ret) {
         _cleanup_free_ char *p = doctor_path(d, path);
-        char buf[PATH_MAX];
-        const char *slash;
-        ssize_t k;
-        char *s;
 
         if (!p)
                 return -ENOMEM;
-        k = readlink(p, buf, sizeof buf - 1);
-        if (k < 0)
-                return negative_errno();
-        buf[k] = 0;
-        slash = strrchr(buf, '/');
-        s = strdup(slash ? slash + 1 : buf);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
+        return readlink_value(p, ret);
 }
 
 /* --- results ------------------------------------------------------------------------------------ */

@@ -346,3 +346,21 @@ int free_and_strdup(char **p, const char *s) {
         *p = t;
         return 1;
 }
+
+int readlink_value(const char *path, char **ret) {
+        char buf[PATH_MAX];
+        const char *slash;
+        ssize_t k;
+        char *s;
+
+        k = readlink(path, buf, sizeof buf - 1);
+        if (k < 0)
+                return negative_errno();
+        buf[k] = 0;
+        slash = strrchr(buf, '/');
+        s = strdup(slash ? slash + 1 : buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}

@@ -142,3 +142,7 @@ static inline void *mfree(void *p) {
 
 /* Replaces *p with a copy of s (NULL allowed); returns 1 if the value changed, 0 if not, -ENOMEM. */
 int free_and_strdup(char **p, const char *s);
+
+/* The last component of a symlink's target: "igb" for sysfs' "driver" link, the group number for
+ * "iommu_group", the VF's address for "virtfn0". -errno from readlink(2), -ENOENT when missing. */
+int readlink_value(const char *path, char **ret);

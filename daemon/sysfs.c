@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
-#include <limits.h>
 
 #include "names.h"
 #include "sysfs.h"
@@ -40,21 +39,11 @@ int sysfs_read_hex16(const char *devpath, const char *attr, unsigned short *ret)
 }
 
 int sysfs_read_link_name(const char *devpath, const char *attr, char **ret) {
-        _cleanup_free_ char *p = NULL;
-        char buf[PATH_MAX];
-        const char *slash;
-        ssize_t k;
+        _cleanup_free_ char *p = path_join(devpath, attr);
 
-        p = path_join(devpath, attr);
         if (!p)
                 return -ENOMEM;
-        k = readlink(p, buf, sizeof buf - 1);
-        if (k < 0)
-                return negative_errno();
-        buf[k] = 0;
-        slash = strrchr(buf, '/');
-        *ret = strdup(slash ? slash + 1 : buf);
-        return *ret ? 0 : -ENOMEM;
+        return readlink_value(p, ret);
 }
 
 int sysfs_read_interface(const char *devpath, char **ret) {

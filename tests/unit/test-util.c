@@ -111,6 +111,32 @@ START_TEST(test_strstrip_path_join) {
 }
 END_TEST
 
+START_TEST(test_readlink_value) {
+        char dir[] = "/tmp/test-util-XXXXXX";
+        _cleanup_free_ char *link = NULL, *plain = NULL, *missing = NULL, *v = NULL, *w = NULL;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        link = path_join(dir, "driver");
+        plain = path_join(dir, "iommu_group");
+        missing = path_join(dir, "missing");
+        ck_assert_int_eq(symlink("../../../bus/pci/drivers/igb", link), 0);
+        ck_assert_int_eq(symlink("7", plain), 0);
+
+        ck_assert_int_eq(readlink_value(link, &v), 0);
+        ck_assert_str_eq(v, "igb");
+        ck_assert_int_eq(readlink_value(plain, &w), 0);
+        ck_assert_str_eq(w, "7");
+        /* a refused read leaves the output alone */
+        ck_assert_int_eq(readlink_value(missing, &v), -ENOENT);
+        ck_assert_int_eq(readlink_value(dir, &v), -EINVAL);
+        ck_assert_str_eq(v, "igb");
+
+        ck_assert_int_eq(unlink(link), 0);
+        ck_assert_int_eq(unlink(plain), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static Suite *util_suite(void) {
         Suite *s = suite_create("util");
         TCase *tc = tcase_create("core");
@@ -121,6 +147,7 @@ static Suite *util_suite(void) {
         tcase_add_test(tc, test_safe_atou);
         tcase_add_test(tc, test_strv);
         tcase_add_test(tc, test_strstrip_path_join);
+        tcase_add_test(tc, test_readlink_value);
         suite_add_tcase(s, tc);
         return s;
 }
