@@ -439,23 +439,16 @@ static char *grub_fix(const Doctor *d, char **want) {
         bool changed = false;
         char *s;
 
-        joined = strdup("");
-        if (!joined)
-                return NULL;
-        for (char **w = want; w && *w; w++) {
-                char *j = strjoin(joined, isempty(joined) ? "" : " ", *w);
-                if (!j)
+        for (char **w = want; w && *w; w++)
+                if (strextend_sep(&joined, " ", "%s", *w) < 0)
                         return NULL;
-                free(joined);
-                joined = j;
-        }
 
         if (read_full(d, "/etc/default/grub", &grub) < 0)
                 return fixf(
                         "Add %s to the kernel command line of the boot loader. With GRUB: append them to\n"
                         "GRUB_CMDLINE_LINUX_DEFAULT=\"...\" in /etc/default/grub, run update-grub and "
                         "reboot.",
-                        joined);
+                        strempty(joined));
 
         /* The shell takes the last assignment. */
         for (const char *p = grub; *p;) {
@@ -505,28 +498,21 @@ static char *grub_fix(const Doctor *d, char **want) {
                                 return NULL;
                 }
 
-        newline = strdup("");
-        if (!newline)
-                return NULL;
-        for (char **w = kept; w && *w; w++) {
-                char *j = strjoin(newline, isempty(newline) ? "" : " ", *w);
-                if (!j)
+        for (char **w = kept; w && *w; w++)
+                if (strextend_sep(&newline, " ", "%s", *w) < 0)
                         return NULL;
-                free(newline);
-                newline = j;
-        }
 
         if (!changed)
                 return fixf(
                         "/etc/default/grub already has %s, but the running kernel was not booted with it:\n"
                         "run update-grub and reboot.",
-                        joined);
+                        strempty(joined));
 
         if (asprintf(&s,
                      "Add %s to the kernel command line. In /etc/default/grub set\n"
                      "  GRUB_CMDLINE_LINUX_DEFAULT=\"%s\"\n"
                      "then run update-grub and reboot.",
-                     joined, newline) < 0)
+                     strempty(joined), strempty(newline)) < 0)
                 return NULL;
         return s;
 }
@@ -564,16 +550,9 @@ static int check_iommu(Doctor *d, HostFacts *h) {
         if (r == -ENOMEM)
                 return r;
 
-        names = strdup("");
-        if (!names)
-                return -ENOMEM;
-        for (char **u = units; u && *u; u++) {
-                char *j = strjoin(names, isempty(names) ? "" : ", ", *u);
-                if (!j)
+        for (char **u = units; u && *u; u++)
+                if (strextend_sep(&names, ", ", "%s", *u) < 0)
                         return -ENOMEM;
-                free(names);
-                names = j;
-        }
 
         h->iommu_active = strv_length(groups) > 0;
         if (h->iommu_active && strv_length(units) > 0)
@@ -973,29 +952,15 @@ static int check_pf_iommu_groups(Doctor *d, const PfInfo *pf) {
                 if (r == -ENOMEM)
                         return r;
 
-                for (char **m = members; m && *m; m++) {
-                        char *j;
-
-                        /* Bridges in the group do no DMA of their own. */
-                        if (streq(*m, pf->vfs[i]) || is_bridge(d, *m))
-                                continue;
-                        j = strjoin(strempty(others), others ? ", " : "", *m);
-                        if (!j)
+                /* Bridges in the group do no DMA of their own. */
+                for (char **m = members; m && *m; m++)
+                        if (!streq(*m, pf->vfs[i]) && !is_bridge(d, *m) &&
+                            strextend_sep(&others, ", ", "%s", *m) < 0)
                                 return -ENOMEM;
-                        free(others);
-                        others = j;
-                }
-                if (others) {
-                        /* Name the first few; the rest only by count. */
-                        if (n_shared++ < 3) {
-                                char *j = NULL;
-                                if (asprintf(&j, "%s%s%s (group %s) with %s", strempty(shared),
-                                             shared ? "; " : "", pf->vfs[i], group, others) < 0)
-                                        return -ENOMEM;
-                                free(shared);
-                                shared = j;
-                        }
-                }
+                /* Name the first few; the rest only by count. */
+                if (others && n_shared++ < 3 &&
+                    strextend_sep(&shared, "; ", "%s (group %s) with %s", pf->vfs[i], group, others) < 0)
+                        return -ENOMEM;
         }
 
         if (n_without > 0)

@@ -191,7 +191,7 @@ static char *policy_not_in_force(const PropertyBag *vf) {
         if (!policy)
                 return NULL;
         for (char *kv = strtok_r(policy, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
-                char *eq = strchr(kv, '='), *s;
+                char *eq = strchr(kv, '=');
                 const char *actual;
 
                 if (!eq)
@@ -210,11 +210,10 @@ static char *policy_not_in_force(const PropertyBag *vf) {
                 }
                 if (strcasecmp(strempty(actual), eq + 1) == 0)
                         continue;
-                if (asprintf_safe(&s, "%s%s%s=%s (is %s)", strempty(out), out ? ", " : "", kv, eq + 1,
-                                  isempty(actual) ? "unknown" : actual) < 0)
+                if (isempty(actual))
+                        actual = "unknown";
+                if (strextend_sep(&out, ", ", "%s=%s (is %s)", kv, eq + 1, actual) < 0)
                         return mfree(out);
-                free(out);
-                out = s;
         }
         return out;
 }

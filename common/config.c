@@ -552,32 +552,8 @@ int pf_config_parse_file(const char *path, bool require_match, PfConfig **ret, c
         return pf_config_parse_string(path, text, require_match, ret, ret_error, ret_partial);
 }
 
-static int append(char **buf, size_t *len, const char *fmt, ...) _printf_(3, 4);
-static int append(char **buf, size_t *len, const char *fmt, ...) {
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        size_t l;
-        char *n;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        l = (size_t) k;
-        n = realloc(*buf, *len + l + 1);
-        if (!n)
-                return -ENOMEM;
-        memcpy(n + *len, s, l + 1);
-        *buf = n;
-        *len += l;
-        return 0;
-}
-
 int pf_config_format(const PfConfig *c, char **ret) {
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
         bool first = true;
         int r;
 
@@ -586,23 +562,24 @@ int pf_config_format(const PfConfig *c, char **ret) {
                 return -ENOMEM;
 
         if (pf_config_has_match_key(c)) {
-                r = append(&buf, &len, "[Match]\n");
+                r = strextend_sep(&buf, NULL, "[Match]\n");
                 if (r < 0)
                         return r;
                 if (c->match_pci_address &&
-                    (r = append(&buf, &len, "PciAddress=%s\n", c->match_pci_address)) < 0)
+                    (r = strextend_sep(&buf, NULL, "PciAddress=%s\n", c->match_pci_address)) < 0)
                         return r;
-                if (c->match_interface && (r = append(&buf, &len, "Interface=%s\n", c->match_interface)) < 0)
+                if (c->match_interface &&
+                    (r = strextend_sep(&buf, NULL, "Interface=%s\n", c->match_interface)) < 0)
                         return r;
-                if (c->match_driver && (r = append(&buf, &len, "Driver=%s\n", c->match_driver)) < 0)
+                if (c->match_driver && (r = strextend_sep(&buf, NULL, "Driver=%s\n", c->match_driver)) < 0)
                         return r;
-                if (c->match_vendor_device && (r = append(&buf, &len, "VendorDevice=%04x:%04x\n",
-                                                          c->match_vendor, c->match_device)) < 0)
+                if (c->match_vendor_device && (r = strextend_sep(&buf, NULL, "VendorDevice=%04x:%04x\n",
+                                                                 c->match_vendor, c->match_device)) < 0)
                         return r;
                 if (c->match_permanent_mac) {
                         char m[18];
-                        r = append(&buf, &len, "PermanentMACAddress=%s\n",
-                                   policy_format_mac(&c->match_permanent_mac_addr, m));
+                        r = strextend_sep(&buf, NULL, "PermanentMACAddress=%s\n",
+                                          policy_format_mac(&c->match_permanent_mac_addr, m));
                         if (r < 0)
                                 return r;
                 }
@@ -610,13 +587,14 @@ int pf_config_format(const PfConfig *c, char **ret) {
         }
 
         if (c->num_vfs >= 0 || c->drivers_autoprobe >= 0) {
-                r = append(&buf, &len, "%s[PhysicalFunction]\n", first ? "" : "\n");
+                r = strextend_sep(&buf, NULL, "%s[PhysicalFunction]\n", first ? "" : "\n");
                 if (r < 0)
                         return r;
-                if (c->num_vfs >= 0 && (r = append(&buf, &len, "NumVFs=%d\n", c->num_vfs)) < 0)
+                if (c->num_vfs >= 0 && (r = strextend_sep(&buf, NULL, "NumVFs=%d\n", c->num_vfs)) < 0)
                         return r;
-                if (c->drivers_autoprobe >= 0 && (r = append(&buf, &len, "DriversAutoprobe=%s\n",
-                                                             c->drivers_autoprobe ? "yes" : "no")) < 0)
+                if (c->drivers_autoprobe >= 0 &&
+                    (r = strextend_sep(&buf, NULL, "DriversAutoprobe=%s\n",
+                                       c->drivers_autoprobe ? "yes" : "no")) < 0)
                         return r;
                 first = false;
         }
@@ -624,13 +602,13 @@ int pf_config_format(const PfConfig *c, char **ret) {
         for (size_t i = 0; i < c->n_vfs; i++) {
                 const VfSection *v = &c->vfs[i];
 
-                r = append(&buf, &len, "%s[VirtualFunction]\n", first ? "" : "\n");
+                r = strextend_sep(&buf, NULL, "%s[VirtualFunction]\n", first ? "" : "\n");
                 if (r < 0)
                         return r;
                 if (v->first == v->last)
-                        r = append(&buf, &len, "VirtualFunction=%u\n", v->first);
+                        r = strextend_sep(&buf, NULL, "VirtualFunction=%u\n", v->first);
                 else
-                        r = append(&buf, &len, "VirtualFunction=%u-%u\n", v->first, v->last);
+                        r = strextend_sep(&buf, NULL, "VirtualFunction=%u-%u\n", v->first, v->last);
                 if (r < 0)
                         return r;
                 for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
@@ -641,7 +619,7 @@ int pf_config_format(const PfConfig *c, char **ret) {
                         r = policy_value_to_string(&v->policy, k, &value);
                         if (r < 0)
                                 return r;
-                        r = append(&buf, &len, "%s=%s\n", policy_key_to_string(k), value);
+                        r = strextend_sep(&buf, NULL, "%s=%s\n", policy_key_to_string(k), value);
                         if (r < 0)
                                 return r;
                 }

@@ -364,3 +364,25 @@ int readlink_value(const char *path, char **ret) {
         *ret = s;
         return 0;
 }
+
+int strextend_sep(char **s, const char *sep, const char *format, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+        char *n;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&text, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                text = NULL; /* undefined after a failure */
+                return -ENOMEM;
+        }
+
+        n = strjoin(strempty(*s), isempty(*s) ? "" : strempty(sep), text);
+        if (!n)
+                return -ENOMEM;
+        free(*s);
+        *s = n;
+        return 0;
+}

@@ -146,3 +146,7 @@ int free_and_strdup(char **p, const char *s);
 /* The last component of a symlink's target: "igb" for sysfs' "driver" link, the group number for
  * "iommu_group", the VF's address for "virtfn0". -errno from readlink(2), -ENOENT when missing. */
 int readlink_value(const char *path, char **ret);
+
+/* Appends the formatted text to *s (NULL counts as empty), with sep (NULL: none) in between when *s
+ * is not empty: strextend_sep(&list, ", ", "%s", name). Returns 0, or -ENOMEM with *s as it was. */
+int strextend_sep(char **s, const char *sep, const char *format, ...) _printf_(3, 4);

@@ -137,6 +137,25 @@ START_TEST(test_readlink_value) {
 }
 END_TEST
 
+START_TEST(test_strextend_sep) {
+        _cleanup_free_ char *s = NULL, *t = NULL;
+
+        ck_assert_int_eq(strextend_sep(&s, ", ", "%s", "a"), 0);
+        ck_assert_str_eq(s, "a");
+        ck_assert_int_eq(strextend_sep(&s, ", ", "%s (%d)", "b", 2), 0);
+        ck_assert_str_eq(s, "a, b (2)");
+        ck_assert_int_eq(strextend_sep(&s, NULL, "%s", "!"), 0);
+        ck_assert_str_eq(s, "a, b (2)!");
+
+        /* an empty string takes no separator, and a NULL one none either */
+        t = strdup("");
+        ck_assert_int_eq(strextend_sep(&t, "; ", "x"), 0);
+        ck_assert_str_eq(t, "x");
+        ck_assert_int_eq(strextend_sep(&t, "; ", "%s", ""), 0);
+        ck_assert_str_eq(t, "x; ");
+}
+END_TEST
+
 static Suite *util_suite(void) {
         Suite *s = suite_create("util");
         TCase *tc = tcase_create("core");
@@ -148,6 +167,7 @@ static Suite *util_suite(void) {
         tcase_add_test(tc, test_strv);
         tcase_add_test(tc, test_strstrip_path_join);
         tcase_add_test(tc, test_readlink_value);
+        tcase_add_test(tc, test_strextend_sep);
         suite_add_tcase(s, tc);
         return s;
 }
