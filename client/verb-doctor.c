@@ -2,7 +2,7 @@
 #include <langinfo.h>
 #include <locale.h>
 
-#include "doctor.h"
+#include "doctor/doctor.h"
 #include "sriovctl.h"
 
 /* A daemon that hangs must not keep an admin who asks "what is wrong here" waiting long. */
