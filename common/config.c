@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 
 #include "config.h"
+#include "ini.h"
 
 /* Configuration files are small; refuse to slurp something huge. */
 #define CONFIG_FILE_MAX (4 * 1024 * 1024)
@@ -332,24 +333,22 @@ static int parser_close_vf(Parser *p) {
         return 0;
 }
 
-static int parse_section_header(Parser *p, char *l) {
+static int parse_section_header(Parser *p, const IniLine *line) {
         PfConfig *c = p->config;
-        size_t n = strlen(l);
+        const char *l = line->section;
         int r;
 
         r = parser_close_vf(p);
         if (r < 0)
                 return r;
 
-        if (n < 2 || l[n - 1] != ']') {
+        if (line->type == INI_BAD_SECTION) {
                 if (p->match_only) {
                         p->section = SECTION_UNKNOWN;
                         return 0;
                 }
-                return parser_error(p, p->line, "Invalid section header: %s", l);
+                return parser_error(p, p->line, "Invalid section header: %s", line->text);
         }
-        l[n - 1] = 0;
-        l++;
 
         if (streq(l, "Match")) {
                 p->section = SECTION_MATCH;
@@ -382,25 +381,18 @@ static int parse_section_header(Parser *p, char *l) {
         return parser_error(p, p->line, "Unknown section [%s]", l);
 }
 
-static int parse_line(Parser *p, char *line) {
-        char *l, *eq, *key, *value;
+static int parse_line(Parser *p, const IniLine *line) {
+        const char *key = line->key, *value = line->value;
 
-        l = strstrip(line);
-        if (isempty(l) || l[0] == '#' || l[0] == ';')
-                return 0;
-
-        if (l[0] == '[')
-                return parse_section_header(p, l);
+        p->line = line->number;
+        if (line->type == INI_SECTION || line->type == INI_BAD_SECTION)
+                return parse_section_header(p, line);
 
         if (p->match_only && p->section != SECTION_MATCH)
                 return 0;
 
-        eq = strchr(l, '=');
-        if (!eq)
-                return parser_error(p, p->line, "Expected KEY=VALUE, got \"%s\"", l);
-        *eq = 0;
-        key = strstrip(l);
-        value = strstrip(eq + 1);
+        if (line->type == INI_BAD_LINE)
+                return parser_error(p, p->line, "Expected KEY=VALUE, got \"%s\"", line->text);
         if (isempty(key))
                 return parser_error(p, p->line, "Missing key before '=%s'", value);
 
@@ -450,21 +442,16 @@ static int parser_check_merged(Parser *p) {
 }
 
 static int parse_text(Parser *p, const char *text, bool require_match) {
-        _cleanup_free_ char *copy = NULL;
-        char *s, *nl;
+        _cleanup_(ini_lexer_done) IniLexer lexer = {};
+        IniLine line;
         int r;
 
-        copy = strdup(text);
-        if (!copy)
-                return -ENOMEM;
+        r = ini_lexer_init(&lexer, text);
+        if (r < 0)
+                return r;
 
-        for (s = copy, p->line = 1; s; s = nl ? nl + 1 : NULL, p->line++) {
-                nl = strchr(s, '\n');
-                if (nl)
-                        *nl = 0;
-                if (!nl && isempty(s))
-                        break;
-                r = parse_line(p, s);
+        while (ini_lexer_next(&lexer, &line) > 0) {
+                r = parse_line(p, &line);
                 if (r < 0)
                         return r;
         }

@@ -6,99 +6,61 @@
 #include <fnmatch.h>
 
 #include "doctor-internal.h"
+#include "ini.h"
 #include "names.h"
 
-typedef struct IniEntry {
-        char *section;
-        char *key;
-        char *value;
-        unsigned line;
-} IniEntry;
-
-typedef struct Ini {
-        IniEntry *entries;
+/* The assignments of a NetworkManager profile or a .link file, in file order. Lines that are neither
+ * a section header nor an assignment are passed over. */
+typedef struct KeyFile {
+        IniLexer lexer; /* owns the strings of the lines */
+        IniLine *lines;
         size_t n;
-} Ini;
+} KeyFile;
 
-static void ini_done(Ini *ini) {
-        for (size_t i = 0; i < ini->n; i++) {
-                free(ini->entries[i].section);
-                free(ini->entries[i].key);
-                free(ini->entries[i].value);
-        }
-        free(ini->entries);
-        *ini = (Ini){};
+static void key_file_done(KeyFile *k) {
+        ini_lexer_done(&k->lexer);
+        free(k->lines);
+        *k = (KeyFile){};
 }
 
-/* The common part of systemd unit files and GLib key files: [Section], Key=Value, # and ; comments. */
-static int ini_parse(const char *text, Ini *ret) {
-        _cleanup_(ini_done) Ini ini = {};
-        _cleanup_free_ char *section = NULL;
-        unsigned line = 0;
+static int key_file_parse(const char *text, KeyFile *ret) {
+        _cleanup_(key_file_done) KeyFile k = {};
+        IniLine line;
+        int r;
 
-        for (const char *p = text; p && *p;) {
-                const char *e = strchrnul(p, '\n');
-                _cleanup_free_ char *l = strndup(p, e - p);
-                char *s, *eq;
+        r = ini_lexer_init(&k.lexer, text);
+        if (r < 0)
+                return r;
+        while (ini_lexer_next(&k.lexer, &line) > 0) {
+                IniLine *lines;
 
-                p = *e ? e + 1 : e;
-                line++;
-                if (!l)
-                        return -ENOMEM;
-                s = strstrip(l);
-                if (IN_SET_CHAR(*s, 0, '#', ';'))
+                if (line.type != INI_ASSIGNMENT)
                         continue;
-                if (*s == '[') {
-                        char *close = strchr(s, ']');
-                        if (!close)
-                                continue;
-                        *close = 0;
-                        free(section);
-                        section = strdup(s + 1);
-                        if (!section)
-                                return -ENOMEM;
-                        continue;
-                }
-                eq = strchr(s, '=');
-                if (!eq)
-                        continue;
-                *eq = 0;
-
-                IniEntry *entries = realloc(ini.entries, (ini.n + 1) * sizeof(IniEntry));
-                if (!entries)
+                lines = realloc(k.lines, (k.n + 1) * sizeof(IniLine));
+                if (!lines)
                         return -ENOMEM;
-                ini.entries = entries;
-                ini.entries[ini.n] = (IniEntry){
-                        .section = strdup(strempty(section)),
-                        .key = strdup(strstrip(s)),
-                        .value = strdup(strstrip(eq + 1)),
-                        .line = line,
-                };
-                if (!ini.entries[ini.n].section || !ini.entries[ini.n].key || !ini.entries[ini.n].value) {
-                        ini.n++;
-                        return -ENOMEM;
-                }
-                ini.n++;
+                k.lines = lines;
+                k.lines[k.n++] = line;
         }
 
-        *ret = ini;
-        ini = (Ini){};
+        *ret = k;
+        k = (KeyFile){};
         return 0;
 }
 
 /* The last value of section.key, or NULL. */
-static const IniEntry *ini_get(const Ini *ini, const char *section, const char *key) {
-        const IniEntry *found = NULL;
+static const IniLine *key_file_get(const KeyFile *k, const char *section, const char *key) {
+        const IniLine *found = NULL;
 
-        for (size_t i = 0; i < ini->n; i++)
-                if (streq(ini->entries[i].section, section) && streq(ini->entries[i].key, key))
-                        found = &ini->entries[i];
+        for (size_t i = 0; i < k->n; i++)
+                if (streq_ptr(k->lines[i].section, section) && streq(k->lines[i].key, key))
+                        found = &k->lines[i];
         return found;
 }
 
-static bool ini_has_section(const Ini *ini, const char *section) {
-        for (size_t i = 0; i < ini->n; i++)
-                if (streq(ini->entries[i].section, section))
+static bool key_file_has_section(const KeyFile *k, const char *section) {
+        for (size_t i = 0; i < k->n; i++)
+                if (streq_ptr(k->lines[i].section, section))
                         return true;
         return false;
 }
@@ -264,26 +226,27 @@ bool pf_has_ifname_match(const PfInfo *pf, char **patterns) {
  * by [match] interface-name= or path=, or by ethernet.mac-address. */
 static int check_pf_nm(Doctor *d, const PfInfo *pf, const ConfigFiles *files, size_t *n_found) {
         for (size_t i = 0; i < files->n; i++) {
-                _cleanup_(ini_done) Ini ini = {};
+                _cleanup_(key_file_done) KeyFile kf = {};
                 _cleanup_strv_free_ char **match_names = NULL, **match_paths = NULL;
-                const IniEntry *total, *ifname, *mac, *id, *e;
+                const IniLine *total, *ifname, *mac, *id, *e;
                 bool refers, anonymous;
                 int r;
 
-                r = ini_parse(files->files[i].text, &ini);
+                r = key_file_parse(files->files[i].text, &kf);
                 if (r < 0)
                         return r;
-                total = ini_get(&ini, "sriov", "total-vfs");
+                total = key_file_get(&kf, "sriov", "total-vfs");
                 if (!total)
                         continue;
 
-                ifname = ini_get(&ini, "connection", "interface-name");
-                mac = ini_get(&ini, "ethernet", "mac-address");
-                id = ini_get(&ini, "connection", "id");
-                if ((e = ini_get(&ini, "match", "interface-name")) &&
+                ifname = key_file_get(&kf, "connection", "interface-name");
+                mac = key_file_get(&kf, "ethernet", "mac-address");
+                id = key_file_get(&kf, "connection", "id");
+                if ((e = key_file_get(&kf, "match", "interface-name")) &&
                     split_words(e->value, ";,", &match_names) < 0)
                         return -ENOMEM;
-                if ((e = ini_get(&ini, "match", "path")) && split_words(e->value, ";,", &match_paths) < 0)
+                if ((e = key_file_get(&kf, "match", "path")) &&
+                    split_words(e->value, ";,", &match_paths) < 0)
                         return -ENOMEM;
 
                 refers = (ifname && strv_contains(pf->ifnames, ifname->value)) ||
@@ -316,16 +279,16 @@ typedef enum LinkMatch {
         LINK_MATCH_MAYBE, /* the known conditions fit, others doctor cannot evaluate */
 } LinkMatch;
 
-static LinkMatch link_match(const Ini *ini, const PfInfo *pf) {
+static LinkMatch link_match(const KeyFile *kf, const PfInfo *pf) {
         LinkMatch result = LINK_MATCH_YES;
 
-        for (size_t i = 0; i < ini->n; i++) {
-                const IniEntry *e = &ini->entries[i];
+        for (size_t i = 0; i < kf->n; i++) {
+                const IniLine *e = &kf->lines[i];
                 _cleanup_strv_free_ char **values = NULL;
                 const char *v = e->value;
                 bool negate = false, m;
 
-                if (!streq(e->section, "Match") || isempty(v))
+                if (!streq_ptr(e->section, "Match") || isempty(v))
                         continue;
                 if (*v == '!') {
                         negate = true;
@@ -366,8 +329,8 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
                 return 0;
 
         for (size_t i = 0; i < files->n; i++) {
-                _cleanup_(ini_done) Ini ini = {};
-                const IniEntry *vfs;
+                _cleanup_(key_file_done) KeyFile kf = {};
+                const IniLine *vfs;
                 const char *name;
                 LinkMatch m;
                 int r;
@@ -375,15 +338,15 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
                 /* An empty file (or a symlink to /dev/null) masks a file of the same name. */
                 if (isempty(files->files[i].text))
                         continue;
-                r = ini_parse(files->files[i].text, &ini);
+                r = key_file_parse(files->files[i].text, &kf);
                 if (r < 0)
                         return r;
-                m = link_match(&ini, pf);
+                m = link_match(&kf, pf);
                 if (m == LINK_MATCH_NO)
                         continue;
 
                 /* A file that may not apply does not hide later ones. */
-                vfs = ini_get(&ini, "Link", "SR-IOVVirtualFunctions");
+                vfs = key_file_get(&kf, "Link", "SR-IOVVirtualFunctions");
                 if (!vfs || isempty(vfs->value)) {
                         if (m == LINK_MATCH_YES)
                                 return 0;
@@ -407,8 +370,8 @@ static int check_pf_links(Doctor *d, const PfInfo *pf, const ConfigFiles *files,
                     vfs->value,
                     m == LINK_MATCH_MAYBE
                             ? " and may match this PF (it has [Match] conditions doctor cannot evaluate)"
-                    : ini_has_section(&ini, "Match") ? " and matches this PF"
-                                                     : " for every interface");
+                    : key_file_has_section(&kf, "Match") ? " and matches this PF"
+                                                         : " for every interface");
                 if (m == LINK_MATCH_YES)
                         return 0;
         }
