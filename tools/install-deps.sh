@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
         build-essential meson ninja-build pkg-config clang
         libsystemd-dev libudev-dev libnl-3-dev libnl-route-3-dev libpci-dev pci.ids
-        libsmartcols-dev check
+        libsmartcols-dev libyaml-dev check
         dbus dbus-daemon systemd udev iproute2 kmod
         umockdev libumockdev-dev gir1.2-umockdev-1.0 python3 python3-gi python3-dbus python3-dbusmock
         busybox-static

@@ -77,7 +77,7 @@ static void config_files_done(ConfigFiles *c) {
 void conflicts_done(Conflicts *c) {
         config_files_done(&c->nm);
         config_files_done(&c->links);
-        config_files_done(&c->netplan);
+        netplan_vf_counts_done(&c->netplan);
         config_files_done(&c->rc);
 }
 
@@ -171,6 +171,7 @@ static int config_files_load(Doctor *d, ConfigFiles *c, const char *const *dirs,
 }
 
 int conflicts_load(Doctor *d, Conflicts *c) {
+        _cleanup_(config_files_done) ConfigFiles netplan = {};
         static const char *const nm_dirs[] = {
                 "/etc/NetworkManager/system-connections",
                 "/run/NetworkManager/system-connections",
@@ -195,7 +196,10 @@ int conflicts_load(Doctor *d, Conflicts *c) {
         r = config_files_load(d, &c->links, link_dirs, ELEMENTSOF(link_dirs), ".link", true);
         if (r < 0)
                 return r;
-        r = config_files_load(d, &c->netplan, netplan_dirs, ELEMENTSOF(netplan_dirs), ".yaml", true);
+        r = config_files_load(d, &netplan, netplan_dirs, ELEMENTSOF(netplan_dirs), ".yaml", true);
+        if (r < 0)
+                return r;
+        r = netplan_load(d, &netplan, &c->netplan);
         if (r < 0)
                 return r;
         r = config_files_add(d, &c->rc, "/etc/rc.local");

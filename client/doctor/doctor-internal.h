@@ -100,8 +100,24 @@ typedef struct ConfigFiles {
         size_t n;
 } ConfigFiles;
 
+/* A virtual-function-count setting of netplan. */
+typedef struct NetplanVfCount {
+        char *path; /* of the file, as on the host */
+        char *id; /* the key under ethernets: an interface name, or any name with match: */
+        char *count; /* as written */
+        char *match_name; /* glob */
+        char *match_mac;
+        char **match_drivers; /* globs */
+} NetplanVfCount;
+
+typedef struct NetplanVfCounts {
+        NetplanVfCount *items;
+        size_t n;
+} NetplanVfCounts;
+
 typedef struct Conflicts {
-        ConfigFiles nm, links, netplan, rc;
+        ConfigFiles nm, links, rc;
+        NetplanVfCounts netplan;
 } Conflicts;
 
 /* Reads every file of NetworkManager, systemd-udevd (.link), netplan and rc.local that may set a VF
@@ -116,4 +132,8 @@ bool glob_list_matches(char **patterns, const char *s);
 bool mac_equal(const char *a, const char *b);
 bool pf_has_ifname_match(const PfInfo *pf, char **patterns);
 
-int netplan_check_pf(Doctor *d, const PfInfo *pf, const ConfigFiles *files, size_t *n_found);
+/* The virtual-function-count settings in netplan's files; a file that does not parse becomes a
+ * result. */
+int netplan_load(Doctor *d, const ConfigFiles *files, NetplanVfCounts *ret);
+void netplan_vf_counts_done(NetplanVfCounts *c);
+int netplan_check_pf(Doctor *d, const PfInfo *pf, const NetplanVfCounts *c, size_t *n_found);

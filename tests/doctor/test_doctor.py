@@ -279,6 +279,46 @@ class DoctorTest(unittest.TestCase):
         self.assertEqual(len(c2), 1, res)
         self.assertIn('virtual-function-count: 2 for uplink', c2[0]['summary'])
 
+    def test_netplan_flow_style_quotes_and_aliases(self):
+        # What netplan reads besides one key per line: a flow mapping under a quoted key, a setting
+        # shared through an anchor and an alias, and match: with a list of driver globs.
+        h = self.host()
+        h.add_pf(PF)
+        h.add_pf(PF2, ifname='enp2s0', mac='52:54:00:aa:bb:cc')
+        plan = h.write('etc/netplan/50-sriov.yaml',
+                       'network:\n'
+                       '  version: 2\n'
+                       '  ethernets:\n'
+                       '    "enp1s0": {virtual-function-count: 4, mtu: 9000}\n'
+                       '    enp9s0: &vfs\n'
+                       '      virtual-function-count: 2\n'
+                       "    'enp2s0': *vfs\n")
+        by_driver = h.write('etc/netplan/60-driver.yaml',
+                            'network: {ethernets: {bydriver: {match: {driver: [ixgbe, "ig?"], name: enp1*},\n'
+                            '                                 virtual-function-count: 6}}}\n')
+        res = self.doctor(1)
+        c1 = self.find(res, 'conflict', PF, 'fail')
+        c2 = self.find(res, 'conflict', PF2, 'fail')
+        self.assertEqual([x['summary'] for x in c1],
+                         ['netplan file %s sets virtual-function-count: 4 for enp1s0' % plan,
+                          'netplan file %s sets virtual-function-count: 6 for bydriver' % by_driver], res)
+        self.assertEqual([x['summary'] for x in c2],
+                         ['netplan file %s sets virtual-function-count: 2 for enp2s0' % plan], res)
+
+    def test_netplan_unparsable(self):
+        # A file that is no YAML is reported, so that "no conflict" never hides an unread setting.
+        h = self.host()
+        h.add_pf(PF)
+        bad = h.write('etc/netplan/70-bad.yaml',
+                      'network:\n  ethernets:\n    enp1s0: {virtual-function-count: 4\n')
+        res = self.doctor(0)
+        w = self.find(res, 'conflict', None, 'warn')
+        self.assertEqual(len(w), 1, res)
+        self.assertIn('Cannot parse netplan file %s' % bad, w[0]['summary'])
+        self.assertIn('line', w[0]['summary'])
+        self.assertIn('netplan generate', w[0]['fix'])
+        self.assertEqual(self.one(res, 'conflict', PF)['status'], 'ok')
+
     def test_rc_local(self):
         h = self.host()
         h.add_pf(PF)
