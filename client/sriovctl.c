@@ -5,6 +5,7 @@
 
 #include "build-config.h"
 #include "bus-errors.h"
+#include "bus-props.h"
 #include "names.h"
 #include "policy.h"
 #include "sriovctl.h"
@@ -138,7 +139,7 @@ int manager_list(sd_bus *bus, const char *method, const char *what, char ***ret)
         return 0;
 }
 
-int resolve_pf(sd_bus *bus, const char *device, char **ret_path) {
+static int resolve_pf(sd_bus *bus, const char *device, char **ret_path) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;
@@ -160,6 +161,67 @@ int resolve_pf(sd_bus *bus, const char *device, char **ret_path) {
         if (!p)
                 return log_error_errno(ENOMEM, "Out of memory.");
         *ret_path = p;
+        return 0;
+}
+
+int acquire_pf(const char *device, sd_bus **ret_bus, char **ret_path, PropertyBag *ret_properties) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(property_bag_done) PropertyBag properties = {};
+        _cleanup_free_ char *path = NULL;
+        sd_bus *bus;
+        int r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        r = resolve_pf(bus, device, &path);
+        if (r < 0)
+                return r;
+
+        if (ret_properties) {
+                r = property_bag_get_all(bus, path, SRIOVD_PF_INTERFACE, &properties, &error);
+                if (r < 0) {
+                        log_error("Failed to read properties of %s: %s", device,
+                                  bus_error_message(&error, r));
+                        return r;
+                }
+                *ret_properties = properties;
+                properties = (PropertyBag){};
+        }
+        *ret_bus = bus;
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+int parse_policy_args(char **args, VfPolicy *policy) {
+        for (char **a = args; a && *a; a++) {
+                _cleanup_free_ char *key = NULL, *error = NULL;
+                const char *eq = strchr(*a, '=');
+                PolicyKey k;
+                int r;
+
+                if (!eq || eq == *a)
+                        return log_usage("Expected KEY=VALUE, got '%s'.", *a);
+
+                key = strndup(*a, eq - *a);
+                if (!key)
+                        return log_error_errno(ENOMEM, "Out of memory.");
+
+                k = policy_key_from_string(key);
+                if (k < 0)
+                        return log_usage("Unknown key '%s'. See '%s --help' for the keys.", key,
+                                         program_invocation_short_name);
+
+                r = policy_set_from_string(policy, k, eq + 1, &error);
+                if (r < 0) {
+                        if (error)
+                                return log_usage("%s", error);
+                        return log_usage("Invalid value '%s' for %s.", eq + 1, policy_key_to_string(k));
+                }
+        }
+
         return 0;
 }
 

@@ -7,6 +7,9 @@
 
 #include "util.h"
 
+typedef struct PropertyBag PropertyBag;
+typedef struct VfPolicy VfPolicy;
+
 /* Exit statuses: verbs return 0, a positive exit status, or -errno (exit 1, already logged). */
 #define EXIT_USAGE 2
 
@@ -54,11 +57,17 @@ const char *bus_error_message(const sd_bus_error *e, int r);
 /* Connects to the system bus (or over ssh to arg_host) once; the connection is shared by all callers. */
 int acquire_bus(sd_bus **ret);
 
-/* Asks the manager for the object of a PF given as PCI address or interface name. */
-int resolve_pf(sd_bus *bus, const char *device, char **ret_path);
+/* The opening of every verb on one PF: connects (acquire_bus()), asks the manager for the object of
+ * the PF given as PCI address or interface name and, if ret_properties is not NULL, reads all its
+ * properties. ret_path may be NULL. Logs its failures. */
+int acquire_pf(const char *device, sd_bus **ret_bus, char **ret_path, PropertyBag *ret_properties);
 /* Calls one of the Manager's "ao" list methods (ListPhysicalFunctions, ListLeases); what names the
  * objects in the error message. */
 int manager_list(sd_bus *bus, const char *method, const char *what, char ***ret);
+
+/* Checks KEY=VALUE arguments (set-vf, request) into policy before anything is sent, so that a typo is
+ * a usage error: returns 0, EXIT_USAGE or -errno, having logged. */
+int parse_policy_args(char **args, VfPolicy *policy);
 
 /* Calls a method that may take minutes; on failure logs "Failed to <what>: <daemon message>". */
 int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what);

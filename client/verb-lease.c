@@ -95,37 +95,6 @@ static bool is_unknown_object(const sd_bus_error *e) {
 
 /* request ----------------------------------------------------------------------------------------- */
 
-/* Checks KEY=VALUE arguments before anything is sent, so that a typo is a usage error. */
-static int parse_policy_args(char **args, VfPolicy *policy) {
-        for (char **a = args; a && *a; a++) {
-                _cleanup_free_ char *key = NULL, *error = NULL;
-                const char *eq = strchr(*a, '=');
-                PolicyKey k;
-                int r;
-
-                if (!eq || eq == *a)
-                        return log_usage("Expected KEY=VALUE, got '%s'.", *a);
-
-                key = strndup(*a, eq - *a);
-                if (!key)
-                        return log_error_errno(ENOMEM, "Out of memory.");
-
-                k = policy_key_from_string(key);
-                if (k < 0)
-                        return log_usage("Unknown key '%s'. See '%s --help' for the keys.", key,
-                                         program_invocation_short_name);
-
-                r = policy_set_from_string(policy, k, eq + 1, &error);
-                if (r < 0) {
-                        if (error)
-                                return log_usage("%s", error);
-                        return log_usage("Invalid value '%s' for %s.", eq + 1, policy_key_to_string(k));
-                }
-        }
-
-        return 0;
-}
-
 /* The options a{sv}: the policy keys as policy_append_to_bus_message() writes them, plus Consumer and
  * Persistent in the same dictionary. The policy is written into a scratch message and its entries
  * copied over, so that the key vocabulary stays in one place. */

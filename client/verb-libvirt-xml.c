@@ -34,9 +34,8 @@ static int find_vf(sd_bus *bus, const char *device, char **vf_paths, unsigned in
 }
 
 int verb_libvirt_xml(int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(property_bag_done) PropertyBag pf = {}, vf = {};
-        _cleanup_free_ char *path = NULL, *xml = NULL;
+        _cleanup_free_ char *xml = NULL;
         const char *device = argv[1], *address, *mac = NULL;
         const Property *p;
         unsigned index, vlan = 0;
@@ -48,19 +47,9 @@ int verb_libvirt_xml(int argc, char *argv[]) {
         if (arg_json)
                 return log_usage("--json does not apply to 'libvirt-xml': it prints libvirt's XML.");
 
-        r = acquire_bus(&bus);
+        r = acquire_pf(device, &bus, NULL, &pf);
         if (r < 0)
                 return r;
-
-        r = resolve_pf(bus, device, &path);
-        if (r < 0)
-                return r;
-
-        r = property_bag_get_all(bus, path, SRIOVD_PF_INTERFACE, &pf, &error);
-        if (r < 0) {
-                log_error("Failed to read properties of %s: %s", device, bus_error_message(&error, r));
-                return r;
-        }
 
         r = find_vf(bus, device, property_bag_strv(&pf, "VirtualFunctions"), index, &vf);
         if (r < 0)

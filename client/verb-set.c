@@ -21,11 +21,7 @@ int verb_set_numvfs(int argc, char *argv[]) {
         if (arg_force)
                 flags |= SRIOVD_FLAG_FORCE;
 
-        r = acquire_bus(&bus);
-        if (r < 0)
-                return r;
-
-        r = resolve_pf(bus, device, &path);
+        r = acquire_pf(device, &bus, &path, NULL);
         if (r < 0)
                 return r;
 
@@ -53,37 +49,11 @@ int verb_set_vf(int argc, char *argv[]) {
         if (safe_atou(argv[2], &index) < 0)
                 return log_usage("Invalid VF index '%s'.", argv[2]);
 
-        /* Everything is checked here, so that a typo is a usage error and nothing is sent. */
-        for (int i = 3; i < argc; i++) {
-                _cleanup_free_ char *key = NULL, *error = NULL;
-                const char *eq = strchr(argv[i], '=');
-                PolicyKey k;
-
-                if (!eq || eq == argv[i])
-                        return log_usage("Expected KEY=VALUE, got '%s'.", argv[i]);
-
-                key = strndup(argv[i], eq - argv[i]);
-                if (!key)
-                        return log_error_errno(ENOMEM, "Out of memory.");
-
-                k = policy_key_from_string(key);
-                if (k < 0)
-                        return log_usage("Unknown key '%s'. See '%s --help' for the keys.", key,
-                                         program_invocation_short_name);
-
-                r = policy_set_from_string(&policy, k, eq + 1, &error);
-                if (r < 0) {
-                        if (error)
-                                return log_usage("%s", error);
-                        return log_usage("Invalid value '%s' for %s.", eq + 1, policy_key_to_string(k));
-                }
-        }
-
-        r = acquire_bus(&bus);
-        if (r < 0)
+        r = parse_policy_args(argv + 3, &policy);
+        if (r != 0)
                 return r;
 
-        r = resolve_pf(bus, device, &path);
+        r = acquire_pf(device, &bus, &path, NULL);
         if (r < 0)
                 return r;
 

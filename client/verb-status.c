@@ -268,28 +268,17 @@ static int print_vf_table(BagList *vfs) {
 }
 
 int verb_show(int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(property_bag_done) PropertyBag pf = {};
         _cleanup_(bag_list_done) BagList vfs = {};
-        _cleanup_free_ char *path = NULL, *model = NULL, *vfcount = NULL;
+        _cleanup_free_ char *model = NULL, *vfcount = NULL;
         const char *device = argv[1];
         int64_t desired;
         sd_bus *bus;
         int r;
 
-        r = acquire_bus(&bus);
+        r = acquire_pf(device, &bus, NULL, &pf);
         if (r < 0)
                 return r;
-
-        r = resolve_pf(bus, device, &path);
-        if (r < 0)
-                return r;
-
-        r = property_bag_get_all(bus, path, SRIOVD_PF_INTERFACE, &pf, &error);
-        if (r < 0) {
-                log_error("Failed to read properties of %s: %s", device, bus_error_message(&error, r));
-                return r;
-        }
 
         r = bag_list_load(bus, property_bag_strv(&pf, "VirtualFunctions"), SRIOVD_VF_INTERFACE, &vfs);
         if (r < 0)
