@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# sriovctl's bus side against test-fake-sriovd.py on a private bus: tables, JSON, resolution of DEVICE
-# through the manager, what each verb sends (types and flags), the daemon's own error messages, exit
-# codes, and monitor's lines for property changes, hotplug and a daemon that goes away.
-# Usage: test-sriovctl-bus.sh SRIOVCTL SRCDIR
+# sriovctl's bus side against tests/fake-sriovd/fake_sriovd.py on a private bus: tables, JSON,
+# resolution of DEVICE through the manager, what each verb sends (types and flags), the daemon's own
+# error messages, exit codes, and monitor's lines for property changes, hotplug and a daemon that
+# goes away.
+# Usage: test-sriovctl-bus.sh SRIOVCTL FAKE_SRIOVD
 set -u
 
-SRIOVCTL=${1:?} SRC=${2:?}
+SRIOVCTL=${1:?} FAKE_SRIOVD=${2:?}
 WORK=$(mktemp -d)
 pids=()
 cleanup() {
@@ -61,7 +62,7 @@ pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/bus"
 for _ in $(seq 50); do [ -S "$WORK/bus" ] && break; sleep 0.1; done
 
-/usr/bin/python3 "$SRC/test-fake-sriovd.py" "$WORK/calls" 2>"$WORK/fake.err" &
+/usr/bin/python3 "$FAKE_SRIOVD" --calls "$WORK/calls" >"$WORK/fake.out" 2>"$WORK/fake.err" &
 fake=$!
 pids+=($fake)
 for _ in $(seq 100); do
@@ -114,7 +115,7 @@ expect_out "Last Error: /etc/sriovd/pf.d/20-bad.conf:5: Invalid NumVFs=four"
 run 0 --json show enp1s0
 py_check "$WORK/out" 'assert doc["PhysicalFunction"]["PciAddress"] == "0000:01:00.0"; assert [v["Index"] for v in doc["VirtualFunctions"]] == [0, 1]; assert doc["VirtualFunctions"][1]["IommuGroup"] == 41 and doc["VirtualFunctions"][1]["Policy"] == {}'
 run 1 show eth7
-expect_err_exact "sriovctl: Failed to find physical function eth7: No physical function 'eth7'"
+expect_err_exact "sriovctl: Failed to find physical function eth7: No SR-IOV capable PCI device with address or interface name 'eth7'"
 
 # set-numvfs: flags, the daemon's refusals in its own words
 run 0 set-numvfs 01:00.0 4 --runtime

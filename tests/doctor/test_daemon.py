@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The bus side of `sriovctl doctor` and `sriovctl libvirt-xml` against a stand-in sriovd
-(fake_sriovd.py) on a private dbus-daemon: PFs the daemon reports as failed or drifting, a bus
-without sriovd, and the libvirt element (MAC, VLAN, a daemon without those properties), checked
-with libvirt's own virt-xml-validate.
+(tests/fake-sriovd/fake_sriovd.py, with a scenario) on a private dbus-daemon: PFs the daemon reports
+as failed or drifting, a bus without sriovd, and the libvirt element (MAC, VLAN, a daemon without
+those properties), checked with libvirt's own virt-xml-validate.
 
 Usage: test_daemon.py SRIOVCTL"""
 
@@ -16,6 +16,7 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+FAKE_SRIOVD = os.path.join(HERE, '..', 'fake-sriovd', 'fake_sriovd.py')
 sys.path.insert(0, HERE)
 from fixture import Host  # noqa: E402
 
@@ -77,7 +78,7 @@ class BusTest(unittest.TestCase):
         path = os.path.join(self.dir, 'scenario.json')
         with open(path, 'w') as f:
             json.dump(scenario, f)
-        self.fake = subprocess.Popen(['/usr/bin/python3', os.path.join(HERE, 'fake_sriovd.py'), path],
+        self.fake = subprocess.Popen(['/usr/bin/python3', FAKE_SRIOVD, path],
                                      env=self.env, stdout=subprocess.PIPE, text=True)
         self.assertEqual(self.fake.stdout.readline().strip(), 'READY', 'fake sriovd did not start')
 
@@ -188,7 +189,7 @@ class BusTest(unittest.TestCase):
         self.assertEqual(r.stdout, '')
         r = self.ctl('libvirt-xml', 'enp9s0', '0')
         self.assertEqual(r.returncode, 1)
-        self.assertIn('No physical function "enp9s0".', r.stderr)
+        self.assertIn("No SR-IOV capable PCI device with address or interface name 'enp9s0'", r.stderr)
         self.assertEqual(self.ctl('libvirt-xml', PF, 'x').returncode, 2)
         self.assertEqual(self.ctl('libvirt-xml', PF, '-1').returncode, 2)
         self.assertEqual(self.ctl('libvirt-xml', PF).returncode, 2)

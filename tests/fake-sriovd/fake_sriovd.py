@@ -1,12 +1,24 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A stand-in for sriovd on a private bus, speaking the contract (api.md) closely enough to test
-sriovctl's bus side without the daemon or hardware: objects, properties, PropertiesChanged,
-InterfacesAdded/Removed, and the daemon's error names with its own messages. Every mutating call is
-appended to the log file given as argv[1] with the D-Bus signature of each argument, so the test can
-check what sriovctl sent. io.sriovd.Test.AddPF/RemovePF simulate hotplug."""
+"""A stand-in for sriovd on a private bus, speaking the contract (docs/dbus-api.md) closely enough to
+test sriovctl's bus side without the daemon or hardware: objects, properties, PropertiesChanged,
+InterfacesAdded/Removed, and the daemon's error names with its own messages.
 
-import sys
+Usage: fake_sriovd.py [--calls FILE] [SCENARIO]
+
+SCENARIO is a JSON file; without it two PFs stand in: 0000:01:00.0 (enp1s0, 2 VFs of 8, managed)
+and 0000:02:00.0 (no interface, 1 VF of 64 bound to vfio-pci, failed). A scenario names
+  "state": the manager's State (default "running"),
+  "old_daemon": true for a daemon from before the per-VF settings (VFs without MACAddress/VLANId),
+  "pfs": [{"address", "interface", "state", "last_error", "total", "desired", "vfio_bound",
+           "num": VFs made up like the defaults, or "vfs": [{"index", "address", "mac", "vlan"}]}].
+Every mutating call is appended to the --calls file with the D-Bus signature of each argument, so a
+test can check what sriovctl sent. io.sriovd.Test.AddPF/RemovePF simulate hotplug. "READY" goes to
+stdout once io.sriovd is owned."""
+
+import argparse
+import json
+import re
 
 import dbus
 import dbus.mainloop.glib
@@ -20,7 +32,18 @@ PROPS = "org.freedesktop.DBus.Properties"
 OM = "org.freedesktop.DBus.ObjectManager"
 ERR = "io.sriovd1.Error."
 
-LOG = open(sys.argv[1], "a", buffering=1)
+DEFAULT_SCENARIO = {"pfs": [
+    {"address": "0000:01:00.0", "interface": "enp1s0", "total": 8, "num": 2, "desired": 2},
+    {"address": "0000:02:00.0", "interface": "", "total": 64, "num": 1, "desired": -1, "state": "failed",
+     "last_error": "/etc/sriovd/pf.d/20-bad.conf:5: Invalid NumVFs=four", "vfio_bound": True},
+]}
+
+LOG = None
+
+
+def log_call(line):
+    if LOG:
+        LOG.write(line + "\n")
 
 
 class Error(dbus.DBusException):
@@ -37,6 +60,15 @@ def path_encode(prefix, s):
         else:
             out.append("_%02x" % ord(c))
     return prefix + "/" + "".join(out)
+
+
+def pci_address_normalize(s):
+    """As sriovd's pci_address_normalize(): "01:00.0" and upper case too; None if it is no address."""
+    s = s.lower()
+    if re.fullmatch(r"[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", s):
+        s = "0000:" + s
+    m = re.fullmatch(r"[0-9a-f]{4}:[0-9a-f]{2}:([0-9a-f]{2})\.[0-7]", s)
+    return s if m and int(m.group(1), 16) < 32 else None
 
 
 def sig_of(v):
@@ -86,15 +118,16 @@ class Object(dbus.service.Object):
 class VirtualFunction(Object):
     interface = VF
 
-    def __init__(self, bus, pf, index):
-        addr = "%s:%02x.%d" % (pf.props["PciAddress"][:7], 0x10 + index // 8, index % 8)
+    def __init__(self, bus, pf, index, address=None, mac=None, vlan=None):
+        if address is None:
+            address = "%s:%02x.%d" % (pf.props["PciAddress"][:7], 0x10 + index // 8, index % 8)
         super().__init__(bus, "%s/vf/%d" % (pf.path, index), {
             "Index": dbus.UInt32(index),
-            "PciAddress": dbus.String(addr),
+            "PciAddress": dbus.String(address),
             "Interface": dbus.String("%sv%d" % (pf.props["Interface"], index) if pf.props["Interface"] else ""),
             "Driver": dbus.String("iavf"),
-            "MACAddress": dbus.String("02:00:00:00:00:%02x" % index),
-            "VLANId": dbus.UInt16(0),
+            "MACAddress": dbus.String("02:00:00:00:00:%02x" % index if mac is None else mac),
+            "VLANId": dbus.UInt16(vlan or 0),
             "QualityOfService": dbus.UInt32(0),
             "VLANProtocol": dbus.String("802.1Q"),
             "MACSpoofCheck": dbus.Boolean(True),
@@ -112,13 +145,16 @@ class VirtualFunction(Object):
             "State": dbus.String("ok"),
             "LastError": dbus.String(""),
         })
+        if pf.manager.old_daemon:
+            del self.props["MACAddress"]
+            del self.props["VLANId"]
 
 
 class PhysicalFunction(Object):
     interface = PF
 
-    def __init__(self, bus, manager, address, interface, total, num, desired, state="enforced", last_error="",
-                 vfio_bound=False):
+    def __init__(self, bus, manager, address, interface="", total=8, num=0, desired=-1, state="enforced",
+                 last_error="", vfio_bound=False, vfs=None):
         super().__init__(bus, path_encode("/io/sriovd/pf", address), {
             "PciAddress": dbus.String(address),
             "Interface": dbus.String(interface),
@@ -139,7 +175,14 @@ class PhysicalFunction(Object):
         self.manager = manager
         self.vfs = []
         self.vfio_bound = vfio_bound
-        self.set_vfs(num, announce=False)
+        if vfs is None:
+            self.set_vfs(num, announce=False)
+        else:
+            self.vfs = [VirtualFunction(bus, self, v["index"], v.get("address"), v.get("mac"), v.get("vlan"))
+                        for v in vfs]
+            self.props["NumVFs"] = dbus.UInt32(len(self.vfs))
+            self.props["VirtualFunctions"] = dbus.Array([dbus.ObjectPath(v.path) for v in self.vfs],
+                                                        signature="o")
 
     def set_vfs(self, n, announce=True):
         while len(self.vfs) > n:
@@ -161,7 +204,7 @@ class PhysicalFunction(Object):
 
     @dbus.service.method(PF, in_signature="ut", out_signature="")
     def SetNumVFs(self, count, flags):
-        LOG.write("SetNumVFs %s %d 0x%x\n" % (self.props["PciAddress"], count, flags))
+        log_call("SetNumVFs %s %d 0x%x" % (self.props["PciAddress"], count, flags))
         if flags & ~0x3:
             raise Error("InvalidArgument", "Unknown flags 0x%x" % flags)
         if count > self.props["TotalVFs"]:
@@ -176,7 +219,7 @@ class PhysicalFunction(Object):
 
     @dbus.service.method(PF, in_signature="ua{sv}t", out_signature="")
     def SetVirtualFunctionPolicy(self, index, policy, flags):
-        LOG.write("SetVirtualFunctionPolicy %s %d %s 0x%x\n" % (
+        log_call("SetVirtualFunctionPolicy %s %d %s 0x%x" % (
             self.props["PciAddress"], index,
             " ".join("%s:%s=%s" % (k, sig_of(v), v) for k, v in sorted(policy.items())), flags))
         if index >= len(self.vfs):
@@ -187,9 +230,16 @@ class PhysicalFunction(Object):
 class Manager(Object):
     interface = MANAGER
 
-    def __init__(self, bus):
-        super().__init__(bus, "/io/sriovd", {"Version": dbus.String("0.1"), "State": dbus.String("running")})
+    def __init__(self, bus, scenario):
+        super().__init__(bus, "/io/sriovd", {"Version": dbus.String("0.1"),
+                                             "State": dbus.String(scenario.get("state", "running"))})
+        self.old_daemon = scenario.get("old_daemon", False)
         self.pfs = []
+        for pf in scenario.get("pfs", []):
+            self.pfs.append(PhysicalFunction(
+                bus, self, pf["address"], pf.get("interface", ""), pf.get("total", 8), pf.get("num", 0),
+                pf.get("desired", -1), pf.get("state", "enforced"), pf.get("last_error", ""),
+                pf.get("vfio_bound", False), pf.get("vfs")))
 
     def find(self, device):
         for pf in self.pfs:
@@ -205,17 +255,20 @@ class Manager(Object):
     @dbus.service.method(MANAGER, in_signature="s", out_signature="o")
     def GetPhysicalFunction(self, device):
         pf = self.find(device)
-        if not pf:
-            raise Error("NoSuchDevice", "No physical function '%s'" % device)
-        return dbus.ObjectPath(pf.path)
+        if pf:
+            return dbus.ObjectPath(pf.path)
+        address = pci_address_normalize(device)
+        if address:
+            raise Error("NoSuchDevice", "No SR-IOV capable PCI device %s" % address)
+        raise Error("NoSuchDevice", "No SR-IOV capable PCI device with address or interface name '%s'" % device)
 
     @dbus.service.method(MANAGER, in_signature="", out_signature="")
     def Apply(self):
-        LOG.write("Apply\n")
+        log_call("Apply")
 
     @dbus.service.method(MANAGER, in_signature="", out_signature="")
     def Reload(self):
-        LOG.write("Reload\n")
+        log_call("Reload")
         raise Error("ConfigInvalid", "/etc/sriovd/pf.d/20-bad.conf:5: Invalid NumVFs=four")
 
     @dbus.service.method(OM, in_signature="", out_signature="a{oa{sa{sv}}}")
@@ -253,15 +306,26 @@ class Manager(Object):
 
 
 def main():
+    global LOG
+    parser = argparse.ArgumentParser(description="A stand-in for sriovd on the system bus.")
+    parser.add_argument("--calls", help="append every mutating call to this file")
+    parser.add_argument("scenario", nargs="?", help="JSON file with the PFs and VFs to show")
+    args = parser.parse_args()
+
+    scenario = DEFAULT_SCENARIO
+    if args.scenario:
+        with open(args.scenario) as f:
+            scenario = json.load(f)
+    if args.calls:
+        LOG = open(args.calls, "a", buffering=1)
+
     dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
     bus = dbus.SystemBus()
-    manager = Manager(bus)
-    manager.pfs.append(PhysicalFunction(bus, manager, "0000:01:00.0", "enp1s0", 8, 2, 2))
-    manager.pfs.append(PhysicalFunction(bus, manager, "0000:02:00.0", "", 64, 1, -1, state="failed",
-                                        last_error="/etc/sriovd/pf.d/20-bad.conf:5: Invalid NumVFs=four",
-                                        vfio_bound=True))
-    bus.request_name("io.sriovd")
+    Manager(bus, scenario)
+    name = dbus.service.BusName("io.sriovd", bus)  # noqa: F841 (kept while serving)
+    print("READY", flush=True)
     GLib.MainLoop().run()
 
 
-main()
+if __name__ == "__main__":
+    main()
