@@ -291,29 +291,74 @@ static int read_back(ConvergeWork *w, struct nl_sock *sk, int ifindex) {
         return 0;
 }
 
+/* Every VF with link settings fails alike when the PF has no netdev to send them through. */
+static void fail_without_netdev(ConvergeWork *w) {
+        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++)
+                if (w->outcomes[i].present && (w->wants[i].set & POLICY_NETLINK_KEYS)) {
+                        w->outcomes[i].failed_keys |= w->wants[i].set & POLICY_NETLINK_KEYS;
+                        outcome_fail(w->outcomes + i, -ENODEV,
+                                     "Cannot apply VF link settings: PF %s has no network interface%s%s%s",
+                                     w->address, w->ifname[0] ? " (" : "", w->ifname,
+                                     w->ifname[0] ? " is gone)" : "");
+                }
+}
+
+/* One request for every VF; when the kernel refuses, it stops at the first failing VF and attribute,
+ * so narrow down to one VF, then to one attribute, to name exactly what it refused while still
+ * applying everything else. */
+static void set_link_settings(ConvergeWork *w, struct nl_sock *sk, int ifindex,
+                              const NetlinkVfChange *changes, size_t n) {
+        if (netlink_set_vfs(sk, ifindex, changes, n) >= 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                if (netlink_set_vfs(sk, ifindex, changes + i, 1) >= 0)
+                        continue;
+                for (NetlinkVfAttr a = 0; a < _NETLINK_VF_ATTR_MAX; a++) {
+                        NetlinkVfChange one = changes[i];
+                        int r;
+
+                        one.keys &= netlink_vf_attr_keys(a);
+                        if (!one.keys)
+                                continue;
+                        r = netlink_set_vfs(sk, ifindex, &one, 1);
+                        if (r < 0)
+                                describe_refusal(w, changes[i].index, changes + i, a, r);
+                }
+        }
+}
+
+/* A key the kernel accepted must read back as set: some drivers take a value and ignore it. */
+static void check_accepted(ConvergeWork *w, const NetlinkVfChange *changes, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                VfOutcome *o = w->outcomes + changes[i].index;
+                const VfPolicy *want = w->wants + changes[i].index;
+                uint32_t accepted = changes[i].keys & ~o->failed_keys;
+
+                for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                        _cleanup_free_ char *v = NULL;
+                        if (!(accepted & KEY(k)) || !POLICY_HAS(want, k))
+                                continue;
+                        if (POLICY_HAS(&o->actual, k) && policy_key_equal(want, &o->actual, k))
+                                continue;
+                        (void) policy_value_to_string(want, k, &v);
+                        o->failed_keys |= KEY(k);
+                        outcome_fail(
+                                o, -EIO, "%s accepted %s=%s on VF %u but %s", w->pf_driver ?: "the driver",
+                                policy_key_to_string(k), strempty(v), changes[i].index,
+                                POLICY_HAS(&o->actual, k) ? "reports another value" : "does not report it");
+                }
+        }
+}
+
 static void apply_link_settings(ConvergeWork *w) {
         _cleanup_free_ NetlinkVfChange *changes = NULL;
         struct nl_sock *sk = NULL;
-        bool needed = false;
         size_t n = 0;
         int ifindex, r;
 
-        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++)
-                if (w->outcomes[i].present && (w->wants[i].set & POLICY_NETLINK_KEYS))
-                        needed = true;
-
         ifindex = w->ifname[0] ? (int) if_nametoindex(w->ifname) : 0;
         if (ifindex <= 0) {
-                if (needed)
-                        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++)
-                                if (w->outcomes[i].present && (w->wants[i].set & POLICY_NETLINK_KEYS)) {
-                                        w->outcomes[i].failed_keys |= w->wants[i].set & POLICY_NETLINK_KEYS;
-                                        outcome_fail(w->outcomes + i, -ENODEV,
-                                                     "Cannot apply VF link settings: PF %s has no network "
-                                                     "interface%s%s%s",
-                                                     w->address, w->ifname[0] ? " (" : "", w->ifname,
-                                                     w->ifname[0] ? " is gone)" : "");
-                                }
+                fail_without_netdev(w);
                 return;
         }
 
@@ -344,49 +389,10 @@ static void apply_link_settings(ConvergeWork *w) {
         if (n == 0)
                 goto finish;
 
-        /* One request for every VF; when the kernel refuses, it stops at the first failing VF and
-         * attribute, so narrow down to one VF, then to one attribute, to name exactly what it refused
-         * while still applying everything else. */
-        r = netlink_set_vfs(sk, ifindex, changes, n);
-        if (r < 0)
-                for (size_t i = 0; i < n; i++) {
-                        r = netlink_set_vfs(sk, ifindex, changes + i, 1);
-                        if (r >= 0)
-                                continue;
-                        for (NetlinkVfAttr a = 0; a < _NETLINK_VF_ATTR_MAX; a++) {
-                                NetlinkVfChange one = changes[i];
-
-                                one.keys &= netlink_vf_attr_keys(a);
-                                if (!one.keys)
-                                        continue;
-                                r = netlink_set_vfs(sk, ifindex, &one, 1);
-                                if (r < 0)
-                                        describe_refusal(w, changes[i].index, changes + i, a, r);
-                        }
-                }
-
+        set_link_settings(w, sk, ifindex, changes, n);
         r = read_back(w, sk, ifindex);
-        if (r < 0)
-                goto finish;
-        for (size_t i = 0; i < n; i++) {
-                VfOutcome *o = w->outcomes + changes[i].index;
-                uint32_t accepted = changes[i].keys & ~o->failed_keys;
-
-                for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
-                        _cleanup_free_ char *v = NULL;
-                        if (!(accepted & KEY(k)) || !POLICY_HAS(&w->wants[changes[i].index], k))
-                                continue;
-                        if (POLICY_HAS(&o->actual, k) &&
-                            policy_key_equal(&w->wants[changes[i].index], &o->actual, k))
-                                continue;
-                        (void) policy_value_to_string(&w->wants[changes[i].index], k, &v);
-                        o->failed_keys |= KEY(k);
-                        outcome_fail(
-                                o, -EIO, "%s accepted %s=%s on VF %u but %s", w->pf_driver ?: "the driver",
-                                policy_key_to_string(k), strempty(v), changes[i].index,
-                                POLICY_HAS(&o->actual, k) ? "reports another value" : "does not report it");
-                }
-        }
+        if (r >= 0)
+                check_accepted(w, changes, n);
 
 finish:
         if (r < 0 && !w->pf_message) {

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "lease.h"
-#include "manager.h"
+#include "bus-errors.h"
+#include "lease-dbus.h"
+#include "leasing.h"
+#include "bus-call.h"
+#include "bus-changes.h"
 #include "names.h"
 #include "polkit.h"
 
 static int property_get_vf(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Lease *l = userdata;
-        PhysicalFunction *pf = manager_find_pf(l->manager, l->pf_address);
+        PhysicalFunction *pf = manager_find_pf(bus_current_manager(bus), l->pf_address);
         VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
 
         return sd_bus_message_append(reply, "o", vf ? vf->object_path : "/");
@@ -29,15 +32,125 @@ static int property_get_persistent(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_append(reply, "b", l->persistent);
 }
 
+/* Answers a request with the lease and its VF, or a release with nothing. */
+static void lease_reply(int error, const char *message, const char *lease_path, const char *vf_path,
+                        void *userdata) {
+        BusCall *c = userdata;
+
+        if (error < 0 || !lease_path)
+                bus_call_reply(c, error, message);
+        else {
+                bus_flush_changes(c->manager);
+                (void) sd_bus_reply_method_return(c->message, "oo", lease_path, vf_path);
+        }
+        bus_call_free(c);
+}
+
 static int method_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         Lease *l = userdata;
+        BusCall *c;
         int r;
 
-        r = manager_authorize(l->manager, message, POLKIT_ACTION_LEASE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_LEASE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-        r = lease_release(l, message);
-        return r < 0 ? r : 1;
+        c = bus_call_new(m, message);
+        if (!c)
+                return -ENOMEM;
+        r = lease_release(m, l, (LeaseReplyTo){lease_reply, c});
+        if (r < 0) {
+                bus_call_free(c);
+                if (r == -EBUSY)
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_BUSY, "Lease %s is being released",
+                                                 l->id);
+                return r;
+        }
+        return 1;
+}
+
+/* Reads the options a{sv}: Consumer, Persistent and policy keys. */
+static int read_lease_options(sd_bus_message *message, LeaseRequest *req, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "Consumer")) {
+                        r = sd_bus_message_read(message, "v", "s", &req->consumer);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
+                                                         "Option Consumer expects type s");
+                } else if (streq(key, "Persistent")) {
+                        int b;
+                        r = sd_bus_message_read(message, "v", "b", &b);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
+                                                         "Option Persistent expects type b");
+                        req->persistent = b;
+                } else {
+                        r = policy_read_bus_value(message, key, &req->options, error);
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(message);
+}
+
+int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *refusal = NULL;
+        LeaseRequest req = {.owner = sd_bus_message_get_sender(message)};
+        Manager *m = userdata;
+        BusCall *c;
+        int r;
+
+        r = manager_authorize(m, message, POLKIT_ACTION_LEASE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
+        r = sd_bus_message_read(message, "s", &req.selector);
+        if (r < 0)
+                return r;
+        r = read_lease_options(message, &req, error);
+        if (r < 0)
+                return r;
+
+        c = bus_call_new(m, message);
+        if (!c)
+                return -ENOMEM;
+        r = lease_request(m, &req, (LeaseReplyTo){lease_reply, c}, &refusal);
+        if (r < 0) {
+                bus_call_free(c);
+                return bus_error_from_model(error, r, refusal);
+        }
+        return 1;
+}
+
+int method_list_leases(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < m->leases.n_leases; i++)
+                r = sd_bus_message_append(reply, "o", m->leases.leases[i]->object_path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 const sd_bus_vtable lease_vtable[] = {
@@ -54,7 +167,8 @@ const sd_bus_vtable lease_vtable[] = {
 
 int lease_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
-        Lease *l = manager_find_lease_by_path(userdata, path);
+        Manager *m = userdata;
+        Lease *l = lease_table_find_by_path(&m->leases, path);
 
         if (!l)
                 return 0;
@@ -67,8 +181,8 @@ int lease_node_enumerator(sd_bus *bus, const char *path, void *userdata, char **
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = userdata;
 
-        for (size_t i = 0; i < m->n_leases; i++)
-                if (strv_extend(&l, m->leases[i]->object_path) < 0)
+        for (size_t i = 0; i < m->leases.n_leases; i++)
+                if (strv_extend(&l, m->leases.leases[i]->object_path) < 0)
                         return -ENOMEM;
         *nodes = TAKE_PTR(l);
         return 1;

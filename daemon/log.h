@@ -29,4 +29,4 @@ void log_setup(void);
 /* With the PF's journal fields (SRIOV_PF=, INTERFACE=) */
 #define log_pf(level, e, pf, ...) log_full((level), (e), (pf)->address, NULL, (pf)->interface, __VA_ARGS__)
 #define log_vf(level, e, vf, ...) \
-        log_full((level), (e), (vf)->pf->address, (vf)->address, (vf)->interface, __VA_ARGS__)
+        log_full((level), (e), (vf)->pf_address, (vf)->address, (vf)->interface, __VA_ARGS__)

@@ -4,6 +4,8 @@
 #include "build-config.h"
 #include "config.h"
 #include "log.h"
+#include "leasing.h"
+#include "manager-dbus.h"
 #include "manager.h"
 #include "names.h"
 
@@ -107,10 +109,20 @@ int main(int argc, char *argv[]) {
         r = manager_new(arg_config_dirs, arg_state_dir, arg_runtime_dir, &m);
         if (r < 0)
                 goto finish;
-        r = manager_start(m);
-        if (r < 0)
-                goto finish;
-        r = manager_run(m);
+        r = bus_setup(m);
+        if (r >= 0)
+                r = manager_start(m);
+        if (r >= 0)
+                r = lease_load_all(m);
+        if (r >= 0)
+                r = bus_request_name(m);
+        if (r >= 0)
+                r = manager_enforce(m);
+        if (r >= 0)
+                r = manager_run(m);
+        /* callers still waiting hear that sriovd is stopping, before the bus goes */
+        manager_stop(m);
+        bus_done(m);
 
 finish:
         strv_free(arg_config_dirs);

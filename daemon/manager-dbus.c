@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <systemd/sd-daemon.h>
+
 #include "build-config.h"
 #include "bus-errors.h"
-#include "lease.h"
+#include "bus-call.h"
+#include "bus-changes.h"
+#include "lease-dbus.h"
 #include "log.h"
-#include "manager.h"
+#include "manager-dbus.h"
 #include "names.h"
+#include "pf-dbus.h"
+#include "polkit.h"
+#include "vf-dbus.h"
+
+static int flush_handler(sd_event_source *s, void *userdata) {
+        bus_flush_changes(userdata);
+        return 0;
+}
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -24,17 +36,12 @@ static int method_list_pfs(sd_bus_message *message, void *userdata, sd_bus_error
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "o");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < m->n_pfs; i++) {
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < m->n_pfs; i++)
                 r = sd_bus_message_append(reply, "o", m->pfs[i]->object_path);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -68,7 +75,7 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-        req = request_new(message, NULL, NULL);
+        req = bus_request_new(m, message);
         if (!req)
                 return -ENOMEM;
         r = manager_apply(m, req);
@@ -86,7 +93,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-        req = request_new(message, NULL, NULL);
+        req = bus_request_new(m, message);
         if (!req)
                 return -ENOMEM;
         log_info("Reloading configuration on request");
@@ -117,7 +124,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int pf_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+static int pf_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                              sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = userdata;
         int r;
@@ -139,12 +147,22 @@ int pf_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***no
         return 1;
 }
 
-int manager_bus_setup(Manager *m) {
+static int name_acquired_handler(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e) {
+                log_error("Failed to acquire bus name " SRIOVD_BUS_NAME ": %s", e->message);
+                (void) sd_event_exit(m->event, -EEXIST);
+                return 0;
+        }
+        manager_name_acquired(m);
+        return 0;
+}
+
+static int bus_add_objects(Manager *m) {
         int r;
 
-        r = sriovd_bus_errors_register();
-        if (r < 0)
-                return log_error_errno(r, "Failed to register error map: %m");
         r = sd_bus_add_object_vtable(m->bus, NULL, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
                                      manager_vtable, m);
         if (r < 0)
@@ -171,4 +189,46 @@ int manager_bus_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add lease node enumerator: %m");
         return 0;
+}
+
+int bus_setup(Manager *m) {
+        int r;
+
+        r = sriovd_bus_errors_register();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register error map: %m");
+        (void) sd_notify(false, "STATUS=Connecting to the system bus");
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = sd_bus_attach_event(m->bus, m->event, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        r = bus_add_objects(m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_post(m->event, &m->bus_flush_source, flush_handler, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the bus signal queue: %m");
+        (void) sd_event_source_set_description(m->bus_flush_source, "bus-changes");
+        m->changes.enabled = true;
+        return 0;
+}
+
+int bus_request_name(Manager *m) {
+        int r;
+
+        r = sd_bus_request_name_async(m->bus, NULL, SRIOVD_BUS_NAME, 0, name_acquired_handler, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to request bus name: %m");
+        return 0;
+}
+
+void bus_done(Manager *m) {
+        manager_free_auth_queries(m);
+        bus_flush_changes(m);
+        m->changes.enabled = false;
+        change_queue_clear(&m->changes);
+        m->bus_flush_source = sd_event_source_disable_unref(m->bus_flush_source);
+        m->bus = sd_bus_flush_close_unref(m->bus);
 }

@@ -4,12 +4,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "build-config.h"
-#include "bus-errors.h"
-#include "lease.h"
 #include "log.h"
 #include "manager.h"
 #include "names.h"
 #include "netlink.h"
+#include "pf-reconcile.h"
 #include "pci.h"
 #include "sysfs.h"
 #include "udev.h"
@@ -25,79 +24,6 @@ static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
 };
 
 DEFINE_STRING_TABLE_LOOKUP(manager_state, ManagerState);
-
-Request *request_new(sd_bus_message *m, RequestDone done, void *userdata) {
-        Request *r = calloc(1, sizeof *r);
-
-        if (!r)
-                return NULL;
-        r->n_ref = 1;
-        r->scope_vf = REQUEST_SCOPE_ALL;
-        r->message = sd_bus_message_ref(m);
-        r->done = done;
-        r->userdata = userdata;
-        return r;
-}
-
-Request *request_ref(Request *r) {
-        if (r)
-                r->n_ref++;
-        return r;
-}
-
-Request *request_unref(Request *r) {
-        if (!r || --r->n_ref > 0)
-                return NULL;
-        sd_bus_message_unref(r->message);
-        free(r->error_message);
-        free(r);
-        return NULL;
-}
-
-void request_add(Request *r) {
-        r->pending++;
-}
-
-static void request_finish(Request *r) {
-        if (r->message) {
-                if (r->error < 0)
-                        (void) sd_bus_reply_method_errorf(r->message, sriovd_error_name_from_errno(r->error),
-                                                          "%s", r->error_message ?: strerror(-r->error));
-                else
-                        (void) sd_bus_reply_method_return(r->message, NULL);
-                r->message = sd_bus_message_unref(r->message);
-        }
-        if (r->done) {
-                RequestDone done = r->done;
-                r->done = NULL;
-                done(r, r->error, r->error_message, r->userdata);
-        }
-}
-
-void request_complete_one(Request *r, int error, const char *message) {
-        if (error < 0) {
-                if (r->error >= 0)
-                        r->error = error;
-                if (message) {
-                        char *m = r->error_message ? strjoin(r->error_message, "; ", message)
-                                                   : strdup(message);
-                        if (m) {
-                                free(r->error_message);
-                                r->error_message = m;
-                        }
-                }
-        }
-        if (r->pending > 0)
-                r->pending--;
-        if (r->armed && r->pending == 0)
-                request_finish(r);
-}
-
-void request_arm(Request *r) {
-        r->armed = true;
-        if (r->pending == 0)
-                request_finish(r);
-}
 
 PhysicalFunction *manager_find_pf(Manager *m, const char *device) {
         char address[13];
@@ -123,6 +49,20 @@ PhysicalFunction *manager_find_pf_by_path(Manager *m, const char *path) {
         return NULL;
 }
 
+VirtualFunction *manager_find_vf_by_path(Manager *m, const char *path) {
+        _cleanup_free_ char *pf_path = NULL;
+        const char *slash = strstr(path, "/vf/");
+        PhysicalFunction *pf;
+        unsigned index;
+
+        if (!slash || !(pf_path = strndup(path, slash - path)))
+                return NULL;
+        pf = manager_find_pf_by_path(m, pf_path);
+        if (!pf || safe_atou(slash + 4, &index) < 0)
+                return NULL;
+        return pf_get_vf(pf, index);
+}
+
 static PhysicalFunction *manager_find_pf_of_vf(Manager *m, const char *vf_address) {
         for (size_t i = 0; i < m->n_pfs; i++)
                 for (size_t j = 0; j < m->pfs[i]->n_vfs; j++)
@@ -131,7 +71,7 @@ static PhysicalFunction *manager_find_pf_of_vf(Manager *m, const char *vf_addres
         return NULL;
 }
 
-void manager_update_state(Manager *m) {
+static void manager_update_state(Manager *m) {
         ManagerState state = MANAGER_RUNNING;
 
         if (!m->ready)
@@ -145,68 +85,30 @@ void manager_update_state(Manager *m) {
         if (state == m->state)
                 return;
         m->state = state;
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, SRIOVD_MANAGER_PATH, SRIOVD_MANAGER_INTERFACE,
-                                                      "State", NULL);
+        object_mark_changed(&m->mark);
 }
 
-void manager_assign_config(Manager *m, PhysicalFunction *pf) {
+static void pf_state_changed(void *userdata) {
+        manager_update_state(userdata);
+}
+
+/* The matching configuration file, and the refused files that were meant for this PF. */
+static void manager_assign_config(Manager *m, PhysicalFunction *pf) {
         _cleanup_free_ char *errors = NULL;
+        const PfConfig *config;
         PfMatchInfo info;
 
         pf_match_info(pf, &info);
-        pf->config = m->config ? config_set_find(m->config, &info) : NULL;
-
+        config = m->config ? config_set_find(m->config, &info) : NULL;
         for (size_t i = 0; m->config && i < m->config->n_errors; i++) {
                 const ConfigError *e = m->config->errors + i;
-                char *s;
 
-                if (!e->partial || !pf_config_matches(e->partial, &info))
-                        continue;
-                s = errors ? strjoin(errors, "; ", e->message) : strdup(e->message);
-                if (!s)
-                        break;
-                free(errors);
-                errors = s;
+                if (e->partial && pf_config_matches(e->partial, &info))
+                        (void) strextend_sep(&errors, "; ", "%s", e->message);
         }
         if (errors)
                 log_pf(LOG_ERR, 0, pf, "Refused configuration meant for this PF: %s", errors);
-        free(pf->config_error);
-        pf->config_error = TAKE_PTR(errors);
-}
-
-static void manager_load_stored(Manager *m, PhysicalFunction *pf) {
-        Store *stores[] = {m->store, m->runtime_store};
-        PfConfig **targets[] = {&pf->persisted, &pf->runtime};
-
-        for (size_t i = 0; i < ELEMENTSOF(stores); i++) {
-                _cleanup_free_ char *error = NULL;
-                PfConfig *c = NULL;
-                int r;
-
-                if (!stores[i])
-                        continue;
-                r = store_load_pf(stores[i], pf->address, &c, &error);
-                if (r == -EBADMSG) {
-                        /* the count stays as it is; a corrupt file never means 0 VFs */
-                        log_pf(LOG_ERR, r, pf, "%s", strempty(error));
-                        if (error) {
-                                char *s = pf->config_error ? strjoin(pf->config_error, "; ", error)
-                                                           : strdup(error);
-                                if (s) {
-                                        free(pf->config_error);
-                                        pf->config_error = s;
-                                }
-                        }
-                        continue;
-                }
-                if (r < 0) {
-                        log_pf(LOG_ERR, r, pf, "Failed to load stored state, ignoring: %m");
-                        continue;
-                }
-                pf_config_free(*targets[i]);
-                *targets[i] = r > 0 ? c : NULL;
-        }
+        pf_set_config(pf, config, TAKE_PTR(errors));
 }
 
 static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **ret) {
@@ -214,19 +116,22 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
         PhysicalFunction **a;
         int r;
 
-        r = pf_new(m, udev_device_get_sysname(d), udev_device_get_syspath(d), &pf);
+        r = pf_new(&m->host, udev_device_get_sysname(d), udev_device_get_syspath(d), &pf);
         if (r < 0)
                 return log_error_errno(r, "Failed to create PF %s: %m", udev_device_get_sysname(d));
-
         a = reallocarray(m->pfs, m->n_pfs + 1, sizeof *a);
-        if (!a)
+        if (!a || pf_reconcile_init(pf) < 0)
                 return log_oom();
         m->pfs = a;
+        /* announced before its VFs, which the first refresh finds */
+        object_mark_added(&pf->mark);
 
         r = pf_refresh(pf);
-        if (r < 0)
+        if (r < 0) {
+                pf_reconcile_done(pf, r, NULL);
                 return r;
-        manager_load_stored(m, pf);
+        }
+        pf_load_stored(pf);
         manager_assign_config(m, pf);
         pf_update_desired(pf);
         pf->state = pf->desired_num_vfs < 0 && pf->config_error ? PF_STATE_FAILED : PF_STATE_UNMANAGED;
@@ -238,12 +143,6 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
                strempty(pf->vendor), strempty(pf->model), pf->driver ?: "none", pf->num_vfs, pf->total_vfs,
                pf->desired_num_vfs >= 0 ? "managed" : "unmanaged");
 
-        if (m->bus) {
-                (void) sd_bus_emit_object_added(m->bus, pf->object_path);
-                for (size_t i = 0; i < pf->n_vfs; i++)
-                        if (pf->vfs[i])
-                                (void) sd_bus_emit_object_added(m->bus, pf->vfs[i]->object_path);
-        }
         *ret = TAKE_PTR(pf);
         return 0;
 }
@@ -251,18 +150,17 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
 static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
         log_pf(LOG_INFO, 0, pf, "PF %s removed", pf->address);
 
-        if (m->bus) {
-                for (size_t i = 0; i < pf->n_vfs; i++)
-                        if (pf->vfs[i])
-                                (void) sd_bus_emit_object_removed(m->bus, pf->vfs[i]->object_path);
-                (void) sd_bus_emit_object_removed(m->bus, pf->object_path);
-        }
+        for (size_t i = 0; i < pf->n_vfs; i++)
+                if (pf->vfs[i])
+                        object_mark_removed(&pf->vfs[i]->mark);
+        object_mark_removed(&pf->mark);
         for (size_t i = 0; i < m->n_pfs; i++)
                 if (m->pfs[i] == pf) {
                         memmove(m->pfs + i, m->pfs + i + 1, (m->n_pfs - i - 1) * sizeof *m->pfs);
                         m->n_pfs--;
                         break;
                 }
+        pf_reconcile_done(pf, -ENODEV, "The PF was removed");
         pf_free(pf);
         manager_update_state(m);
 }
@@ -272,7 +170,7 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
 static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
         (void) pf_refresh(pf);
         pf_check_drift(pf);
-        if (!pf->job && pf->state != PF_STATE_DRIFT && pf_has_vf_policy(pf))
+        if (!pf_job_running(pf) && pf->state != PF_STATE_DRIFT && pf_has_vf_policy(pf))
                 (void) pf_schedule_reconcile(pf, EVENT_COALESCE_USEC);
 }
 
@@ -286,7 +184,7 @@ static void manager_pf_changed(Manager *m, PhysicalFunction *pf) {
         if (!streq_ptr(old_driver, pf->driver) && pf->driver && pf->desired_num_vfs >= 0) {
                 log_pf(LOG_INFO, 0, pf, "Driver %s bound, enforcing", pf->driver);
                 /* a new driver is worth another try of a count the old one refused */
-                pf->count_failed = false;
+                pf_retry_count(pf);
                 (void) pf_schedule_reconcile(pf, 0);
         } else
                 pf_check_drift(pf);
@@ -395,8 +293,15 @@ static int link_monitor_handler(sd_event_source *s, int fd, uint32_t revents, vo
         return 0;
 }
 
-bool manager_udev_settled(Manager *m) {
+static bool manager_udev_settled(Manager *m) {
         return !m->udev_queue || udev_queue_get_queue_is_empty(m->udev_queue) != 0;
+}
+
+/* At start-up, while udev still works through coldplug, a PF without a driver is waited for. */
+static bool waiting_for_drivers(void *userdata) {
+        Manager *m = userdata;
+
+        return !m->ready && !manager_udev_settled(m);
 }
 
 /* PFs that start-up left waiting for a driver are failed once udev is idle, or start-up is over. */
@@ -404,7 +309,7 @@ static void manager_stop_waiting_for_drivers(Manager *m) {
         for (size_t i = 0; i < m->n_pfs; i++) {
                 PhysicalFunction *pf = m->pfs[i];
 
-                if (!pf->job && !pf->driver && pf->state == PF_STATE_CONVERGING)
+                if (!pf_job_running(pf) && !pf->driver && pf->state == PF_STATE_CONVERGING)
                         (void) pf_schedule_reconcile(pf, 0);
         }
 }
@@ -485,18 +390,9 @@ static int ready_timeout_handler(sd_event_source *s, uint64_t usec, void *userda
         return 0;
 }
 
-static int name_acquired_handler(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        if (e) {
-                log_error("Failed to acquire bus name " SRIOVD_BUS_NAME ": %s", e->message);
-                (void) sd_event_exit(m->event, -EEXIST);
-                return 0;
-        }
+void manager_name_acquired(Manager *m) {
         m->name_acquired = true;
         manager_maybe_ready(m, false);
-        return 0;
 }
 
 int manager_reload(Manager *m, Request *req) {
@@ -606,23 +502,44 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
         if (r < 0)
                 log_warning_errno(r, "Failed to set up libpci, vendor and model names are unavailable: %m");
 
+        r = lease_table_init(&m->leases, &m->changes, m->store ? m->store->dir : NULL);
+        if (r < 0)
+                return log_oom();
+        object_mark_init(&m->mark, &m->changes, OBJECT_MANAGER, m, SRIOVD_MANAGER_PATH);
+        m->host = (PfHost){
+                .event = m->event,
+                .changes = &m->changes,
+                .leases = &m->leases,
+                .store = m->store,
+                .runtime_store = m->runtime_store,
+                .pci_access = m->pci_access,
+                .waiting_for_drivers = waiting_for_drivers,
+                .state_changed = pf_state_changed,
+                .userdata = m,
+        };
+
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+void manager_stop(Manager *m) {
+        m->host.stopping = true;
+        for (size_t i = 0; i < m->n_pfs; i++)
+                pf_reconcile_done(m->pfs[i], -ESHUTDOWN, "sriovd is stopping");
 }
 
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* leases stay in their journal: the next sriovd keeps or restores them */
-        for (size_t i = 0; i < m->n_leases; i++)
-                lease_free(m->leases[i]);
-        free(m->leases);
+        manager_stop(m);
         for (size_t i = 0; i < m->n_pfs; i++)
                 pf_free(m->pfs[i]);
         free(m->pfs);
+        /* leases stay in their journal: the next sriovd keeps or restores them */
+        lease_table_done(&m->leases);
+        change_queue_clear(&m->changes);
         sd_event_source_disable_unref(m->monitor_source);
         sd_event_source_disable_unref(m->ready_timeout);
-        manager_free_auth_queries(m);
         sd_event_source_disable_unref(m->link_monitor_source);
         if (m->link_monitor)
                 nl_socket_free(m->link_monitor);
@@ -630,7 +547,6 @@ Manager *manager_free(Manager *m) {
         udev_queue_unref(m->udev_queue);
         udev_monitor_unref(m->monitor);
         udev_unref(m->udev);
-        sd_bus_flush_close_unref(m->bus);
         config_set_free(m->config);
         store_free(m->store);
         store_free(m->runtime_store);
@@ -642,20 +558,7 @@ Manager *manager_free(Manager *m) {
 }
 
 int manager_start(Manager *m) {
-        _cleanup_(request_unrefp) Request *startup = NULL;
-        uint64_t now_usec;
         int r;
-
-        (void) sd_notify(false, "STATUS=Connecting to the system bus");
-        r = sd_bus_open_system(&m->bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_attach_event(m->bus, m->event, 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach bus to event loop: %m");
-        r = manager_bus_setup(m);
-        if (r < 0)
-                return r;
 
         m->udev = udev_new();
         if (!m->udev)
@@ -687,14 +590,13 @@ int manager_start(Manager *m) {
         r = udev_enumerate_pfs(m->udev, manager_handle_device, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to enumerate PCI devices: %m");
+        return 0;
+}
 
-        r = manager_load_leases(m);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_request_name_async(m->bus, NULL, SRIOVD_BUS_NAME, 0, name_acquired_handler, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to request bus name: %m");
+int manager_enforce(Manager *m) {
+        _cleanup_(request_unrefp) Request *startup = NULL;
+        uint64_t now_usec;
+        int r;
 
         r = sd_event_now(m->event, CLOCK_MONOTONIC, &now_usec);
         if (r >= 0)
@@ -704,7 +606,7 @@ int manager_start(Manager *m) {
                 return log_error_errno(r, "Failed to add start-up timeout: %m");
 
         (void) sd_notifyf(false, "STATUS=Enforcing VF counts on %zu PFs", m->n_pfs);
-        startup = request_new(NULL, startup_done, m);
+        startup = request_new(startup_done, NULL, m);
         if (!startup)
                 return log_oom();
         for (size_t i = 0; i < m->n_pfs; i++)

@@ -187,6 +187,43 @@ static void vf_report(NetlinkLinkVfs *l, unsigned index, PolicyKey k) {
                 l->vfs[index].set |= KEY(k);
 }
 
+/* The VLAN list where the kernel sends one (it carries the protocol), else the plain VLAN. */
+static void parse_vf_vlan(struct nlattr **tb, NetlinkLinkVfs *l, unsigned index) {
+        VfPolicy *p = l->vfs + index;
+        bool found = false;
+
+        if (tb[IFLA_VF_VLAN_LIST]) {
+                struct nlattr *v;
+                int rem;
+
+                nla_for_each_nested(v, tb[IFLA_VF_VLAN_LIST], rem) {
+                        struct ifla_vf_vlan_info *vi;
+
+                        if (nla_type(v) != IFLA_VF_VLAN_INFO || nla_len(v) < (int) sizeof *vi)
+                                continue;
+                        vi = nla_data(v);
+                        p->vlan = (uint16_t) vi->vlan;
+                        p->qos = vi->qos;
+                        p->vlan_protocol = ntohs(vi->vlan_proto) == ETH_P_8021AD ? VLAN_PROTOCOL_8021AD
+                                                                                 : VLAN_PROTOCOL_8021Q;
+                        found = true;
+                        break;
+                }
+        } else if (tb[IFLA_VF_VLAN] && nla_len(tb[IFLA_VF_VLAN]) >= (int) sizeof(struct ifla_vf_vlan)) {
+                struct ifla_vf_vlan *v = nla_data(tb[IFLA_VF_VLAN]);
+
+                p->vlan = (uint16_t) v->vlan;
+                p->qos = v->qos;
+                p->vlan_protocol = VLAN_PROTOCOL_8021Q;
+                found = true;
+        }
+        if (found) {
+                vf_report(l, index, POLICY_VLAN_ID);
+                vf_report(l, index, POLICY_QOS);
+                vf_report(l, index, POLICY_VLAN_PROTOCOL);
+        }
+}
+
 static int parse_vf_info(struct nlattr *info, NetlinkLinkVfs *l) {
         struct nlattr *tb[IFLA_VF_MAX + 1];
         struct ifla_vf_mac *mac;
@@ -207,35 +244,7 @@ static int parse_vf_info(struct nlattr *info, NetlinkLinkVfs *l) {
         memcpy(&p->mac, mac->mac, ETH_ALEN);
         vf_report(l, index, POLICY_MAC_ADDRESS);
 
-        if (tb[IFLA_VF_VLAN_LIST]) {
-                struct nlattr *v;
-                int rem;
-
-                nla_for_each_nested(v, tb[IFLA_VF_VLAN_LIST], rem) {
-                        struct ifla_vf_vlan_info *vi;
-
-                        if (nla_type(v) != IFLA_VF_VLAN_INFO || nla_len(v) < (int) sizeof *vi)
-                                continue;
-                        vi = nla_data(v);
-                        p->vlan = (uint16_t) vi->vlan;
-                        p->qos = vi->qos;
-                        p->vlan_protocol = ntohs(vi->vlan_proto) == ETH_P_8021AD ? VLAN_PROTOCOL_8021AD
-                                                                                 : VLAN_PROTOCOL_8021Q;
-                        vf_report(l, index, POLICY_VLAN_ID);
-                        vf_report(l, index, POLICY_QOS);
-                        vf_report(l, index, POLICY_VLAN_PROTOCOL);
-                        break;
-                }
-        } else if (tb[IFLA_VF_VLAN] && nla_len(tb[IFLA_VF_VLAN]) >= (int) sizeof(struct ifla_vf_vlan)) {
-                struct ifla_vf_vlan *v = nla_data(tb[IFLA_VF_VLAN]);
-
-                p->vlan = (uint16_t) v->vlan;
-                p->qos = v->qos;
-                p->vlan_protocol = VLAN_PROTOCOL_8021Q;
-                vf_report(l, index, POLICY_VLAN_ID);
-                vf_report(l, index, POLICY_QOS);
-                vf_report(l, index, POLICY_VLAN_PROTOCOL);
-        }
+        parse_vf_vlan(tb, l, index);
         if (tb[IFLA_VF_RATE] && nla_len(tb[IFLA_VF_RATE]) >= (int) sizeof(struct ifla_vf_rate)) {
                 struct ifla_vf_rate *v = nla_data(tb[IFLA_VF_RATE]);
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+
+#include "bus-call.h"
 #include "bus-errors.h"
-#include "converge.h"
-#include "log.h"
-#include "manager.h"
 #include "names.h"
-#include "reconcile.h"
+#include "pf-dbus.h"
+#include "pf-settings.h"
+#include "polkit.h"
 
 #define DEFINE_PF_STRING_GETTER(name, expr)                                                         \
         static int property_get_##name(sd_bus *bus, const char *path, const char *interface,        \
@@ -47,125 +49,21 @@ static int property_get_autoprobe(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_append(reply, "b", pf->drivers_autoprobe);
 }
 
-static PfConfig *pf_config_copy_state(const PfConfig *c) {
-        PfConfig *n = pf_config_new(NULL);
-
-        if (!n)
-                return NULL;
-        if (!c)
-                return n;
-        n->num_vfs = c->num_vfs;
-        n->drivers_autoprobe = c->drivers_autoprobe;
-        if (c->n_vfs > 0) {
-                n->vfs = calloc(c->n_vfs, sizeof *n->vfs);
-                if (!n->vfs)
-                        return pf_config_free(n);
-                memcpy(n->vfs, c->vfs, c->n_vfs * sizeof *n->vfs);
-                n->n_vfs = c->n_vfs;
-        }
-        return n;
-}
-
-/* Merges keys into the single-VF section of index, adding one if there is none. */
-static int pf_config_merge_vf(PfConfig *c, unsigned index, const VfPolicy *keys) {
-        VfSection *a;
-
-        for (size_t i = 0; i < c->n_vfs; i++)
-                if (c->vfs[i].first == index && c->vfs[i].last == index) {
-                        policy_merge(&c->vfs[i].policy, keys);
-                        return 0;
-                }
-        a = reallocarray(c->vfs, c->n_vfs + 1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        c->vfs = a;
-        c->vfs[c->n_vfs++] = (VfSection){.first = index, .last = index, .policy = *keys};
-        return 0;
-}
-
-static void pf_config_unset_vf_keys(PfConfig *c, unsigned index, uint32_t keys) {
-        for (size_t i = 0; i < c->n_vfs; i++)
-                if (c->vfs[i].first == index && c->vfs[i].last == index)
-                        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
-                                if (keys & (UINT32_C(1) << k))
-                                        policy_unset(&c->vfs[i].policy, k);
-}
-
-/* One change of what the API keeps for a PF: a count, or keys of one VF's policy. */
-typedef struct StateChange {
-        int num_vfs; /* -1: unchanged */
-        unsigned vf_index;
-        const VfPolicy *vf_keys; /* NULL: unchanged */
-} StateChange;
-
-/* Writes the change into the runtime or the persistent state, and then into memory. A persistent
- * change also drops the same keys from the runtime state, which would otherwise hide it until the
- * next reboot. */
-static int pf_save_state(PhysicalFunction *pf, const StateChange *ch, bool runtime, sd_bus_error *error) {
-        Manager *m = pf->manager;
-        Store *store = runtime ? m->runtime_store : m->store;
-        _cleanup_(pf_config_freep) PfConfig *c = NULL, *rt = NULL;
-        int r;
-
-        if (!store)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
-                                         "The %s state directory is not usable, see the log",
-                                         runtime ? "runtime" : "persistent");
-
-        c = pf_config_copy_state(runtime ? pf->runtime : pf->persisted);
-        if (!c)
-                return -ENOMEM;
-        if (ch->num_vfs >= 0)
-                c->num_vfs = ch->num_vfs;
-        if (ch->vf_keys) {
-                r = pf_config_merge_vf(c, ch->vf_index, ch->vf_keys);
-                if (r < 0)
-                        return r;
-        }
-        r = store_save_pf(store, pf->address, c);
-        if (r < 0)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED, "Failed to save the state of %s: %s",
-                                         pf->address, strerror(-r));
-
-        if (!runtime && pf->runtime && m->runtime_store) {
-                rt = pf_config_copy_state(pf->runtime);
-                if (!rt)
-                        return -ENOMEM;
-                if (ch->num_vfs >= 0)
-                        rt->num_vfs = -1;
-                if (ch->vf_keys)
-                        pf_config_unset_vf_keys(rt, ch->vf_index, ch->vf_keys->set);
-                r = store_save_pf(m->runtime_store, pf->address, rt);
-                if (r < 0)
-                        log_pf(LOG_WARNING, r, pf,
-                               "Failed to drop the runtime state replaced, ignoring: %m");
-                else {
-                        pf_config_free(pf->runtime);
-                        pf->runtime = TAKE_PTR(rt);
-                }
-        }
-
-        if (runtime) {
-                pf_config_free(pf->runtime);
-                pf->runtime = TAKE_PTR(c);
-        } else {
-                pf_config_free(pf->persisted);
-                pf->persisted = TAKE_PTR(c);
-        }
-        return 0;
+static uint64_t settings_flags(uint64_t flags) {
+        return (flags & SRIOVD_FLAG_RUNTIME ? PF_SETTINGS_RUNTIME : 0) |
+               (flags & SRIOVD_FLAG_FORCE ? PF_SETTINGS_FORCE : 0);
 }
 
 static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(request_unrefp) Request *req = NULL;
-        _cleanup_(reconcile_plan_done) ReconcilePlan plan = {};
-        _cleanup_free_ ReconcileVf *vfs = NULL;
+        _cleanup_free_ char *refusal = NULL;
         PhysicalFunction *pf = userdata;
-        ReconcileInput in;
+        Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         uint32_t count;
         uint64_t flags;
         int r;
 
-        r = manager_authorize(pf->manager, message, POLKIT_ACTION_MANAGE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         r = sd_bus_message_read(message, "ut", &count, &flags);
@@ -175,51 +73,22 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
                 return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown flags 0x%" PRIx64,
                                          flags & ~SRIOVD_NUMVFS_FLAGS_ALL);
 
-        (void) pf_refresh(pf);
-        if (count > pf->total_vfs)
-                return sd_bus_error_setf(
-                        error, SRIOVD_ERROR_OUT_OF_RANGE,
-                        "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)", count,
-                        pf->address, pf->total_vfs);
-
-        /* refuse now what the planner would refuse, so that a refused call changes nothing */
-        r = pf_build_reconcile_input(pf, (int) count, flags & SRIOVD_FLAG_FORCE, &in, &vfs);
-        if (r < 0)
-                return r;
-        r = reconcile_plan(&in, &plan);
-        if (r < 0)
-                return r;
-        if (plan.action == PLAN_REFUSE) {
-                log_pf(LOG_WARNING, plan.error, pf, "Refused SetNumVFs(%u): %s", count, plan.message);
-                return sd_bus_error_set(error, sriovd_error_name_from_errno(plan.error), plan.message);
-        }
-
-        r = pf_save_state(pf, &(StateChange){.num_vfs = (int) count}, flags & SRIOVD_FLAG_RUNTIME, error);
-        if (r < 0)
-                return r;
-        log_pf(LOG_INFO, 0, pf, "NumVFs set to %u%s%s through the API", count,
-               flags & SRIOVD_FLAG_RUNTIME ? " (runtime)" : "",
-               flags & SRIOVD_FLAG_FORCE ? " (forced)" : "");
-        pf_update_desired(pf);
-
-        req = request_new(message, NULL, NULL);
+        req = bus_request_new(m, message);
         if (!req)
                 return -ENOMEM;
-        req->scope_vf = REQUEST_SCOPE_COUNT;
-        if (flags & SRIOVD_FLAG_FORCE)
-                pf->force_next = true;
-        (void) pf_reconcile(pf, req);
+        r = pf_set_num_vfs(pf, count, settings_flags(flags), req, &refusal);
+        if (r < 0)
+                return bus_error_from_model(error, r, refusal);
         request_arm(req);
         return 1;
 }
 
-/* The caller has authorized the sender already. */
-int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned index,
-                            sd_bus_error *error) {
+/* SetVirtualFunctionPolicy() and VirtualFunction.SetPolicy(), once the sender is authorized and the
+ * index read: the rest of the message is a{sv} and flags. */
+int bus_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned index, sd_bus_error *error) {
         _cleanup_(request_unrefp) Request *req = NULL;
-        _cleanup_free_ char *invalid = NULL;
-        VfPolicy keys = {}, merged;
-        bool runtime;
+        _cleanup_free_ char *refusal = NULL;
+        VfPolicy keys = {};
         uint64_t flags;
         int r;
 
@@ -232,39 +101,13 @@ int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsig
         if (flags & ~SRIOVD_POLICY_FLAGS_ALL)
                 return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown flags 0x%" PRIx64,
                                          flags & ~SRIOVD_POLICY_FLAGS_ALL);
-        runtime = flags & SRIOVD_FLAG_RUNTIME;
 
-        (void) pf_refresh(pf);
-        if (index >= pf->total_vfs)
-                return sd_bus_error_setf(
-                        error, SRIOVD_ERROR_OUT_OF_RANGE,
-                        "VF %u does not exist on %s: it supports VFs 0 to %i (sriov_totalvfs %u)", index,
-                        pf->address, (int) pf->total_vfs - 1, pf->total_vfs);
-
-        /* what would be in force must make sense as a whole, or nothing is taken */
-        (void) pf_desired_vf_policy(pf, index, &merged);
-        policy_merge(&merged, &keys);
-        r = policy_validate(&merged, &invalid);
-        if (r < 0)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "%s", strempty(invalid));
-        if (POLICY_HAS(&keys, POLICY_DRIVER) && streq(keys.driver, DRIVER_VFIO_PCI) && !iommu_active())
-                return sd_bus_error_setf(error, SRIOVD_ERROR_NOT_SUPPORTED,
-                                         "Cannot bind VF %u of %s to vfio-pci: " IOMMU_HINT, index,
-                                         pf->address);
-
-        r = pf_save_state(pf, &(StateChange){.num_vfs = -1, .vf_index = index, .vf_keys = &keys}, runtime,
-                          error);
-        if (r < 0)
-                return r;
-        log_pf(LOG_INFO, 0, pf, "Policy of VF %u changed through the API%s", index,
-               runtime ? " (runtime)" : "");
-        pf_update_desired(pf);
-
-        req = request_new(message, NULL, NULL);
+        req = bus_request_new(bus_current_manager(sd_bus_message_get_bus(message)), message);
         if (!req)
                 return -ENOMEM;
-        req->scope_vf = (int) index;
-        (void) pf_reconcile(pf, req);
+        r = pf_set_vf_policy(pf, index, &keys, settings_flags(flags), req, &refusal);
+        if (r < 0)
+                return bus_error_from_model(error, r, refusal);
         request_arm(req);
         return 1;
 }
@@ -273,50 +116,31 @@ static int method_set_vf_policy(sd_bus_message *message, void *userdata, sd_bus_
         uint32_t index;
         int r;
 
-        r = manager_authorize(((PhysicalFunction *) userdata)->manager, message, POLKIT_ACTION_MANAGE,
-                              error);
+        r = manager_authorize(bus_current_manager(sd_bus_message_get_bus(message)), message,
+                              POLKIT_ACTION_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-
         r = sd_bus_message_read(message, "u", &index);
         if (r < 0)
                 return r;
-        return pf_method_set_vf_policy(message, userdata, index, error);
+        return bus_set_vf_policy(message, userdata, index, error);
 }
 
 static int method_forget(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(request_unrefp) Request *req = NULL;
-        PhysicalFunction *pf = userdata;
-        Manager *m = pf->manager;
+        _cleanup_free_ char *refusal = NULL;
+        Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         int r;
 
         r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-
-        if (m->runtime_store) {
-                r = store_remove_pf(m->runtime_store, pf->address);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
-                                                 "Failed to remove the runtime state of %s: %s", pf->address,
-                                                 strerror(-r));
-        }
-        pf->runtime = pf_config_free(pf->runtime);
-        if (m->store) {
-                r = store_remove_pf(m->store, pf->address);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SRIOVD_ERROR_FAILED,
-                                                 "Failed to remove the state of %s: %s", pf->address,
-                                                 strerror(-r));
-        }
-        pf->persisted = pf_config_free(pf->persisted);
-        log_pf(LOG_INFO, 0, pf, "Forgot the state set through the API");
-        pf_update_desired(pf);
-
-        req = request_new(message, NULL, NULL);
+        req = bus_request_new(m, message);
         if (!req)
                 return -ENOMEM;
-        (void) pf_reconcile(pf, req);
+        r = pf_forget(userdata, req, &refusal);
+        if (r < 0)
+                return bus_error_from_model(error, r, refusal);
         request_arm(req);
         return 1;
 }

@@ -2,16 +2,15 @@
 #pragma once
 
 #include <stdint.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "changes.h"
 #include "config.h"
+#include "lease.h"
+#include "request.h"
+#include "store.h"
 #include "util.h"
 #include "vf.h"
-
-typedef struct Manager Manager;
-typedef struct Job Job;
-typedef struct Request Request;
 
 typedef enum PfState {
         PF_STATE_UNMANAGED,
@@ -23,8 +22,26 @@ typedef enum PfState {
         _PF_STATE_INVALID = -EINVAL,
 } PfState;
 
-struct PhysicalFunction {
-        Manager *manager;
+/* What a PF needs from the daemon around it; the manager fills it in. PFs know no manager. */
+typedef struct PfHost {
+        sd_event *event;
+        ChangeQueue *changes;
+        LeaseTable *leases; /* a lease's layer is part of its VF's desired policy */
+        Store *store; /* what the API persists; NULL when the state directory is unusable */
+        Store *runtime_store; /* what the API sets until reboot */
+        void *pci_access; /* libpci, for vendor and model names */
+        /* whether start-up still waits for PF drivers that coldplug loads */
+        bool (*waiting_for_drivers)(void *userdata);
+        /* a PF's State changed */
+        void (*state_changed)(void *userdata);
+        void *userdata;
+        bool stopping; /* sriovd is stopping: no new kernel work */
+} PfHost;
+
+typedef struct PfReconcile PfReconcile;
+
+typedef struct PhysicalFunction {
+        PfHost *host;
 
         char address[13];
         char *syspath;
@@ -54,23 +71,9 @@ struct PhysicalFunction {
         PfState state;
         char *last_error;
 
-        /* At most one kernel job per PF; requests arriving meanwhile wait for the next one. */
-        Job *job;
-        unsigned job_from;
-        bool reconcile_again;
-        bool readback_only_pending;
-        bool readback_again;
-        bool count_failed; /* the kernel refused the last count written */
-        char *count_error; /* why the planner refuses the desired count, or NULL */
-        int count_error_code;
-        bool warned_truncated;
-        bool force_next;
-        Request **waiting; /* answered by the next job's end */
-        size_t n_waiting;
-        Request **running; /* answered by the running job's end */
-        size_t n_running;
-        sd_event_source *reconcile_source;
-};
+        PfReconcile *reconcile; /* pf-reconcile.c's alone; NULL once the PF stopped */
+        ObjectMark mark;
+} PhysicalFunction;
 
 /* Events that may need an apply or a read-back (VF uevents, link notifications) wait this long for
  * the rest of their burst. */
@@ -79,51 +82,30 @@ struct PhysicalFunction {
 const char *pf_state_to_string(PfState s);
 PfState pf_state_from_string(const char *s);
 
-int pf_new(Manager *m, const char *address, const char *syspath, PhysicalFunction **ret);
+int pf_new(PfHost *host, const char *address, const char *syspath, PhysicalFunction **ret);
+/* Call pf_reconcile_done() first. */
 PhysicalFunction *pf_free(PhysicalFunction *pf);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PhysicalFunction *, pf_free);
 
-/* Re-reads sysfs: driver, interface, counts and VFs. Creates and drops VF objects and emits the
- * property changes. Returns 0, or -ENODEV when the device is gone. */
+/* Re-reads sysfs: driver, interface, counts and VFs. Creates and drops VF objects and marks what
+ * changed. Returns 0, or -ENODEV when the device is gone. */
 int pf_refresh(PhysicalFunction *pf);
-
-/* Recomputes desired_num_vfs from config, persisted and runtime state. */
+/* Loads what the API stored for this PF; a corrupt file adds to config_error. */
+void pf_load_stored(PhysicalFunction *pf);
+/* Sets the matching configuration file and the refused files meant for this PF. */
+void pf_set_config(PhysicalFunction *pf, const PfConfig *config, char *config_error);
+/* Recomputes desired_num_vfs and every VF's policy from config, persisted and runtime state. */
 void pf_update_desired(PhysicalFunction *pf);
-
-/* Schedules a reconcile on the loop soon; repeated calls before it runs coalesce. delay_usec 0
- * means on the next loop iteration. */
-int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec);
-/* Runs the planner now and starts a kernel job if one is needed. A request is answered when the
- * PF has converged or failed. */
-int pf_reconcile(PhysicalFunction *pf, Request *req);
-/* readback_only: only read the VFs' link settings back, to spot drift (after a link notification). */
-int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool readback_only);
-int pf_schedule_readback(PhysicalFunction *pf);
 
 /* The desired policy of VF index from all sources; false when none covers it. */
 bool pf_desired_vf_policy(PhysicalFunction *pf, unsigned index, VfPolicy *ret);
 bool pf_has_vf_policy(PhysicalFunction *pf);
 /* DriversAutoprobe= from the sources, -1 when none sets it. */
 int pf_desired_autoprobe(PhysicalFunction *pf);
-
-void pf_set_state(PhysicalFunction *pf, PfState state, const char *error);
-/* Called when the device's uevent says something changed, to spot counts changed behind our back. */
-void pf_check_drift(PhysicalFunction *pf);
-
-VirtualFunction *pf_get_vf(PhysicalFunction *pf, unsigned index);
-void pf_match_info(PhysicalFunction *pf, PfMatchInfo *ret);
-
-/* "api", the configuration file's path, or "" */
-const char *pf_config_source(PhysicalFunction *pf);
 /* Recomputes a VF's desired policy from the PF's sources. */
 void pf_update_vf_policy(PhysicalFunction *pf, VirtualFunction *vf);
 
-typedef struct ReconcileInput ReconcileInput;
-typedef struct ReconcileVf ReconcileVf;
-/* The planner's input for desired; *ret_vfs must be freed. */
-int pf_build_reconcile_input(PhysicalFunction *pf, int desired, bool force, ReconcileInput *ret,
-                             ReconcileVf **ret_vfs);
-
-/* SetVirtualFunctionPolicy() and VirtualFunction.SetPolicy(): reads a{sv} and flags from message. */
-int pf_method_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned index,
-                            sd_bus_error *error);
+VirtualFunction *pf_get_vf(PhysicalFunction *pf, unsigned index);
+void pf_match_info(PhysicalFunction *pf, PfMatchInfo *ret);
+/* "api", the configuration file's path, or "" */
+const char *pf_config_source(PhysicalFunction *pf);

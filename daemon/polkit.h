@@ -3,8 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
-typedef struct Manager Manager;
-typedef struct AuthQuery AuthQuery;
+#include "manager.h"
+
+/* Part of the bus layer: polkit checks of method callers. */
 
 #define POLKIT_ACTION_MANAGE "io.sriovd.manage"
 #define POLKIT_ACTION_LEASE "io.sriovd.lease"

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "lease.h"
-#include "manager.h"
+#include "bus-call.h"
+#include "bus-errors.h"
 #include "names.h"
+#include "pf-dbus.h"
+#include "polkit.h"
+#include "vf-dbus.h"
 
 #define DEFINE_VF_STRING_GETTER(name, expr)                                                         \
         static int property_get_##name(sd_bus *bus, const char *path, const char *interface,        \
@@ -54,7 +57,7 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
 static int property_get_lease(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         VirtualFunction *vf = userdata;
-        Lease *l = manager_find_lease_for_vf(vf->pf->manager, vf->pf->address, vf->index);
+        Lease *l = lease_table_find_for_vf(&bus_current_manager(bus)->leases, vf->pf_address, vf->index);
 
         return sd_bus_message_append(reply, "o", l ? l->object_path : "/");
 }
@@ -67,13 +70,18 @@ static int property_get_policy(sd_bus *bus, const char *path, const char *interf
 }
 
 static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         VirtualFunction *vf = userdata;
+        PhysicalFunction *pf = manager_find_pf(m, vf->pf_address);
         int r;
 
-        r = manager_authorize(vf->pf->manager, message, POLKIT_ACTION_MANAGE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-        return pf_method_set_vf_policy(message, vf->pf, vf->index, error);
+        if (!pf)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_NO_SUCH_DEVICE, "The PF of VF %u is gone",
+                                         vf->index);
+        return bus_set_vf_policy(message, pf, vf->index, error);
 }
 
 const sd_bus_vtable vf_vtable[] = {
@@ -109,21 +117,10 @@ const sd_bus_vtable vf_vtable[] = {
 
 int vf_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *slash;
-        _cleanup_free_ char *pf_path = NULL;
-        PhysicalFunction *pf;
-        unsigned index;
+        VirtualFunction *vf = manager_find_vf_by_path(userdata, path);
 
-        slash = strstr(path, "/vf/");
-        if (!slash)
+        if (!vf)
                 return 0;
-        pf_path = strndup(path, slash - path);
-        if (!pf_path)
-                return -ENOMEM;
-        pf = manager_find_pf_by_path(m, pf_path);
-        if (!pf || safe_atou(slash + 4, &index) < 0 || !pf_get_vf(pf, index))
-                return 0;
-        *found = pf_get_vf(pf, index);
+        *found = vf;
         return 1;
 }

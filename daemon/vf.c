@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "log.h"
-#include "manager.h"
 #include "names.h"
 #include "sysfs.h"
 #include "vf.h"
@@ -13,26 +12,28 @@ static const char *const vf_state_table[_VF_STATE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(vf_state, VfState);
 
-int vf_new(PhysicalFunction *pf, unsigned index, const char *address, VirtualFunction **ret) {
+int vf_new(ChangeQueue *changes, const char *pf_address, const char *pf_syspath, const char *pf_object_path,
+           unsigned index, const char *address, VirtualFunction **ret) {
         _cleanup_(vf_freep) VirtualFunction *vf = NULL;
         char suffix[32];
 
         vf = calloc(1, sizeof *vf);
         if (!vf)
                 return -ENOMEM;
-        vf->pf = pf;
+        vf->pf_address = pf_address;
         vf->index = index;
         vf->iommu_group = -1;
         snprintf(vf->address, sizeof vf->address, "%s", address);
         snprintf(suffix, sizeof suffix, "/vf/%u", index);
-        vf->object_path = strjoin(pf->object_path, suffix);
+        vf->object_path = strjoin(pf_object_path, suffix);
         if (!vf->object_path)
                 return -ENOMEM;
         /* the PF's virtfnN link leads to the VF wherever sysfs puts it */
         snprintf(suffix, sizeof suffix, "/" SYSFS_VIRTFN_PREFIX "%u", index);
-        vf->syspath = strjoin(pf->syspath, suffix);
+        vf->syspath = strjoin(pf_syspath, suffix);
         if (!vf->syspath)
                 return -ENOMEM;
+        object_mark_init(&vf->mark, changes, OBJECT_VF, vf, vf->object_path);
         *ret = TAKE_PTR(vf);
         return 0;
 }
@@ -40,6 +41,7 @@ int vf_new(PhysicalFunction *pf, unsigned index, const char *address, VirtualFun
 VirtualFunction *vf_free(VirtualFunction *vf) {
         if (!vf)
                 return NULL;
+        object_mark_done(&vf->mark);
         free(vf->syspath);
         free(vf->interface);
         free(vf->driver);
@@ -51,9 +53,8 @@ VirtualFunction *vf_free(VirtualFunction *vf) {
 
 int vf_refresh(VirtualFunction *vf) {
         _cleanup_free_ char *driver = NULL, *interface = NULL, *group = NULL;
-        const char *changed[8];
-        size_t n = 0;
         int iommu_group = -1, r;
+        bool changed = false;
 
         r = sysfs_read_link_name(vf->syspath, SYSFS_DRIVER, &driver);
         if (r < 0 && r != -ENOENT)
@@ -65,33 +66,62 @@ int vf_refresh(VirtualFunction *vf) {
                 (void) safe_atoi(group, &iommu_group);
 
         if (free_and_strdup(&vf->driver, driver) > 0)
-                changed[n++] = "Driver";
+                changed = true;
         if (free_and_strdup(&vf->interface, interface) > 0)
-                changed[n++] = "Interface";
+                changed = true;
         if (vf->iommu_group != iommu_group) {
                 vf->iommu_group = iommu_group;
-                changed[n++] = "IommuGroup";
+                changed = true;
         }
-        changed[n] = NULL;
-        if (n > 0 && vf->pf->manager->bus)
-                (void) sd_bus_emit_properties_changed_strv(vf->pf->manager->bus, vf->object_path,
-                                                           SRIOVD_VF_INTERFACE, (char **) changed);
+        if (changed)
+                object_mark_changed(&vf->mark);
         return 0;
 }
 
 void vf_set_state(VirtualFunction *vf, VfState state, int error, const char *message) {
-        const char *changed[3];
-        size_t n = 0;
+        bool changed = false;
 
         vf->error = error;
         if (vf->state != state) {
                 vf->state = state;
-                changed[n++] = "State";
+                changed = true;
         }
         if (free_and_strdup(&vf->last_error, message) > 0)
-                changed[n++] = "LastError";
-        changed[n] = NULL;
-        if (n > 0 && vf->pf->manager->bus)
-                (void) sd_bus_emit_properties_changed_strv(vf->pf->manager->bus, vf->object_path,
-                                                           SRIOVD_VF_INTERFACE, (char **) changed);
+                changed = true;
+        if (changed)
+                object_mark_changed(&vf->mark);
+}
+
+void vf_set_policy(VirtualFunction *vf, const VfPolicy *policy) {
+        if (policy_equal(policy, &vf->policy))
+                return;
+        vf->policy = *policy;
+        object_mark_changed(&vf->mark);
+}
+
+void vf_set_actual(VirtualFunction *vf, const VfPolicy *actual) {
+        bool changed = false;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX && !changed; k++)
+                if (k != POLICY_DRIVER && (POLICY_HAS(actual, k) != POLICY_HAS(&vf->actual, k) ||
+                                           !policy_key_equal(actual, &vf->actual, k)))
+                        changed = true;
+        vf->actual = *actual;
+        if (changed)
+                object_mark_changed(&vf->mark);
+}
+
+uint32_t vf_drifted_keys(const VirtualFunction *vf) {
+        uint32_t keys = 0;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                if (!POLICY_HAS(&vf->policy, k))
+                        continue;
+                if (k == POLICY_DRIVER) {
+                        if (!isempty(vf->policy.driver) && !streq_ptr(vf->driver, vf->policy.driver))
+                                keys |= UINT32_C(1) << k;
+                } else if (POLICY_HAS(&vf->actual, k) && !policy_key_equal(&vf->policy, &vf->actual, k))
+                        keys |= UINT32_C(1) << k;
+        }
+        return keys;
 }

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "changes.h"
 #include "policy.h"
 #include "util.h"
-
-typedef struct PhysicalFunction PhysicalFunction;
 
 typedef enum VfState {
         VF_STATE_OK,
@@ -14,31 +13,38 @@ typedef enum VfState {
         _VF_STATE_INVALID = -EINVAL,
 } VfState;
 
+/* One VF as the kernel has it now (sysfs and the PF's link settings read back), with the policy
+ * desired for it. A VF object lives as long as its virtfnN link. */
 typedef struct VirtualFunction {
-        PhysicalFunction *pf;
+        const char *pf_address; /* the PF's, which outlives its VFs */
         unsigned index;
         char address[13];
         char *syspath;
         char *interface;
         char *driver;
         int iommu_group; /* -1: none */
-        VfPolicy policy; /* desired, from configuration and API */
+        VfPolicy policy; /* desired, from configuration, API and lease */
         VfPolicy actual; /* read back from the kernel; ->set marks what it reported */
         VfState state;
         int error; /* -errno of the last failure */
         char *last_error;
         char *object_path;
+        ObjectMark mark;
 } VirtualFunction;
 
 const char *vf_state_to_string(VfState s);
 VfState vf_state_from_string(const char *s);
 
-int vf_new(PhysicalFunction *pf, unsigned index, const char *address, VirtualFunction **ret);
+int vf_new(ChangeQueue *changes, const char *pf_address, const char *pf_syspath, const char *pf_object_path,
+           unsigned index, const char *address, VirtualFunction **ret);
 VirtualFunction *vf_free(VirtualFunction *vf);
 DEFINE_TRIVIAL_CLEANUP_FUNC(VirtualFunction *, vf_free);
 
-/* Re-reads the VF's sysfs (driver, interface, IOMMU group); emits PropertiesChanged for what changed. */
+/* Re-reads the VF's sysfs (driver, interface, IOMMU group) and marks it changed if anything did. */
 int vf_refresh(VirtualFunction *vf);
 void vf_set_state(VirtualFunction *vf, VfState state, int error, const char *message);
-/* Keys of the VF's policy that the kernel does not have now. */
-uint32_t vf_drifted_keys(VirtualFunction *vf);
+void vf_set_policy(VirtualFunction *vf, const VfPolicy *policy);
+/* What the kernel reported in a read-back. */
+void vf_set_actual(VirtualFunction *vf, const VfPolicy *actual);
+/* Keys of the VF's policy that the kernel does not have now (Driver against the bound driver). */
+uint32_t vf_drifted_keys(const VirtualFunction *vf);

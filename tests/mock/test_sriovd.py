@@ -417,6 +417,56 @@ class TestReconcile(SriovdTestCase):
                               if m['payload']['data'][0].startswith(path + '/')]) == 3,
                  what='InterfacesRemoved for the 3 VF objects')
 
+    def emits_change(self, path, iface):
+        """The properties of iface that the vtable marks EMITS_CHANGE, from sriovd's introspection."""
+        import xml.etree.ElementTree as ET
+        xml = self.bus.busctl('introspect', '--xml-interface', 'io.sriovd', path).stdout
+        node = ET.fromstring(xml)
+        names = set()
+        for i in node.iter('interface'):
+            if i.get('name') != iface:
+                continue
+            for p in i.iter('property'):
+                ann = {a.get('name'): a.get('value') for a in p.iter('annotation')}
+                if ann.get('org.freedesktop.DBus.Property.EmitsChangedSignal', 'true') == 'true':
+                    names.add(p.get('name'))
+        self.assertTrue(names, 'no EMITS_CHANGE property of %s at %s' % (iface, path))
+        return names
+
+    def test_one_change_signal_path(self):
+        """Every PropertiesChanged comes from the one queue: it carries each EMITS_CHANGE property of the
+        object's vtable, and a method's reply comes after the signals of the state it produced."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.start()
+        path = self.pf_path(PF1)
+        mon = self.monitor()
+        self.set_numvfs(PF1, 3, FLAG_RUNTIME)
+        vf_path = self.vf_paths(PF1)[0]
+        pf_props = self.emits_change(path, PF_IF)
+        vf_props = self.emits_change(vf_path, VF_IF)
+        self.assertIn('NumVFs', pf_props)
+        self.assertNotIn('PciAddress', pf_props)
+
+        with mon.cond:
+            messages = list(mon.messages)
+        call = [m for m in messages if m.get('type') == 'method_call' and m.get('member') == 'SetNumVFs']
+        self.assertEqual(len(call), 1, 'one SetNumVFs call seen')
+        reply_at = [i for i, m in enumerate(messages)
+                    if m.get('type') == 'method_return' and m.get('reply_cookie') == call[0]['cookie'] and
+                    m.get('destination') == call[0]['sender']]
+        self.assertEqual(len(reply_at), 1, 'the SetNumVFs reply seen')
+        changed = [(i, m) for i, m in enumerate(messages)
+                   if m.get('type') == 'signal' and m.get('member') == 'PropertiesChanged']
+        self.assertTrue(any(i < reply_at[0] and m['path'] == path and
+                            m['payload']['data'][1].get('NumVFs', {}).get('data') == 3 for i, m in changed),
+                        'PropertiesChanged NumVFs=3 of the PF before the reply')
+        for i, m in changed:
+            iface, props = m['payload']['data'][0], set(m['payload']['data'][1])
+            want = {PF_IF: pf_props, VF_IF: vf_props}.get(iface)
+            if want is not None:
+                self.assertEqual(props, want, 'PropertiesChanged of %s carries every EMITS_CHANGE '
+                                              'property of %s' % (m['path'], iface))
+
     def test_drift_put_back(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf('10-first.conf', PF1, 4)

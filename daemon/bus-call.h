@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+
+/* What every bus handler uses: the Manager, calls answered later, the model's refusals as errors. */
+
+/* The Manager a property getter or method of a fallback vtable was registered with. */
+Manager *bus_current_manager(sd_bus *bus);
+
+/* A method call answered later: by a Request's end, or by a lease's. */
+typedef struct BusCall {
+        Manager *manager;
+        sd_bus_message *message;
+} BusCall;
+
+BusCall *bus_call_new(Manager *m, sd_bus_message *message);
+void bus_call_free(void *userdata);
+/* Replies with error (< 0, with message) or with an empty return. */
+void bus_call_reply(BusCall *c, int error, const char *message);
+/* A Request whose end replies to message. */
+Request *bus_request_new(Manager *m, sd_bus_message *message);
+
+/* A refusal of the model (-errno with a message) as the method's error. */
+int bus_error_from_model(sd_bus_error *error, int r, const char *message);

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <net/if.h>
+
+#include "converge.h"
+#include "job.h"
+#include "leasing.h"
+#include "log.h"
+#include "names.h"
+#include "netlink.h"
+#include "pf-reconcile.h"
+
+/* A request or release under way: found again by the lease's id, since the lease may end meanwhile. */
+typedef struct LeaseCall {
+        Manager *manager;
+        char id[33];
+        LeaseReplyTo reply;
+} LeaseCall;
+
+static void reply_once(LeaseReplyTo *to, int error, const char *message, const char *lease_path,
+                       const char *vf_path) {
+        LeaseReply reply = to->reply;
+
+        to->reply = NULL;
+        if (reply)
+                reply(error, message, lease_path, vf_path, to->userdata);
+}
+
+static LeaseCall *lease_call_new(Manager *m, const char *id, LeaseReplyTo reply) {
+        LeaseCall *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return NULL;
+        c->manager = m;
+        snprintf(c->id, sizeof c->id, "%s", id);
+        c->reply = reply;
+        return c;
+}
+
+static void lease_call_free(void *userdata) {
+        LeaseCall *c = userdata;
+
+        if (!c)
+                return;
+        /* a call that ended without an answer (sriovd stopping) still gets one */
+        reply_once(&c->reply, -ESHUTDOWN, "sriovd is stopping", NULL, NULL);
+        free(c);
+}
+
+static VirtualFunction *lease_vf(Manager *m, Lease *l) {
+        PhysicalFunction *pf = manager_find_pf(m, l->pf_address);
+
+        return pf ? pf_get_vf(pf, l->vf_index) : NULL;
+}
+
+/* The lease's layer or the lease itself changed: the VF's Policy and Lease follow. */
+static void lease_vf_changed(Manager *m, Lease *l) {
+        PhysicalFunction *pf = manager_find_pf(m, l->pf_address);
+        VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
+
+        if (!vf)
+                return;
+        pf_update_vf_policy(pf, vf);
+        object_mark_changed(&vf->mark);
+}
+
+static int lease_add(Manager *m, Lease *l) {
+        int r = lease_table_add(&m->leases, l);
+
+        if (r >= 0)
+                lease_vf_changed(m, l);
+        return r;
+}
+
+/* Drops the lease for good: journal, object, the layer on the VF. */
+static void lease_finish(Manager *m, Lease *l, LeaseReplyTo *reply, int error, const char *why) {
+        PhysicalFunction *pf = manager_find_pf(m, l->pf_address);
+
+        lease_journal_remove(&m->leases, l);
+        lease_table_remove(&m->leases, l);
+        lease_vf_changed(m, l);
+        log_info("Lease %s of VF %u on %s (%s) ended%s%s", l->id, l->vf_index, l->pf_address,
+                 strempty(l->consumer), why ? ": " : "", strempty(why));
+        /* the VF's own policy may set keys the lease had changed: put it in force again */
+        if (pf)
+                (void) pf_schedule_reconcile(pf, 0);
+        if (reply)
+                reply_once(reply, error, why, NULL, NULL);
+        lease_free(l);
+}
+
+/* Keys of the recorded state that did not come back, as ", "-separated names; NULL if all did. */
+static char *lease_unrestored_keys(Lease *l, VirtualFunction *vf) {
+        char *keys = NULL;
+
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                bool same;
+
+                if (!POLICY_HAS(&l->saved, k))
+                        continue;
+                if (k == POLICY_DRIVER)
+                        same = isempty(l->saved.driver) ? vf->driver && !streq(vf->driver, DRIVER_VFIO_PCI)
+                                                        : streq_ptr(vf->driver, l->saved.driver);
+                else
+                        same = POLICY_HAS(&vf->actual, k) && policy_key_equal(&l->saved, &vf->actual, k);
+                if (!same)
+                        (void) strextend_sep(&keys, ", ", "%s", policy_key_to_string(k));
+        }
+        return keys;
+}
+
+static void release_done(Request *req, int error, const char *message, void *userdata) {
+        LeaseCall *c = userdata;
+        Lease *l = lease_table_find(&c->manager->leases, c->id);
+        _cleanup_free_ char *keys = NULL, *why = NULL;
+        VirtualFunction *vf;
+
+        if (!l) {
+                reply_once(&c->reply, 0, NULL, NULL, NULL);
+                return;
+        }
+        if (error == -ESHUTDOWN) {
+                /* the journal stays: the next sriovd restores the VF */
+                reply_once(&c->reply, error, message, NULL, NULL);
+                return;
+        }
+        vf = lease_vf(c->manager, l);
+        keys = vf ? lease_unrestored_keys(l, vf) : NULL;
+        if (keys) {
+                (void) asprintf_safe(&why, "VF state not restored: %s%s%s%s", keys, message ? " (" : "",
+                                     strempty(message), message ? ")" : "");
+                log_error("Lease %s: %s", l->id, strempty(why));
+        }
+        lease_finish(c->manager, l, &c->reply, keys ? -EIO : 0, why);
+}
+
+int lease_release(Manager *m, Lease *l, LeaseReplyTo reply) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        PhysicalFunction *pf;
+        LeaseCall *c;
+
+        if (l->releasing)
+                return -EBUSY;
+        l->releasing = true;
+        l->track = sd_bus_track_unref(l->track);
+
+        pf = manager_find_pf(m, l->pf_address);
+        if (!pf || !pf_get_vf(pf, l->vf_index)) {
+                /* the PF or the VF is gone: nothing is left to restore */
+                lease_finish(m, l, &reply, 0, "its VF is gone");
+                return 0;
+        }
+
+        l->layer = l->saved;
+        lease_vf_changed(m, l);
+        c = lease_call_new(m, l->id, reply);
+        if (!c)
+                return log_oom();
+        req = request_new(release_done, lease_call_free, c);
+        if (!req) {
+                lease_call_free(c);
+                return log_oom();
+        }
+        req->scope_vf = (int) l->vf_index;
+        (void) pf_reconcile(pf, req);
+        request_arm(req);
+        return 0;
+}
+
+static int track_handler(sd_bus_track *t, void *userdata) {
+        Manager *m = userdata;
+        Lease *l = NULL;
+
+        for (size_t i = 0; i < m->leases.n_leases && !l; i++)
+                if (m->leases.leases[i]->track == t)
+                        l = m->leases.leases[i];
+        if (!l)
+                return 0;
+        log_info("Owner %s of lease %s left the bus, restoring VF %u on %s", strempty(l->owner), l->id,
+                 l->vf_index, l->pf_address);
+        (void) lease_release(m, l, (LeaseReplyTo){});
+        return 0;
+}
+
+static int lease_track_owner(Manager *m, Lease *l) {
+        int r;
+
+        if (!l->owner || !m->bus)
+                return 0;
+        r = sd_bus_track_new(m->bus, &l->track, track_handler, m);
+        if (r < 0)
+                return r;
+        return sd_bus_track_add_name(l->track, l->owner);
+}
+
+/* A client that held a lease across a restart of sriovd still has its unique name on the bus. */
+static bool lease_owner_alive(Manager *m, Lease *l) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+
+        return l->owner && m->bus && sd_bus_get_name_creds(m->bus, l->owner, 0, &creds) >= 0;
+}
+
+static void lease_loaded(Lease *l, void *userdata) {
+        Manager *m = userdata;
+
+        if (lease_add(m, l) < 0) {
+                lease_free(l);
+                return;
+        }
+        if (l->applied && (l->persistent || lease_owner_alive(m, l))) {
+                l->layer = l->options;
+                lease_vf_changed(m, l);
+                if (lease_track_owner(m, l) < 0)
+                        log_warning("Failed to watch the owner of lease %s, ignoring", l->id);
+                log_info("Lease %s of VF %u on %s (%s) kept", l->id, l->vf_index, l->pf_address,
+                         strempty(l->consumer));
+        } else {
+                log_info("Restoring VF %u on %s from %s lease %s", l->vf_index, l->pf_address,
+                         l->applied ? "the previous sriovd's" : "a half-applied", l->id);
+                (void) lease_release(m, l, (LeaseReplyTo){});
+        }
+}
+
+int lease_load_all(Manager *m) {
+        return lease_journal_load(&m->leases, lease_loaded, m);
+}
+
+static void request_done(Request *req, int error, const char *message, void *userdata) {
+        LeaseCall *c = userdata;
+        Manager *m = c->manager;
+        Lease *l = lease_table_find(&m->leases, c->id);
+        VirtualFunction *vf = l ? lease_vf(m, l) : NULL;
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (error == -ESHUTDOWN) {
+                /* the journal stays, not marked applied: the next sriovd restores the VF */
+                reply_once(&c->reply, error, message, NULL, NULL);
+                return;
+        }
+        if (!l || l->releasing || !vf) {
+                reply_once(&c->reply, -EIO, "The lease ended before its options were applied", NULL, NULL);
+                return;
+        }
+        if (error < 0) {
+                (void) asprintf_safe(&why, "Failed to apply the lease's options: %s", strempty(message));
+                reply_once(&c->reply, error, why, NULL, NULL);
+                (void) lease_release(m, l, (LeaseReplyTo){});
+                return;
+        }
+        l->applied = true;
+        r = lease_journal_save(&m->leases, l);
+        if (r < 0)
+                log_warning_errno(r, "Failed to mark lease %s applied in its journal, ignoring: %m", l->id);
+        log_info("Leased VF %u (%s) on %s to %s as %s", l->vf_index, vf->address, l->pf_address,
+                 strempty(l->consumer), l->id);
+        reply_once(&c->reply, 0, NULL, l->object_path, vf->object_path);
+}
+
+/* Recording a VF for a lease reads its link settings as the kernel has them now: what sriovd read back
+ * last is as old as the last link notification, and the kernel sends none for a PF that is down
+ * (netdev_state_change() notifies only for an interface that is up), so a change made meanwhile, by
+ * hand for example, would be recorded wrong and lost at the release. One RTM_GETLINK of the PF, on a
+ * job thread like every other talk with the kernel. */
+typedef struct LeaseRead {
+        LeaseCall *call;
+        char ifname[IFNAMSIZ];
+        unsigned index;
+        VfPolicy actual;
+} LeaseRead;
+
+static void lease_read_free(LeaseRead *rd) {
+        if (!rd)
+                return;
+        lease_call_free(rd->call);
+        free(rd);
+}
+
+static void lease_read_work(Job *j) {
+        _cleanup_(netlink_link_vfs_done) NetlinkLinkVfs l = {};
+        LeaseRead *rd = j->userdata;
+        struct nl_sock *sk = NULL;
+        int ifindex;
+
+        ifindex = rd->ifname[0] ? (int) if_nametoindex(rd->ifname) : 0;
+        if (ifindex <= 0) {
+                j->error = -ENODEV;
+                return;
+        }
+        j->error = netlink_open(&sk);
+        if (j->error < 0)
+                return;
+        j->error = netlink_get_vfs(sk, ifindex, &l);
+        nl_socket_free(sk);
+        if (j->error < 0)
+                return;
+        if (!streq(l.ifname, rd->ifname) || rd->index >= l.num_vfs) {
+                j->error = -ENODEV;
+                return;
+        }
+        rd->actual = l.vfs[rd->index];
+}
+
+/* Records the keys the options change, as the VF has them before the lease. */
+static void lease_save_state(Lease *l, VirtualFunction *vf, const VfPolicy *actual) {
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                if (!POLICY_HAS(&l->options, k))
+                        continue;
+                if (k == POLICY_DRIVER) {
+                        /* the driver a VF goes back to: vfio-pci if it had it, else its default one */
+                        VfPolicy d = {};
+                        (void) policy_set_from_string(
+                                &d, POLICY_DRIVER,
+                                streq_ptr(vf->driver, DRIVER_VFIO_PCI) ? DRIVER_VFIO_PCI : "", NULL);
+                        policy_copy_key(&l->saved, &d, k);
+                } else if (POLICY_HAS(actual, k))
+                        policy_copy_key(&l->saved, actual, k);
+        }
+}
+
+/* The VF was read: record it, then apply the options. */
+static void lease_read_done(Job *j) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        LeaseRead *rd = j->userdata;
+        Manager *m = rd->call->manager;
+        Lease *l = lease_table_find(&m->leases, rd->call->id);
+        PhysicalFunction *pf = l ? manager_find_pf(m, l->pf_address) : NULL;
+        VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
+        int r;
+
+        if (!l || l->releasing) {
+                reply_once(&rd->call->reply, -EIO, "The lease ended before its VF was recorded", NULL, NULL);
+                goto finish;
+        }
+        if (!vf) {
+                lease_finish(m, l, &rd->call->reply, -ENODEV, "its VF went away before it was recorded");
+                goto finish;
+        }
+        if (j->error < 0)
+                log_debug_errno(
+                        j->error,
+                        "Failed to read VF %u of %s back for lease %s, recording what was read last: %m",
+                        vf->index, pf->address, l->id);
+        lease_save_state(l, vf, j->error >= 0 ? &rd->actual : &vf->actual);
+
+        /* recorded before anything changes, so a crash from here on is put right at the next start */
+        r = lease_journal_save(&m->leases, l);
+        if (r >= 0)
+                r = lease_track_owner(m, l);
+        if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+                (void) asprintf_safe(&why, "Failed to record the lease: %s", strerror(-r));
+                lease_finish(m, l, &rd->call->reply, -EIO, why);
+                goto finish;
+        }
+
+        req = request_new(request_done, lease_call_free, rd->call);
+        if (!req) {
+                lease_finish(m, l, &rd->call->reply, -ENOMEM, "Out of memory");
+                goto finish;
+        }
+        rd->call = NULL; /* the request owns it now */
+        l->layer = l->options;
+        lease_vf_changed(m, l);
+        req->scope_vf = (int) vf->index;
+        (void) pf_reconcile(pf, req);
+        request_arm(req);
+
+finish:
+        lease_read_free(rd);
+        job_free(j);
+}
+
+/* The first VF that nobody holds, in PF order. */
+static VirtualFunction *lease_pick_vf(Manager *m, PhysicalFunction *only, PhysicalFunction **ret_pf) {
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                PhysicalFunction *p = m->pfs[i];
+
+                if (only && p != only)
+                        continue;
+                for (size_t j = 0; j < p->n_vfs; j++)
+                        if (p->vfs[j] &&
+                            !lease_table_find_for_vf(&m->leases, p->address, p->vfs[j]->index)) {
+                                *ret_pf = p;
+                                return p->vfs[j];
+                        }
+        }
+        return NULL;
+}
+
+int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char **ret_error) {
+        _cleanup_(lease_freep) Lease *l = NULL;
+        _cleanup_free_ char *invalid = NULL;
+        PhysicalFunction *pf = NULL, *chosen = NULL;
+        VirtualFunction *vf;
+        VfPolicy merged;
+        LeaseRead *rd;
+        Job *job;
+        int r;
+
+        if (!m->leases.dir || !m->store)
+                return asprintf_safe(ret_error,
+                                     "The state directory is not usable, leases cannot be recorded"),
+                       -EIO;
+        if (!isempty(args->selector)) {
+                pf = manager_find_pf(m, args->selector);
+                if (!pf)
+                        return asprintf_safe(ret_error, "No SR-IOV capable PCI device '%s'", args->selector),
+                               -ENODEV;
+        }
+        if (POLICY_HAS(&args->options, POLICY_DRIVER) && streq(args->options.driver, DRIVER_VFIO_PCI) &&
+            !iommu_active())
+                return asprintf_safe(ret_error, "Cannot lease a VF for vfio-pci: " IOMMU_HINT), -EOPNOTSUPP;
+
+        /* marked taken before this call returns to the loop, so two requests never get the same one */
+        vf = lease_pick_vf(m, pf, &chosen);
+        if (!vf)
+                return asprintf_safe(ret_error, "No free VF on %s", pf ? pf->address : "any PF"), -ENOSPC;
+
+        (void) pf_desired_vf_policy(chosen, vf->index, &merged);
+        policy_merge(&merged, &args->options);
+        r = policy_validate(&merged, &invalid);
+        if (r < 0)
+                return *ret_error = TAKE_PTR(invalid), -EINVAL;
+
+        r = lease_new(&m->leases, &l);
+        if (r < 0)
+                return r;
+        memcpy(l->pf_address, chosen->address, sizeof l->pf_address);
+        l->vf_index = vf->index;
+        l->persistent = args->persistent;
+        l->options = args->options;
+        if (args->consumer && !(l->consumer = strdup(args->consumer)))
+                return -ENOMEM;
+        if (!l->persistent && !(l->owner = strdup(args->owner)))
+                return -ENOMEM;
+
+        rd = calloc(1, sizeof *rd);
+        if (!rd)
+                return -ENOMEM;
+        rd->call = lease_call_new(m, l->id, reply);
+        if (!rd->call) {
+                free(rd);
+                return -ENOMEM;
+        }
+        snprintf(rd->ifname, sizeof rd->ifname, "%s", strempty(chosen->interface));
+        rd->index = vf->index;
+        r = lease_add(m, l);
+        if (r < 0) {
+                rd->call->reply = (LeaseReplyTo){};
+                lease_read_free(rd);
+                return r;
+        }
+        TAKE_PTR(l);
+        /* the VF is taken from here on; nothing is changed before it is recorded */
+        r = job_start(m->event, lease_read_work, lease_read_done, rd, &job);
+        if (r < 0) {
+                rd->call->reply = (LeaseReplyTo){};
+                lease_read_free(rd);
+                lease_finish(m, lease_table_find_for_vf(&m->leases, chosen->address, vf->index), NULL, r,
+                             "Failed to start recording the VF");
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "converge.h"
+#include "job.h"
+#include "log.h"
+#include "pf-reconcile.h"
+
+/* A count changed behind sriovd's back is put back after this long, so that a burst of VF uevents
+ * (the kernel sends one per VF) turns into one reconcile. */
+#define DRIFT_COALESCE_USEC (500 * 1000ULL)
+
+typedef struct JobContext {
+        PhysicalFunction *pf; /* NULL once the PF is gone */
+        ConvergeWork *work;
+} JobContext;
+
+static void job_context_free(JobContext *c) {
+        if (!c)
+                return;
+        converge_work_free(c->work);
+        free(c);
+}
+
+static void job_context_freep(JobContext **c) {
+        job_context_free(*c);
+}
+
+static void complete_requests(Request ***list, size_t *n, int error, const char *message) {
+        Request **l = TAKE_PTR(*list);
+        size_t k = *n;
+
+        *n = 0;
+        for (size_t i = 0; i < k; i++) {
+                request_complete_one(l[i], error, message);
+                request_unref(l[i]);
+        }
+        free(l);
+}
+
+static int add_request(Request ***list, size_t *n, Request *req) {
+        Request **l = reallocarray(*list, *n + 1, sizeof *l);
+
+        if (!l)
+                return -ENOMEM;
+        l[(*n)++] = request_ref(req);
+        *list = l;
+        request_add(req);
+        return 0;
+}
+
+int pf_reconcile_init(PhysicalFunction *pf) {
+        pf->reconcile = calloc(1, sizeof *pf->reconcile);
+        return pf->reconcile ? 0 : -ENOMEM;
+}
+
+void pf_reconcile_done(PhysicalFunction *pf, int error, const char *message) {
+        PfReconcile *rc = TAKE_PTR(pf->reconcile);
+
+        if (!rc)
+                return;
+        /* a job still running ends without its PF and is dropped then */
+        if (rc->job)
+                ((JobContext *) rc->job->userdata)->pf = NULL;
+        complete_requests(&rc->running, &rc->n_running, error, message);
+        complete_requests(&rc->waiting, &rc->n_waiting, error, message);
+        sd_event_source_disable_unref(rc->source);
+        free(rc->count_error);
+        free(rc);
+}
+
+void pf_set_state(PhysicalFunction *pf, PfState state, const char *error) {
+        bool changed = false;
+
+        if (!error && !pf_job_running(pf) && pf->config_error)
+                error = pf->config_error;
+        if (pf->state != state) {
+                log_pf(LOG_DEBUG, 0, pf, "State %s -> %s", pf_state_to_string(pf->state),
+                       pf_state_to_string(state));
+                pf->state = state;
+                changed = true;
+        }
+        if (free_and_strdup(&pf->last_error, error) > 0)
+                changed = true;
+        if (changed) {
+                object_mark_changed(&pf->mark);
+                if (pf->host->state_changed)
+                        pf->host->state_changed(pf->host->userdata);
+        }
+}
+
+bool pf_job_running(PhysicalFunction *pf) {
+        return pf->reconcile && pf->reconcile->job;
+}
+
+void pf_retry_count(PhysicalFunction *pf) {
+        if (pf->reconcile)
+                pf->reconcile->count_failed = false;
+}
+
+static int pf_readback(PhysicalFunction *pf);
+
+static int reconcile_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        PhysicalFunction *pf = userdata;
+
+        pf->reconcile->source = sd_event_source_disable_unref(pf->reconcile->source);
+        if (pf->reconcile->readback_only_pending)
+                (void) pf_readback(pf);
+        else
+                (void) pf_reconcile(pf, NULL);
+        return 0;
+}
+
+static int pf_schedule(PhysicalFunction *pf, uint64_t delay_usec, bool readback_only) {
+        PfReconcile *rc = pf->reconcile;
+        uint64_t now_usec;
+        int r;
+
+        if (!rc)
+                return 0;
+        if (rc->source) {
+                /* a reconcile also reads back, so it wins over a pending read-back */
+                if (!readback_only)
+                        rc->readback_only_pending = false;
+                return 0;
+        }
+        rc->readback_only_pending = readback_only;
+        r = sd_event_now(pf->host->event, CLOCK_MONOTONIC, &now_usec);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time(pf->host->event, &rc->source, CLOCK_MONOTONIC, now_usec + delay_usec, 0,
+                              reconcile_handler, pf);
+        if (r < 0)
+                return log_pf(LOG_ERR, r, pf, "Failed to schedule reconcile: %m");
+        (void) sd_event_source_set_description(rc->source, "pf-reconcile");
+        return 0;
+}
+
+int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec) {
+        return pf_schedule(pf, delay_usec, false);
+}
+
+int pf_schedule_readback(PhysicalFunction *pf) {
+        return pf_schedule(pf, EVENT_COALESCE_USEC, true);
+}
+
+void pf_check_drift(PhysicalFunction *pf) {
+        if (!pf->reconcile || pf->reconcile->job || pf->desired_num_vfs < 0 ||
+            pf->state != PF_STATE_ENFORCED)
+                return;
+        if (pf->num_vfs == (unsigned) pf->desired_num_vfs)
+                return;
+
+        /* logged when it is put back: a PF being unplugged loses its VFs first, and is gone by then */
+        log_pf(LOG_DEBUG, 0, pf, "NumVFs is %u instead of %i", pf->num_vfs, pf->desired_num_vfs);
+        pf_set_state(pf, PF_STATE_DRIFT, NULL);
+        (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
+}
+
+static void job_work(Job *j) {
+        JobContext *c = j->userdata;
+
+        converge_run(c->work);
+}
+
+/* Requests about the count alone are not failed by a VF's link settings; the others by the VFs
+ * they are about. */
+static void pf_complete_running(PhysicalFunction *pf, int count_error, const char *count_message) {
+        PfReconcile *rc = pf->reconcile;
+        Request **l = TAKE_PTR(rc->running);
+        size_t k = rc->n_running;
+
+        rc->n_running = 0;
+        for (size_t i = 0; i < k; i++) {
+                Request *req = l[i];
+                _cleanup_free_ char *m = count_message ? strdup(count_message) : NULL;
+                int error = count_error;
+
+                for (size_t j = 0; req->scope_vf != REQUEST_SCOPE_COUNT && j < pf->n_vfs; j++) {
+                        VirtualFunction *vf = pf->vfs[j];
+
+                        if (!vf || vf->state != VF_STATE_FAILED || !vf->last_error)
+                                continue;
+                        if (req->scope_vf >= 0 && (unsigned) req->scope_vf != vf->index)
+                                continue;
+                        if (error >= 0)
+                                error = vf->error;
+                        (void) strextend_sep(&m, "; ", "VF %u: %s", vf->index, vf->last_error);
+                }
+                request_complete_one(req, error, m);
+                request_unref(req);
+        }
+        free(l);
+}
+
+/* What became of the count the job wrote; the error with *ret_message, or 0. */
+static int job_count_outcome(PhysicalFunction *pf, const ConvergeWork *w, char **ret_message) {
+        unsigned to = w->n_values > 0 ? w->values[w->n_values - 1] : 0;
+        int error = w->numvfs_error;
+
+        if (w->n_values == 0)
+                return 0;
+        if (error < 0) {
+                *ret_message = reconcile_write_error_message(pf->address, pf->driver,
+                                                             pf->reconcile->job_from, to, error);
+                log_pf(LOG_ERR, error, pf, "%s", strempty(*ret_message));
+        } else if (pf->num_vfs != to) {
+                /* the kernel accepts the write but the driver may enable fewer VFs than asked */
+                error = -EIO;
+                (void) asprintf_safe(ret_message,
+                                     "Kernel enabled only %u of %u VFs on %s%s%s%s (partial enable)",
+                                     pf->num_vfs, to, pf->address, pf->driver ? " (" : "",
+                                     strempty(pf->driver), pf->driver ? ")" : "");
+                log_pf(LOG_ERR, error, pf, "%s", strempty(*ret_message));
+        } else
+                log_pf(LOG_INFO, 0, pf, "NumVFs is now %u", pf->num_vfs);
+        /* a count the kernel did not take is not retried on every uevent, or a partial enable would be
+         * recreated forever; an explicit request or a driver reload tries again */
+        pf->reconcile->count_failed = error < 0;
+        return error;
+}
+
+/* Takes each VF's read-back and outcome. Returns whether a VF drifted; *ret_errors names every VF
+ * that failed, for the PF's LastError. */
+static bool job_vf_outcomes(PhysicalFunction *pf, const ConvergeWork *w, char **ret_errors) {
+        bool drift = false;
+
+        for (size_t i = 0; i < pf->n_vfs; i++) {
+                VirtualFunction *vf = pf->vfs[i];
+                const VfOutcome *o = i < w->n_outcomes ? w->outcomes + i : NULL;
+
+                if (!vf)
+                        continue;
+                if (o)
+                        vf_set_actual(vf, &o->actual);
+                if (!w->apply) {
+                        /* a read-back: what differs from the policy now changed behind our back */
+                        if (vf->state != VF_STATE_FAILED && vf_drifted_keys(vf)) {
+                                log_vf(LOG_WARNING, 0, vf,
+                                       "VF %u settings changed behind sriovd's back, putting them back",
+                                       vf->index);
+                                vf_set_state(vf, VF_STATE_DRIFT, 0, NULL);
+                                drift = true;
+                        }
+                        continue;
+                }
+                if (o && o->error < 0) {
+                        log_vf(LOG_ERR, o->error, vf, "VF %u: %s", vf->index, strempty(o->message));
+                        vf_set_state(vf, VF_STATE_FAILED, o->error, o->message);
+                        (void) strextend_sep(ret_errors, "; ", "VF %u: %s", vf->index, strempty(o->message));
+                } else if (vf_drifted_keys(vf) & (UINT32_C(1) << POLICY_DRIVER)) {
+                        /* rebound behind our back after this job had dealt with it (or it came back
+                         * from a reset meanwhile): its uevents came while the job ran and scheduled
+                         * nothing, so put it back now */
+                        log_vf(LOG_WARNING, 0, vf, "VF %u is bound to %s, not %s; putting it back",
+                               vf->index, vf->driver ?: "no driver", vf->policy.driver);
+                        vf_set_state(vf, VF_STATE_DRIFT, 0, NULL);
+                        drift = true;
+                } else
+                        vf_set_state(vf, VF_STATE_OK, 0, NULL);
+        }
+        return drift;
+}
+
+static void job_set_pf_state(PhysicalFunction *pf, int count_error, const char *message,
+                             const char *vf_errors) {
+        if (count_error < 0)
+                pf_set_state(pf, PF_STATE_FAILED, message ?: "Failed to change NumVFs");
+        else if (pf->reconcile->count_error)
+                pf_set_state(pf, PF_STATE_FAILED, pf->reconcile->count_error);
+        else if (vf_errors)
+                pf_set_state(pf, PF_STATE_FAILED, vf_errors);
+        else if (pf->desired_num_vfs < 0 && !pf_has_vf_policy(pf))
+                pf_set_state(pf, pf->config_error ? PF_STATE_FAILED : PF_STATE_UNMANAGED, NULL);
+        else
+                pf_set_state(pf, PF_STATE_ENFORCED, NULL);
+}
+
+static void job_done(Job *j) {
+        _cleanup_free_ char *message = NULL, *vf_errors = NULL;
+        JobContext *c = j->userdata;
+        ConvergeWork *w = c->work;
+        PhysicalFunction *pf = c->pf;
+        PfReconcile *rc;
+        bool drift;
+        int error;
+
+        if (!pf) {
+                log_debug("Kernel job for %s ended after the PF went away", w->address);
+                goto finish;
+        }
+        rc = pf->reconcile;
+        rc->job = NULL;
+
+        (void) pf_refresh(pf);
+        error = job_count_outcome(pf, w, &message);
+        if (w->pf_message)
+                log_pf(LOG_WARNING, 0, pf, "%s", w->pf_message);
+        if (w->truncated && !rc->warned_truncated) {
+                log_pf(LOG_WARNING, 0, pf,
+                       "The kernel's VF list of %s is truncated (too many VFs for one netlink attribute); "
+                       "VFs beyond it show no link settings",
+                       pf->interface);
+                rc->warned_truncated = true;
+        }
+        drift = job_vf_outcomes(pf, w, &vf_errors);
+        if (w->apply) {
+                job_set_pf_state(pf, error, message, vf_errors);
+                pf_complete_running(pf, error < 0 ? error : rc->count_error_code,
+                                    message ?: rc->count_error);
+        }
+
+        if (drift) {
+                /* put back even on a PF that failed for another VF's sake (a key its driver lacks) */
+                if (pf->state == PF_STATE_ENFORCED)
+                        pf_set_state(pf, PF_STATE_DRIFT, NULL);
+                (void) pf_schedule_reconcile(pf, DRIFT_COALESCE_USEC);
+        }
+        /* the count may have been changed while this job ran, when uevents could not tell */
+        pf_check_drift(pf);
+        if (rc->again || rc->n_waiting > 0) {
+                rc->again = false;
+                rc->readback_again = false;
+                (void) pf_reconcile(pf, NULL);
+        } else if (rc->readback_again) {
+                rc->readback_again = false;
+                (void) pf_schedule_readback(pf);
+        }
+
+finish:
+        job_context_free(c);
+        job_free(j);
+}
+
+static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool apply) {
+        _cleanup_(job_context_freep) JobContext *c = NULL;
+        ConvergeWork *w;
+        unsigned n_wants = MAX(pf->total_vfs, (unsigned) pf->n_vfs);
+        bool any_driver = false;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->pf = pf;
+        c->work = w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        memcpy(w->address, pf->address, sizeof w->address);
+        w->syspath = strdup(pf->syspath);
+        w->pf_driver = pf->driver ? strdup(pf->driver) : NULL;
+        w->wants = calloc(MAX(n_wants, 1u), sizeof *w->wants);
+        if (!w->syspath || (pf->driver && !w->pf_driver) || !w->wants)
+                return -ENOMEM;
+        snprintf(w->ifname, sizeof w->ifname, "%s", strempty(pf->interface));
+        w->apply = apply;
+        w->n_wants = n_wants;
+        for (unsigned i = 0; i < n_wants; i++)
+                if (pf_desired_vf_policy(pf, i, w->wants + i) && POLICY_HAS(w->wants + i, POLICY_DRIVER) &&
+                    !isempty(w->wants[i].driver))
+                        any_driver = true;
+
+        w->autoprobe = -1;
+        if (apply) {
+                w->autoprobe = pf_desired_autoprobe(pf);
+                /* a VF meant for another driver must not meet its netdev driver when it is created */
+                if (any_driver)
+                        w->autoprobe = 0;
+        }
+        if (plan && plan->action == PLAN_WRITE) {
+                memcpy(w->values, plan->values, sizeof w->values);
+                w->n_values = plan->n_values;
+        }
+
+        r = job_start(pf->host->event, job_work, job_done, c, &pf->reconcile->job);
+        if (r < 0)
+                return r;
+        TAKE_PTR(c);
+        pf->reconcile->job_from = pf->num_vfs;
+        if (w->n_values > 0)
+                log_pf(LOG_INFO, 0, pf, "Changing NumVFs from %u to %u%s", pf->reconcile->job_from,
+                       w->values[w->n_values - 1], w->n_values > 1 ? " (through 0)" : "");
+        return 0;
+}
+
+int pf_plan(PhysicalFunction *pf, int desired, bool force, ReconcilePlan *ret) {
+        _cleanup_free_ ReconcileVf *vfs = NULL;
+        size_t n = 0;
+
+        vfs = calloc(MAX(pf->n_vfs, (size_t) 1), sizeof *vfs);
+        if (!vfs)
+                return -ENOMEM;
+        for (size_t i = 0; i < pf->n_vfs; i++) {
+                VirtualFunction *vf = pf->vfs[i];
+                Lease *l;
+
+                if (!vf)
+                        continue;
+                l = lease_table_find_for_vf(pf->host->leases, pf->address, vf->index);
+                vfs[n++] = (ReconcileVf){
+                        .index = vf->index,
+                        .address = vf->address,
+                        .driver = vf->driver,
+                        .lease = l ? (isempty(l->consumer) ? l->id : l->consumer) : NULL,
+                };
+        }
+        return reconcile_plan(
+                &(ReconcileInput){
+                        .address = pf->address,
+                        .driver = pf->driver,
+                        .desired = desired,
+                        .current = pf->num_vfs,
+                        .total = pf->total_vfs,
+                        .force = force,
+                        .vfs = vfs,
+                        .n_vfs = n,
+                },
+                ret);
+}
+
+/* Starts the job for a plan made just now: the waiting requests go with it. */
+static int pf_run_plan(PhysicalFunction *pf, ReconcilePlan *plan, bool automatic) {
+        PfReconcile *rc = pf->reconcile;
+        int r;
+
+        if (pf->state == PF_STATE_DRIFT && plan->action == PLAN_WRITE)
+                log_pf(LOG_WARNING, 0, pf, "NumVFs changed behind sriovd's back to %u, putting back %i",
+                       pf->num_vfs, pf->desired_num_vfs);
+        rc->count_error = mfree(rc->count_error);
+        rc->count_error_code = 0;
+        if (plan->action == PLAN_REFUSE && plan->error == -ENOENT && !pf->driver &&
+            pf->host->waiting_for_drivers && pf->host->waiting_for_drivers(pf->host->userdata)) {
+                /* At boot the NIC's driver may bind after sriovd started, while udev still works through
+                 * the coldplug events that load it: start-up waits for that (within its timeout) rather
+                 * than reporting ready with no VFs. The bind uevent, or udev's empty queue, reconciles. */
+                log_pf(LOG_INFO, 0, pf, "Waiting for a driver to bind before creating %i VFs",
+                       pf->desired_num_vfs);
+                pf_set_state(pf, PF_STATE_CONVERGING, "Waiting for a driver to bind to the PF");
+                return 0;
+        }
+        if (plan->action == PLAN_REFUSE) {
+                log_pf(LOG_ERR, plan->error, pf, "%s", plan->message);
+                rc->count_error = TAKE_PTR(plan->message);
+                rc->count_error_code = plan->error;
+        } else if (plan->action == PLAN_WRITE && automatic && rc->count_failed) {
+                log_pf(LOG_DEBUG, 0, pf, "Not retrying the count the kernel refused before");
+                plan->action = PLAN_NOTHING;
+        }
+
+        r = pf_start_job(pf, plan, true);
+        if (r < 0) {
+                _cleanup_free_ char *m = NULL;
+                (void) asprintf_safe(&m, "Failed to start reconciling %s: %s", pf->address, strerror(-r));
+                pf_set_state(pf, PF_STATE_FAILED, m);
+                complete_requests(&rc->waiting, &rc->n_waiting, r, m);
+                return log_pf(LOG_ERR, r, pf, "Failed to start kernel job: %m");
+        }
+        /* the requests so far are answered by this job; later ones by the next */
+        free(rc->running);
+        rc->running = TAKE_PTR(rc->waiting);
+        rc->n_running = rc->n_waiting;
+        rc->n_waiting = 0;
+        if (plan->action == PLAN_WRITE)
+                pf_set_state(pf, PF_STATE_CONVERGING, NULL);
+        return 0;
+}
+
+/* Queues req for the next job. Returns 1 when a job is running already and the next one is
+ * scheduled for its end. */
+static int pf_queue_request(PhysicalFunction *pf, Request *req, bool readback_only) {
+        PfReconcile *rc = pf->reconcile;
+
+        if (!rc || pf->host->stopping) {
+                if (req) {
+                        request_add(req);
+                        request_complete_one(req, -ESHUTDOWN, "sriovd is stopping");
+                }
+                return -ESHUTDOWN;
+        }
+        if (req) {
+                if (add_request(&rc->waiting, &rc->n_waiting, req) < 0)
+                        return log_oom();
+                /* asked for explicitly: a count the kernel refused before is worth another try */
+                rc->count_failed = false;
+        }
+        rc->source = sd_event_source_disable_unref(rc->source);
+        if (!rc->job)
+                return 0;
+        /* a link notification while a job runs may be someone else's change: look again after */
+        if (readback_only)
+                rc->readback_again = true;
+        else
+                rc->again = true;
+        return 1;
+}
+
+static int pf_refresh_or_fail(PhysicalFunction *pf) {
+        int r = pf_refresh(pf);
+
+        if (r < 0)
+                complete_requests(&pf->reconcile->waiting, &pf->reconcile->n_waiting, r,
+                                  "Failed to read the PF's state from sysfs");
+        return r;
+}
+
+static int pf_readback(PhysicalFunction *pf) {
+        int r;
+
+        r = pf_queue_request(pf, NULL, true);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = pf_refresh_or_fail(pf);
+        if (r < 0 || !pf->interface)
+                return r;
+        r = pf_start_job(pf, NULL, false);
+        if (r < 0)
+                return log_pf(LOG_ERR, r, pf, "Failed to start reading VF settings: %m");
+        return 0;
+}
+
+int pf_reconcile(PhysicalFunction *pf, Request *req) {
+        _cleanup_(reconcile_plan_done) ReconcilePlan plan = {};
+        PfReconcile *rc = pf->reconcile;
+        int r;
+
+        r = pf_queue_request(pf, req, false);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = pf_refresh_or_fail(pf);
+        if (r < 0)
+                return r;
+        r = pf_plan(pf, pf->desired_num_vfs, rc->force_next, &plan);
+        rc->force_next = false;
+        if (r < 0) {
+                complete_requests(&rc->waiting, &rc->n_waiting, r, "Out of memory");
+                return log_oom();
+        }
+        return pf_run_plan(pf, &plan, !req);
+}
+
+int pf_reconcile_planned(PhysicalFunction *pf, ReconcilePlan *plan, bool force, Request *req) {
+        int r;
+
+        r = pf_queue_request(pf, req, false);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* the running job changes what the plan was made against: plan again after it */
+                pf->reconcile->force_next = force;
+                return 0;
+        }
+        return pf_run_plan(pf, plan, false);
+}

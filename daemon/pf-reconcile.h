@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "pf.h"
+#include "reconcile.h"
+#include "request.h"
+
+/* Bringing a PF to its desired state: at most one kernel job per PF (converge.c, off the loop);
+ * requests arriving meanwhile wait for the next one; uevents and link notifications coalesce into
+ * one reconcile or read-back. The bookkeeping below belongs to pf-reconcile.c alone. */
+
+typedef struct Job Job;
+
+struct PfReconcile {
+        Job *job;
+        unsigned job_from; /* sriov_numvfs when the job started */
+        bool again; /* reconcile once the job ends */
+        bool readback_again; /* read back once the job ends */
+        bool readback_only_pending; /* the scheduled event only reads back */
+        bool count_failed; /* the kernel refused the last count written: not retried by itself */
+        char *count_error; /* why the planner refuses the desired count, or NULL */
+        int count_error_code;
+        bool warned_truncated;
+        bool force_next;
+        Request **waiting; /* answered by the next job's end */
+        size_t n_waiting;
+        Request **running; /* answered by the running job's end */
+        size_t n_running;
+        sd_event_source *source; /* the scheduled reconcile or read-back */
+};
+
+int pf_reconcile_init(PhysicalFunction *pf);
+/* Fails every request with error and message, drops the job (it finds no PF when it ends) and the
+ * bookkeeping: the PF does nothing more. */
+void pf_reconcile_done(PhysicalFunction *pf, int error, const char *message);
+
+/* The PF's State and LastError; a refused configuration file shows while nothing else does. */
+void pf_set_state(PhysicalFunction *pf, PfState state, const char *error);
+
+/* Plans now and starts a kernel job if one is needed; req (optional) is completed when the PF has
+ * converged or failed. */
+int pf_reconcile(PhysicalFunction *pf, Request *req);
+/* Plans desired (with force) against the kernel's state now, as pf_reconcile() would; for a caller
+ * that must refuse before it changes anything. Returns the plan; the caller frees it. */
+int pf_plan(PhysicalFunction *pf, int desired, bool force, ReconcilePlan *ret);
+/* Starts the job for a plan made by pf_plan() just now, or waits for the running job and plans
+ * again after it. */
+int pf_reconcile_planned(PhysicalFunction *pf, ReconcilePlan *plan, bool force, Request *req);
+
+/* Schedules a reconcile on the loop soon; repeated calls before it runs coalesce. delay_usec 0
+ * means on the next loop iteration. */
+int pf_schedule_reconcile(PhysicalFunction *pf, uint64_t delay_usec);
+/* Schedules a read-back of the VFs' link settings only, to spot drift (after a link notification). */
+int pf_schedule_readback(PhysicalFunction *pf);
+/* The PF's uevent said something changed: a count changed behind our back is put back. */
+void pf_check_drift(PhysicalFunction *pf);
+bool pf_job_running(PhysicalFunction *pf);
+/* A count the kernel refused is tried again (a new driver, an explicit request). */
+void pf_retry_count(PhysicalFunction *pf);
