@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -250,7 +251,7 @@ int write_string_file(const char *path, const char *value) {
 
 int write_file_atomic(const char *dir, const char *name, const char *content) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -1, dfd = -1;
+        _cleanup_close_ int fd = -1;
         size_t l = strlen(content);
         const char *p = content;
         int r;
@@ -258,7 +259,7 @@ int write_file_atomic(const char *dir, const char *name, const char *content) {
         path = path_join(dir, name);
         if (!path)
                 return -ENOMEM;
-        if (asprintf_safe(&tmp, "%s.#tmp.%u", path, (unsigned) getpid()) < 0)
+        if (asprintf_safe(&tmp, "%s" ATOMIC_TEMP_INFIX "%u", path, (unsigned) getpid()) < 0)
                 return -ENOMEM;
 
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -283,11 +284,9 @@ int write_file_atomic(const char *dir, const char *name, const char *content) {
                 r = negative_errno();
                 goto fail;
         }
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
-        if (fsync(dfd) < 0)
-                return negative_errno();
+        /* renamed: the new content is what every reader sees from now on, so this is done; a failed
+         * fsync of the directory only means the rename may not survive a power loss */
+        (void) fsync_directory(dir);
         return 0;
 
 fail:
@@ -385,4 +384,80 @@ int strextend_sep(char **s, const char *sep, const char *format, ...) {
         free(*s);
         *s = n;
         return 0;
+}
+
+int fsync_directory(const char *dir) {
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (dfd < 0 || fsync(dfd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int unlink_durable(const char *dir, const char *name) {
+        _cleanup_free_ char *path = path_join(dir, name);
+
+        if (!path)
+                return -ENOMEM;
+        if (unlink(path) < 0)
+                return negative_errno();
+        return fsync_directory(dir);
+}
+
+int remove_stale_temporary_files(const char *dir) {
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        int n = 0;
+        DIR *d;
+
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        d = fdopendir(TAKE_FD(dfd));
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d)))
+                if (strstr(de->d_name, ATOMIC_TEMP_INFIX) && unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        n++;
+        closedir(d);
+        if (n > 0)
+                (void) fsync_directory(dir);
+        return n;
+}
+
+bool string_is_safe(const char *s, size_t max) {
+        size_t n = 0;
+
+        if (!s)
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; n++) {
+                unsigned c = *p, len, cp;
+
+                if (n >= max)
+                        return false;
+                if (c < 0x80) {
+                        if (c < 0x20 || c == 0x7f)
+                                return false;
+                        p++;
+                        continue;
+                }
+                if ((c & 0xe0) == 0xc0)
+                        len = 2, cp = c & 0x1f;
+                else if ((c & 0xf0) == 0xe0)
+                        len = 3, cp = c & 0x0f;
+                else if ((c & 0xf8) == 0xf0)
+                        len = 4, cp = c & 0x07;
+                else
+                        return false;
+                for (unsigned i = 1; i < len; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (p[i] & 0x3f);
+                }
+                /* overlong forms, surrogates, beyond Unicode, and the C1 controls */
+                if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+                    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+                        return false;
+                p += len;
+        }
+        return true;
 }

@@ -18,6 +18,11 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+#define STRV_MAKE(...) ((char **) ((const char *[]){__VA_ARGS__, NULL}))
+/* Room for a number of this type in decimal, sign and NUL included. */
+#define DECIMAL_STR_MAX(type) \
+        (2 + (sizeof(type) <= 1 ? 3 : sizeof(type) <= 2 ? 5 : sizeof(type) <= 4 ? 10 : 20))
+
 #define TAKE_PTR(p)                    \
         ({                             \
                 typeof(p) _ptr_ = (p); \
@@ -70,6 +75,10 @@ static inline bool streq_ptr(const char *a, const char *b) {
 
 static inline const char *strempty(const char *s) {
         return s ?: "";
+}
+
+static inline const char *strna(const char *s) {
+        return s ?: "n/a";
 }
 
 static inline bool isempty(const char *s) {
@@ -128,8 +137,11 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
 int read_one_line_file(const char *path, char **ret);
 /* Writes "value" (no newline appended) in one write(2) and returns its -errno. */
 int write_string_file(const char *path, const char *value);
-/* Writes content to dir/name through a temporary file, fsync, rename, fsync of dir. */
+/* Writes content to dir/name through a temporary file, fsync, rename, fsync of dir. Done once the
+ * rename is: a failed fsync of dir after it is not an error. */
 int write_file_atomic(const char *dir, const char *name, const char *content);
+/* What names write_file_atomic()'s temporary files: "<name>.#tmp.<pid>". */
+#define ATOMIC_TEMP_INFIX ".#tmp."
 
 /* Normalizes "01:00.0" to "0000:01:00.0"; -EINVAL when it is no PCI address. */
 int pci_address_normalize(const char *s, char ret[static 13]);
@@ -150,3 +162,12 @@ int readlink_value(const char *path, char **ret);
 /* Appends the formatted text to *s (NULL counts as empty), with sep (NULL: none) in between when *s
  * is not empty: strextend_sep(&list, ", ", "%s", name). Returns 0, or -ENOMEM with *s as it was. */
 int strextend_sep(char **s, const char *sep, const char *format, ...) _printf_(3, 4);
+
+int fsync_directory(const char *dir);
+/* Removes dir/name and syncs dir, so that the removal survives a power loss. */
+int unlink_durable(const char *dir, const char *name);
+/* Removes what an interrupted write_file_atomic() left in dir; returns how many. */
+int remove_stale_temporary_files(const char *dir);
+/* Valid UTF-8 of at most max characters, without control characters (C0, DEL, C1): a string from
+ * a caller that may end up in a log, a journal file or a message. */
+bool string_is_safe(const char *s, size_t max);

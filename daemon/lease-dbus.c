@@ -10,7 +10,7 @@
 static int property_get_vf(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Lease *l = userdata;
-        PhysicalFunction *pf = manager_find_pf(bus_current_manager(bus), l->pf_address);
+        PhysicalFunction *pf = l->vf_gone ? NULL : manager_find_pf(bus_current_manager(bus), l->pf_address);
         VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
 
         return sd_bus_message_append(reply, "o", vf ? vf->object_path : "/");
@@ -46,13 +46,28 @@ static void lease_reply(int error, const char *message, const char *lease_path, 
         bus_call_free(c);
 }
 
+/* A lease is its owner's to release (a caller of the same user, authorized for leases), or an
+ * admin's (authorized to manage). */
+static int authorize_release(Manager *m, sd_bus_message *message, Lease *l, sd_bus_error *error) {
+        char index[DECIMAL_STR_MAX(unsigned)];
+        uid_t uid;
+        bool own;
+
+        snprintf(index, sizeof index, "%u", l->vf_index);
+        own = bus_sender_uid(message, &uid) >= 0 && l->owner_uid != UID_INVALID && uid == l->owner_uid;
+        return manager_authorize(m, message, own ? POLKIT_ACTION_LEASE : POLKIT_ACTION_MANAGE,
+                                 STRV_MAKE("pf", l->pf_address, "vf", index, "consumer",
+                                           strempty(l->consumer), "lease", l->id),
+                                 error);
+}
+
 static int method_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         Lease *l = userdata;
         BusCall *c;
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_LEASE, error);
+        r = authorize_release(m, message, l, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         c = bus_call_new(m, message);
@@ -115,15 +130,24 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
         BusCall *c;
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_LEASE, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
+        /* the arguments first, so that polkit rules see the PF and the consumer asked for */
         r = sd_bus_message_read(message, "s", &req.selector);
         if (r < 0)
                 return r;
         r = read_lease_options(message, &req, error);
         if (r < 0)
                 return r;
+        r = lease_request_check(&req, &refusal);
+        if (r < 0)
+                return bus_error_from_model(error, r, refusal);
+        r = manager_authorize(m, message, POLKIT_ACTION_LEASE,
+                              STRV_MAKE("pf", req.selector, "consumer", strempty(req.consumer)), error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
+        r = bus_sender_uid(message, &req.owner_uid);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Failed to get the caller's user: %s", strerror(-r));
 
         c = bus_call_new(m, message);
         if (!c)

@@ -3,6 +3,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include <sys/types.h>
+
 #include "changes.h"
 #include "policy.h"
 #include "util.h"
@@ -19,6 +21,8 @@ typedef struct Lease {
         unsigned vf_index;
         char *consumer;
         char *owner; /* unique bus name; NULL when persistent */
+        char owner_bus_id[33]; /* the bus the owner's name is of: a name is reused on another bus */
+        uid_t owner_uid; /* who asked for it; UID_INVALID when not known */
         bool persistent;
         uint64_t created_at; /* µs, CLOCK_REALTIME */
         bool applied; /* the journal says the options were applied */
@@ -28,9 +32,14 @@ typedef struct Lease {
         VfPolicy layer; /* what sits on top of the VF's policy now: options, or saved while releasing */
 
         bool releasing;
+        bool vf_gone; /* its VF was destroyed: nothing to restore, nothing reserved */
         sd_bus_track *track; /* the owner, while it is on the bus */
         ObjectMark mark;
 } Lease;
+
+#define UID_INVALID ((uid_t) -1)
+/* The longest Consumer= sriovd takes. */
+#define LEASE_CONSUMER_MAX 256
 
 typedef struct LeaseTable {
         Lease **leases;
@@ -49,7 +58,11 @@ int lease_table_init(LeaseTable *t, ChangeQueue *changes, const char *state_dir)
 void lease_table_done(LeaseTable *t);
 Lease *lease_table_find(LeaseTable *t, const char *id);
 Lease *lease_table_find_by_path(LeaseTable *t, const char *path);
+/* The lease holding a VF now (leases whose VF is gone hold none). */
 Lease *lease_table_find_for_vf(LeaseTable *t, const char *pf_address, unsigned index);
+/* The VF was destroyed: the leases on it end their hold (their journal goes; the objects stay until
+ * released, so that their holders see VirtualFunction "/" and release them). */
+void lease_table_vf_gone(LeaseTable *t, const char *pf_address, unsigned index);
 /* Takes ownership; the lease appears on the bus. */
 int lease_table_add(LeaseTable *t, Lease *l);
 /* Gives ownership back; the lease leaves the bus. */
@@ -58,6 +71,12 @@ void lease_table_remove(LeaseTable *t, Lease *l);
 /* The journal: one file per lease, written atomically before anything on the VF changes. */
 int lease_journal_save(LeaseTable *t, const Lease *l);
 void lease_journal_remove(LeaseTable *t, const Lease *l);
-/* Reads every journal file; each lease read is handed to found() (which owns it then). A file that
- * does not parse is logged and moved aside. */
-int lease_journal_load(LeaseTable *t, void (*found)(Lease *l, void *userdata), void *userdata);
+/* Parses a journal file's text; expected_id (the file's name) must match its Id=. On -EBADMSG,
+ * *ret_error says what and where, and *ret is what can still be trusted when that is enough to
+ * restore the VF (its PF, its index and the recorded keys that were well-formed), else NULL. */
+int lease_journal_parse_text(LeaseTable *t, const char *text, const char *expected_id, Lease **ret,
+                             char **ret_error);
+/* Reads every journal file; each lease read is handed to found() (which owns it then), with
+ * corrupt = true for what was salvaged from a file that did not parse (moved aside under a unique
+ * name and logged). */
+int lease_journal_load(LeaseTable *t, void (*found)(Lease *l, bool corrupt, void *userdata), void *userdata);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <net/if.h>
+#include <systemd/sd-id128.h>
 
 #include "converge.h"
 #include "job.h"
@@ -47,7 +48,7 @@ static void lease_call_free(void *userdata) {
 }
 
 static VirtualFunction *lease_vf(Manager *m, Lease *l) {
-        PhysicalFunction *pf = manager_find_pf(m, l->pf_address);
+        PhysicalFunction *pf = l->vf_gone ? NULL : manager_find_pf(m, l->pf_address);
 
         return pf ? pf_get_vf(pf, l->vf_index) : NULL;
 }
@@ -144,7 +145,7 @@ int lease_release(Manager *m, Lease *l, LeaseReplyTo reply) {
         l->track = sd_bus_track_unref(l->track);
 
         pf = manager_find_pf(m, l->pf_address);
-        if (!pf || !pf_get_vf(pf, l->vf_index)) {
+        if (!pf || !lease_vf(m, l)) {
                 /* the PF or the VF is gone: nothing is left to restore */
                 lease_finish(m, l, &reply, 0, "its VF is gone");
                 return 0;
@@ -192,21 +193,61 @@ static int lease_track_owner(Manager *m, Lease *l) {
         return sd_bus_track_add_name(l->track, l->owner);
 }
 
-/* A client that held a lease across a restart of sriovd still has its unique name on the bus. */
-static bool lease_owner_alive(Manager *m, Lease *l) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+static int bus_id(Manager *m, char ret[static 33]) {
+        sd_id128_t id;
+        int r;
 
-        return l->owner && m->bus && sd_bus_get_name_creds(m->bus, l->owner, 0, &creds) >= 0;
+        if (!m->bus)
+                return -ENOTCONN;
+        r = sd_bus_get_bus_id(m->bus, &id);
+        if (r < 0)
+                return r;
+        sd_id128_to_string(id, ret);
+        return 0;
 }
 
-static void lease_loaded(Lease *l, void *userdata) {
+/* A client that held a lease across a restart of sriovd still has its unique name on the bus. A
+ * unique name is only unique on one bus: after a bus restart an unrelated peer may carry it, so the
+ * bus and the owner's user must be the recorded ones too. */
+static bool lease_owner_alive(Manager *m, Lease *l) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        char id[33] = "";
+        uid_t uid;
+
+        if (!l->owner)
+                return false;
+        if (bus_id(m, id) < 0 || !streq(id, l->owner_bus_id)) {
+                log_info("Owner %s of lease %s was on bus %s, this is %s", l->owner, l->id,
+                         l->owner_bus_id[0] ? l->owner_bus_id : "(not recorded)", id);
+                return false;
+        }
+        if (sd_bus_get_name_creds(m->bus, l->owner,
+                                  SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT, &creds) < 0)
+                return false;
+        if (l->owner_uid == UID_INVALID)
+                return true;
+        if ((sd_bus_creds_get_euid(creds, &uid) < 0 && sd_bus_creds_get_uid(creds, &uid) < 0) ||
+            uid != l->owner_uid) {
+                log_info("Owner %s of lease %s is not of user %u now", l->owner, l->id,
+                         (unsigned) l->owner_uid);
+                return false;
+        }
+        return true;
+}
+
+static void lease_loaded(Lease *l, bool corrupt, void *userdata) {
         Manager *m = userdata;
 
+        if (corrupt && lease_table_find_for_vf(&m->leases, l->pf_address, l->vf_index)) {
+                /* another journal holds that VF: it knows better */
+                lease_free(l);
+                return;
+        }
         if (lease_add(m, l) < 0) {
                 lease_free(l);
                 return;
         }
-        if (l->applied && (l->persistent || lease_owner_alive(m, l))) {
+        if (!corrupt && l->applied && (l->persistent || lease_owner_alive(m, l))) {
                 l->layer = l->options;
                 lease_vf_changed(m, l);
                 if (lease_track_owner(m, l) < 0)
@@ -215,7 +256,10 @@ static void lease_loaded(Lease *l, void *userdata) {
                          strempty(l->consumer));
         } else {
                 log_info("Restoring VF %u on %s from %s lease %s", l->vf_index, l->pf_address,
-                         l->applied ? "the previous sriovd's" : "a half-applied", l->id);
+                         corrupt      ? "a corrupt"
+                         : l->applied ? "the previous sriovd's"
+                                      : "a half-applied",
+                         l->id);
                 (void) lease_release(m, l, (LeaseReplyTo){});
         }
 }
@@ -237,8 +281,14 @@ static void request_done(Request *req, int error, const char *message, void *use
                 reply_once(&c->reply, error, message, NULL, NULL);
                 return;
         }
-        if (!l || l->releasing || !vf) {
+        if (!l || l->releasing) {
                 reply_once(&c->reply, -EIO, "The lease ended before its options were applied", NULL, NULL);
+                return;
+        }
+        if (!vf) {
+                /* destroyed meanwhile (a forced count change): the lease was never handed over */
+                lease_finish(m, l, &c->reply, -ENODEV,
+                             "its VF went away before the lease's options were applied");
                 return;
         }
         if (error < 0) {
@@ -324,7 +374,7 @@ static void lease_read_done(Job *j) {
         Manager *m = rd->call->manager;
         Lease *l = lease_table_find(&m->leases, rd->call->id);
         PhysicalFunction *pf = l ? manager_find_pf(m, l->pf_address) : NULL;
-        VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
+        VirtualFunction *vf = l ? lease_vf(m, l) : NULL;
         int r;
 
         if (!l || l->releasing) {
@@ -370,6 +420,21 @@ finish:
         job_free(j);
 }
 
+int lease_request_check(const LeaseRequest *args, char **ret_error) {
+        /* strings a caller chose end up in logs, the journal and polkit's details */
+        if (args->consumer && !string_is_safe(args->consumer, LEASE_CONSUMER_MAX))
+                return asprintf_safe(
+                               ret_error,
+                               "Invalid Consumer: printable UTF-8 of at most %u characters is expected",
+                               LEASE_CONSUMER_MAX),
+                       -EINVAL;
+        if (!string_is_safe(strempty(args->selector), LEASE_SELECTOR_MAX))
+                return asprintf_safe(ret_error,
+                                     "Invalid PF selector: a PCI address or an interface name is expected"),
+                       -EINVAL;
+        return 0;
+}
+
 /* The first VF that nobody holds, in PF order. */
 static VirtualFunction *lease_pick_vf(Manager *m, PhysicalFunction *only, PhysicalFunction **ret_pf) {
         for (size_t i = 0; i < m->n_pfs; i++) {
@@ -401,6 +466,9 @@ int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char
                 return asprintf_safe(ret_error,
                                      "The state directory is not usable, leases cannot be recorded"),
                        -EIO;
+        r = lease_request_check(args, ret_error);
+        if (r < 0)
+                return r;
         if (!isempty(args->selector)) {
                 pf = manager_find_pf(m, args->selector);
                 if (!pf)
@@ -429,6 +497,8 @@ int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char
         l->vf_index = vf->index;
         l->persistent = args->persistent;
         l->options = args->options;
+        l->owner_uid = args->owner_uid;
+        (void) bus_id(m, l->owner_bus_id);
         if (args->consumer && !(l->consumer = strdup(args->consumer)))
                 return -ENOMEM;
         if (!l->persistent && !(l->owner = strdup(args->owner)))

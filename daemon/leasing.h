@@ -23,8 +23,15 @@ typedef struct LeaseRequest {
         const char *consumer;
         bool persistent;
         const char *owner; /* the caller's unique bus name */
+        uid_t owner_uid; /* the caller's user */
         VfPolicy options;
 } LeaseRequest;
+
+/* The longest PF selector sriovd takes. */
+#define LEASE_SELECTOR_MAX 256
+
+/* Checks what the caller chose, before anything else looks at it: -EINVAL with *ret_error. */
+int lease_request_check(const LeaseRequest *req, char **ret_error);
 
 /* Picks a free VF and records a lease for it. Returns 0 when the lease is taken and reply will be
  * called, or -errno with *ret_error when refused (nothing changed, reply is not called). */

@@ -18,6 +18,14 @@ static int flush_handler(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Runs before sd-bus' own exit handler closes the connection: the calls still waiting hear that
+ * sriovd is stopping. */
+static int exit_handler(sd_event_source *s, void *userdata) {
+        manager_stop(userdata);
+        bus_flush_changes(userdata);
+        return 0;
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
@@ -72,7 +80,7 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         Manager *m = userdata;
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, NULL, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         req = bus_request_new(m, message);
@@ -90,7 +98,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, NULL, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         req = bus_request_new(m, message);
@@ -204,6 +212,11 @@ int bus_setup(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        r = sd_event_add_exit(m->event, &m->bus_exit_source, exit_handler, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->bus_exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the exit handler: %m");
         r = bus_add_objects(m);
         if (r < 0)
                 return r;
@@ -230,5 +243,6 @@ void bus_done(Manager *m) {
         m->changes.enabled = false;
         change_queue_clear(&m->changes);
         m->bus_flush_source = sd_event_source_disable_unref(m->bus_flush_source);
+        m->bus_exit_source = sd_event_source_disable_unref(m->bus_exit_source);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }

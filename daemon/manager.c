@@ -151,8 +151,10 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
         log_pf(LOG_INFO, 0, pf, "PF %s removed", pf->address);
 
         for (size_t i = 0; i < pf->n_vfs; i++)
-                if (pf->vfs[i])
+                if (pf->vfs[i]) {
                         object_mark_removed(&pf->vfs[i]->mark);
+                        lease_table_vf_gone(&m->leases, pf->address, i);
+                }
         object_mark_removed(&pf->mark);
         for (size_t i = 0; i < m->n_pfs; i++)
                 if (m->pfs[i] == pf) {
@@ -178,9 +180,25 @@ static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
  * driver registers the PF's netdev (a "net" add uevent) before the PCI "bind" uevent is sent, so
  * whichever of the two refreshes the PF first must notice the new driver. */
 static void manager_pf_changed(Manager *m, PhysicalFunction *pf) {
-        _cleanup_free_ char *old_driver = pf->driver ? strdup(pf->driver) : NULL;
+        _cleanup_free_ char *old_driver = pf->driver ? strdup(pf->driver) : NULL,
+                            *old_interface = pf->interface ? strdup(pf->interface) : NULL;
+        const PfConfig *old_config = pf->config;
 
         (void) pf_refresh(pf);
+        if (!streq_ptr(old_driver, pf->driver) || !streq_ptr(old_interface, pf->interface)) {
+                /* Interface= and Driver= matches may hold now, or no longer: a driver registers its
+                 * netdev after the PCI device appeared (or through an auxiliary device, later still),
+                 * and netdevs are renamed */
+                manager_assign_config(m, pf);
+                pf_update_desired(pf);
+                if (pf->config != old_config) {
+                        log_pf(LOG_INFO, 0, pf, "Interface %s, driver %s: configuration %s now",
+                               strna(pf->interface), strna(pf->driver),
+                               pf->config ? pf->config->path : "none");
+                        (void) pf_schedule_reconcile(pf, 0);
+                        return;
+                }
+        }
         if (!streq_ptr(old_driver, pf->driver) && pf->driver && pf->desired_num_vfs >= 0) {
                 log_pf(LOG_INFO, 0, pf, "Driver %s bound, enforcing", pf->driver);
                 /* a new driver is worth another try of a count the old one refused */
@@ -436,6 +454,22 @@ static int signal_handler(sd_event_source *s, const struct signalfd_siginfo *si,
         return 0;
 }
 
+/* A write cut short by a crash or a power loss leaves its temporary file behind. */
+static void manager_clean_stores(Manager *m) {
+        Store *stores[] = {m->store, m->runtime_store};
+
+        for (size_t i = 0; i < ELEMENTSOF(stores); i++) {
+                _cleanup_free_ char *pf_dir = NULL;
+
+                if (!stores[i])
+                        continue;
+                pf_dir = path_join(stores[i]->dir, "pf");
+                (void) remove_stale_temporary_files(stores[i]->dir);
+                if (pf_dir && remove_stale_temporary_files(pf_dir) > 0)
+                        log_info("Removed temporary files an interrupted write left in %s", pf_dir);
+        }
+}
+
 static uint64_t ready_timeout_from_env(void) {
         const char *e = getenv(ENV_SRIOVD_READY_TIMEOUT_SEC);
         unsigned sec;
@@ -491,6 +525,8 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 log_error_errno(
                         r, "Failed to open runtime state directory %s, runtime changes are disabled: %m",
                         runtime_state);
+
+        manager_clean_stores(m);
 
         r = config_load(m->config_dirs, &m->config);
         if (r < 0)

@@ -60,6 +60,7 @@ typedef struct Manager {
         /* The bus layer's (manager-dbus.c, polkit.c): set up and torn down by it. */
         sd_bus *bus;
         sd_event_source *bus_flush_source;
+        sd_event_source *bus_exit_source;
         AuthQuery **auth_queries;
         size_t n_auth_queries;
 } Manager;

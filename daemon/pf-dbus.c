@@ -63,7 +63,7 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
         uint64_t flags;
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address), error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         r = sd_bus_message_read(message, "ut", &count, &flags);
@@ -113,11 +113,12 @@ int bus_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned in
 }
 
 static int method_set_vf_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        PhysicalFunction *pf = userdata;
         uint32_t index;
         int r;
 
         r = manager_authorize(bus_current_manager(sd_bus_message_get_bus(message)), message,
-                              POLKIT_ACTION_MANAGE, error);
+                              POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address), error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         r = sd_bus_message_read(message, "u", &index);
@@ -132,7 +133,8 @@ static int method_forget(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE,
+                              STRV_MAKE("pf", ((PhysicalFunction *) userdata)->address), error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         req = bus_request_new(m, message);

@@ -143,8 +143,15 @@ int pf_schedule_readback(PhysicalFunction *pf) {
 }
 
 void pf_check_drift(PhysicalFunction *pf) {
-        if (!pf->reconcile || pf->reconcile->job || pf->desired_num_vfs < 0 ||
-            pf->state != PF_STATE_ENFORCED)
+        PfReconcile *rc = pf->reconcile;
+
+        if (!rc || rc->job || pf->desired_num_vfs < 0)
+                return;
+        /* the count is enforced whatever became of a VF's attributes: a PF that failed for a VF still
+         * gets its count back; one whose count the kernel or the planner refused is not retried on
+         * every uevent */
+        if (pf->state != PF_STATE_ENFORCED &&
+            (pf->state != PF_STATE_FAILED || rc->count_failed || rc->count_error))
                 return;
         if (pf->num_vfs == (unsigned) pf->desired_num_vfs)
                 return;
@@ -212,6 +219,7 @@ static int job_count_outcome(PhysicalFunction *pf, const ConvergeWork *w, char *
                 log_pf(LOG_ERR, error, pf, "%s", strempty(*ret_message));
         } else
                 log_pf(LOG_INFO, 0, pf, "NumVFs is now %u", pf->num_vfs);
+
         /* a count the kernel did not take is not retried on every uevent, or a partial enable would be
          * recreated forever; an explicit request or a driver reload tries again */
         pf->reconcile->count_failed = error < 0;
@@ -444,6 +452,12 @@ static int pf_run_plan(PhysicalFunction *pf, ReconcilePlan *plan, bool automatic
                 log_pf(LOG_DEBUG, 0, pf, "Not retrying the count the kernel refused before");
                 plan->action = PLAN_NOTHING;
         }
+
+        /* every count change goes through 0 (only a forced one gets here with leased VFs): the leases
+         * end with their VFs now, before the job computes what the VFs created again get */
+        if (plan->action == PLAN_WRITE)
+                for (unsigned i = 0; i < pf->num_vfs; i++)
+                        lease_table_vf_gone(pf->host->leases, pf->address, i);
 
         r = pf_start_job(pf, plan, true);
         if (r < 0) {

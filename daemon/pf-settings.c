@@ -195,20 +195,30 @@ int pf_set_vf_policy(PhysicalFunction *pf, unsigned index, const VfPolicy *keys,
 }
 
 int pf_forget(PhysicalFunction *pf, Request *req, char **ret_error) {
-        Store *stores[] = {pf->host->runtime_store, pf->host->store};
-        PfConfig **targets[] = {&pf->runtime, &pf->persisted};
+        Store *runtime = pf->host->runtime_store, *persistent = pf->host->store;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(stores); i++) {
-                if (stores[i]) {
-                        r = store_remove_pf(stores[i], pf->address);
-                        if (r < 0)
-                                return asprintf_safe(ret_error, "Failed to remove the %sstate of %s: %s",
-                                                     i == 0 ? "runtime " : "", pf->address, strerror(-r)),
-                                       -EIO;
-                }
-                *targets[i] = pf_config_free(*targets[i]);
+        /* all or nothing: the runtime state goes first and comes back if the persistent one cannot go */
+        if (runtime) {
+                r = store_remove_pf(runtime, pf->address);
+                if (r < 0)
+                        return asprintf_safe(ret_error, "Failed to remove the runtime state of %s: %s",
+                                             pf->address, strerror(-r)),
+                               -EIO;
         }
+        if (persistent) {
+                r = store_remove_pf(persistent, pf->address);
+                if (r < 0) {
+                        if (runtime && pf->runtime && store_save_pf(runtime, pf->address, pf->runtime) < 0)
+                                log_pf(LOG_ERR, 0, pf,
+                                       "Failed to put the runtime state back after Forget failed");
+                        return asprintf_safe(ret_error, "Failed to remove the state of %s: %s", pf->address,
+                                             strerror(-r)),
+                               -EIO;
+                }
+        }
+        pf->runtime = pf_config_free(pf->runtime);
+        pf->persisted = pf_config_free(pf->persisted);
         log_pf(LOG_INFO, 0, pf, "Forgot the state set through the API");
         pf_update_desired(pf);
         (void) pf_reconcile(pf, req);

@@ -98,6 +98,7 @@ static int pf_refresh_vf(PhysicalFunction *pf, unsigned i) {
         if (vf) {
                 object_mark_removed(&vf->mark);
                 pf->vfs[i] = vf_free(vf);
+                lease_table_vf_gone(pf->host->leases, pf->address, i);
         }
         if (!address)
                 return vf ? 1 : 0;

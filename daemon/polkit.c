@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "log.h"
-#include "manager.h"
 #include "polkit.h"
+
+/* An answered check waits this long for its call to come back; a call whose object went away
+ * meanwhile never does. */
+#define AUTH_ANSWER_KEEP_USEC (10 * 1000000ULL)
 
 struct AuthQuery {
         Manager *manager;
         sd_bus_message *request;
-        sd_bus_slot *slot;
+        sd_bus_slot *slot; /* the CheckAuthorization call */
+        sd_bus_track *caller; /* a caller that leaves the bus takes its checks along */
+        sd_event_source *expire; /* drops an answer nobody came back for */
         char *action;
         bool done;
         int result; /* 1 allowed, -EACCES refused */
@@ -17,6 +22,8 @@ static AuthQuery *auth_query_free(AuthQuery *q) {
         if (!q)
                 return NULL;
         sd_bus_slot_unref(q->slot);
+        sd_bus_track_unref(q->caller);
+        sd_event_source_disable_unref(q->expire);
         sd_bus_message_unref(q->request);
         free(q->action);
         free(q->message);
@@ -40,39 +47,63 @@ void manager_free_auth_queries(Manager *m) {
         m->n_auth_queries = 0;
 }
 
-static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+static int expire_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         AuthQuery *q = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        manager_drop_query(q->manager, q);
+        return 0;
+}
+
+static int caller_left(sd_bus_track *t, void *userdata) {
+        AuthQuery *q = userdata;
+
+        log_debug("%s left the bus before polkit answered, dropping its check",
+                  strempty(sd_bus_message_get_sender(q->request)));
+        manager_drop_query(q->manager, q);
+        return 0;
+}
+
+static void auth_query_set_answer(AuthQuery *q, const sd_bus_error *e, sd_bus_message *reply) {
         int authorized = 0, challenge = 0, r;
 
-        q->slot = sd_bus_slot_unref(q->slot);
-        q->done = true;
         q->result = -EACCES;
-
         if (e) {
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-                        (void) asprintf_safe(&q->message,
-                                             "Not authorized to %s: polkit is not running, only root is "
-                                             "allowed",
-                                             q->action);
+                        (void) asprintf_safe(
+                                &q->message,
+                                "Not authorized to %s: polkit is not running, only root is allowed",
+                                q->action);
                 else
                         (void) asprintf_safe(&q->message, "Not authorized to %s: polkit failed: %s",
                                              q->action, e->message);
-        } else {
-                r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
-                if (r < 0)
-                        (void) asprintf_safe(&q->message,
-                                             "Not authorized to %s: unexpected answer from polkit",
-                                             q->action);
-                else if (authorized)
-                        q->result = 1;
-                else
-                        (void) asprintf_safe(&q->message, "Not authorized to %s%s", q->action,
-                                             challenge ? ": interactive authentication is required" : "");
+                return;
         }
+        r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+        if (r < 0)
+                (void) asprintf_safe(&q->message, "Not authorized to %s: unexpected answer from polkit",
+                                     q->action);
+        else if (authorized)
+                q->result = 1;
+        else
+                (void) asprintf_safe(&q->message, "Not authorized to %s%s", q->action,
+                                     challenge ? ": interactive authentication is required" : "");
+}
 
+static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        AuthQuery *q = userdata;
+        uint64_t now_usec;
+        int r;
+
+        q->slot = sd_bus_slot_unref(q->slot);
+        q->caller = sd_bus_track_unref(q->caller);
+        q->done = true;
+        auth_query_set_answer(q, sd_bus_message_get_error(reply), reply);
+
+        if (sd_event_now(q->manager->event, CLOCK_MONOTONIC, &now_usec) >= 0)
+                (void) sd_event_add_time(q->manager->event, &q->expire, CLOCK_MONOTONIC,
+                                         now_usec + AUTH_ANSWER_KEEP_USEC, 0, expire_handler, q);
         /* run the method again; it finds the answer now */
         r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
         if (r < 0) {
@@ -84,10 +115,53 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 1;
 }
 
-static int polkit_ask(Manager *m, sd_bus_message *message, const char *action, sd_bus_error *error) {
+static int polkit_call(Manager *m, AuthQuery *q, char **details) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
+                                           "/org/freedesktop/PolicyKit1/Authority",
+                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "(sa{sv})s", "system-bus-name", 1, "name", "s",
+                                          sd_bus_message_get_sender(q->request), q->action);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{ss}");
+        for (char **d = details; r >= 0 && d && d[0] && d[1]; d += 2)
+                r = sd_bus_message_append(call, "{ss}", d[0], d[1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r >= 0)
+                /* AllowUserInteraction */
+                r = sd_bus_message_append(
+                        call, "us",
+                        (uint32_t) (sd_bus_message_get_allow_interactive_authorization(q->request) > 0), "");
+        if (r >= 0)
+                /* the user may take a while to type a password */
+                r = sd_bus_call_async(m->bus, &q->slot, call, polkit_reply, q, 5 * 60 * 1000000ULL);
+        if (r >= 0)
+                r = sd_bus_track_new(m->bus, &q->caller, caller_left, q);
+        if (r >= 0)
+                r = sd_bus_track_add_name(q->caller, sd_bus_message_get_sender(q->request));
+        return r;
+}
+
+static int polkit_ask(Manager *m, sd_bus_message *message, const char *action, char **details,
+                      sd_bus_error *error) {
+        const char *sender = sd_bus_message_get_sender(message);
+        size_t mine = 0;
         AuthQuery *q, **a;
         int r;
+
+        for (size_t i = 0; i < m->n_auth_queries; i++)
+                if (!m->auth_queries[i]->done &&
+                    streq_ptr(sd_bus_message_get_sender(m->auth_queries[i]->request), sender))
+                        mine++;
+        if (mine >= POLKIT_PENDING_PER_CALLER || m->n_auth_queries >= POLKIT_PENDING_MAX)
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                        "Too many authorization checks waiting for polkit%s, try again later",
+                        mine >= POLKIT_PENDING_PER_CALLER ? " from this caller" : "");
 
         q = calloc(1, sizeof *q);
         if (!q)
@@ -95,39 +169,41 @@ static int polkit_ask(Manager *m, sd_bus_message *message, const char *action, s
         q->manager = m;
         q->request = sd_bus_message_ref(message);
         q->action = strdup(action);
-        if (!q->action) {
+        a = reallocarray(m->auth_queries, m->n_auth_queries + 1, sizeof *a);
+        if (!q->action || !a) {
                 auth_query_free(q);
                 return -ENOMEM;
         }
-
-        r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
-                                           "/org/freedesktop/PolicyKit1/Authority",
-                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
-        if (r >= 0)
-                r = sd_bus_message_append(
-                        call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s",
-                        sd_bus_message_get_sender(message), action, 0,
-                        /* AllowUserInteraction */
-                        (uint32_t) (sd_bus_message_get_allow_interactive_authorization(message) > 0), "");
-        if (r >= 0)
-                /* the user may take a while to type a password */
-                r = sd_bus_call_async(m->bus, &q->slot, call, polkit_reply, q, 5 * 60 * 1000000ULL);
-        if (r >= 0) {
-                a = reallocarray(m->auth_queries, m->n_auth_queries + 1, sizeof *a);
-                if (!a)
-                        r = -ENOMEM;
-                else {
-                        m->auth_queries = a;
-                        m->auth_queries[m->n_auth_queries++] = q;
-                        return 0;
-                }
+        m->auth_queries = a;
+        r = polkit_call(m, q, details);
+        if (r < 0) {
+                auth_query_free(q);
+                return sd_bus_error_set_errnof(error, r, "Failed to ask polkit: %m");
         }
-        auth_query_free(q);
-        return sd_bus_error_set_errnof(error, r, "Failed to ask polkit: %m");
+        m->auth_queries[m->n_auth_queries++] = q;
+        return 0;
 }
 
-int manager_authorize(Manager *m, sd_bus_message *message, const char *action, sd_bus_error *error) {
+int bus_sender_uid(sd_bus_message *message, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                r = sd_bus_creds_get_uid(creds, &uid);
+        if (r < 0)
+                return r;
+        *ret = uid;
+        return 0;
+}
+
+int manager_authorize(Manager *m, sd_bus_message *message, const char *action, char **details,
+                      sd_bus_error *error) {
         uid_t uid;
         int r;
 
@@ -145,14 +221,7 @@ int manager_authorize(Manager *m, sd_bus_message *message, const char *action, s
                 return r;
         }
 
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
-                                      &creds);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Failed to get the caller's credentials: %s", strerror(-r));
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                r = sd_bus_creds_get_uid(creds, &uid);
+        r = bus_sender_uid(message, &uid);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Failed to get the caller's user: %s", strerror(-r));
@@ -160,5 +229,5 @@ int manager_authorize(Manager *m, sd_bus_message *message, const char *action, s
         if (uid == 0 || uid == geteuid())
                 return 1;
 
-        return polkit_ask(m, message, action, error);
+        return polkit_ask(m, message, action, details, error);
 }

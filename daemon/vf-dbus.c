@@ -73,9 +73,12 @@ static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_err
         Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         VirtualFunction *vf = userdata;
         PhysicalFunction *pf = manager_find_pf(m, vf->pf_address);
+        char index[DECIMAL_STR_MAX(unsigned)];
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, error);
+        snprintf(index, sizeof index, "%u", vf->index);
+        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, STRV_MAKE("pf", vf->pf_address, "vf", index),
+                              error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         if (!pf)

@@ -17,8 +17,6 @@
                 _found;                                      \
         })
 
-#define STRV_MAKE(...) ((char *[]){__VA_ARGS__, NULL})
-
 /* --- reading the host below d->root (host.c) ---------------------------------------------------- */
 
 /* The one place where paths are rewritten: every file doctor reads goes through here. */
