@@ -417,6 +417,41 @@ class TestReconcile(SriovdTestCase):
                               if m['payload']['data'][0].startswith(path + '/')]) == 3,
                  what='InterfacesRemoved for the 3 VF objects')
 
+    def test_count_enforced_on_pf_failed_for_a_vf(self):
+        """A VF attribute the kernel refuses fails the PF, but its count is still enforced: 0 written
+        by hand is put back (here the link settings fail: mock PFs have no netdev for rtnetlink)."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        write_pf_conf(self.etc, '10-first.conf', {'PciAddress': PF1}, 2,
+                      extra='\n[VirtualFunction]\nVirtualFunction=0\nMACAddress=02:00:00:00:00:10\n')
+        self.start()
+        self.wait_pf(PF1, state='failed', numvfs=2)
+        self.assertIn('VF 0', self.pf(PF1, 'LastError'))
+        # as on igb, where the VFs' own uevents find their VF objects gone already: only the PF's
+        # change uevent tells
+        uevent = self.k._uevent
+        vfs = [self.k.vfs[harness.vf_address(PF1, i)].devpath for i in range(2)]
+        self.k._uevent = lambda path, action: None if any(path.startswith(v) for v in vfs) else uevent(path, action)
+        try:
+            self.assertEqual(self.k.set_numvfs(PF1, 0), 0)
+        finally:
+            self.k._uevent = uevent
+        wait_for(lambda: self.k.numvfs(PF1) == 2, timeout=15, what='the count put back on the failed PF')
+        self.wait_pf(PF1, state='failed', numvfs=2)
+
+    def test_interface_match_on_late_netdev(self):
+        """A PF matched by Interface= whose netdev appears after the PCI device (a driver that registers
+        it later) is managed once it does, and let go when it is renamed away from the match."""
+        pf = self.k.add_pf(PF1, total=7, ifname='', uevent=False)
+        write_pf_conf(self.etc, '10-late.conf', {'Interface': 'late0'}, 3)
+        self.start()
+        self.assertEqual(self.pf(PF1, 'State'), 'unmanaged')
+        self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), -1)
+        pf.ifname = 'late0'
+        self.k._add_netdev(pf.devpath, 'late0', uevent=True)
+        self.wait_pf(PF1, numvfs=3)
+        self.assertEqual(self.pf(PF1, 'Interface'), 'late0')
+        self.assertTrue(self.pf(PF1, 'ConfigSource').endswith('10-late.conf'))
+
     def emits_change(self, path, iface):
         """The properties of iface that the vtable marks EMITS_CHANGE, from sriovd's introspection."""
         import xml.etree.ElementTree as ET
