@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <stdarg.h>
 
 #include "converge.h"
 #include "log.h"
@@ -20,6 +21,42 @@ void converge_work_free(ConvergeWork *w) {
         free(w->pf_driver);
         free(w->pf_message);
         free(w);
+}
+
+void converge_work_init(ConvergeWork *w) {
+        w->lock = (pthread_mutex_t) PTHREAD_MUTEX_INITIALIZER;
+}
+
+void converge_work_doing(ConvergeWork *w, char *buf, size_t size) {
+        pthread_mutex_lock(&w->lock);
+        snprintf(buf, size, "%s", w->doing);
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* What the job does now, for a job whose kernel call does not return. */
+static void work_doing(ConvergeWork *w, const char *fmt, ...) _printf_(2, 3);
+static void work_doing(ConvergeWork *w, const char *fmt, ...) {
+        va_list ap;
+
+        pthread_mutex_lock(&w->lock);
+        if (fmt) {
+                va_start(ap, fmt);
+                (void) vsnprintf(w->doing, sizeof w->doing, fmt, ap);
+                va_end(ap);
+        } else
+                w->doing[0] = 0;
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* Every sysfs write goes through here: any of them may block in a driver. */
+static int work_write(ConvergeWork *w, const char *path, const char *attr, const char *value) {
+        int r;
+
+        work_doing(w, "writing \"%.*s\" to %s%s%s", (int) strcspn(value, "\n"), value, path, attr ? "/" : "",
+                   strempty(attr));
+        r = attr ? sysfs_write_attr(path, attr, value) : write_string_file(path, value);
+        work_doing(w, NULL);
+        return r;
 }
 
 bool iommu_active(void) {
@@ -75,7 +112,7 @@ static void set_autoprobe(ConvergeWork *w) {
         if (sysfs_read_uint(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &cur) >= 0 &&
             cur == (unsigned) w->autoprobe)
                 return;
-        r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, w->autoprobe ? "1" : "0");
+        r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, w->autoprobe ? "1" : "0");
         if (r < 0) {
                 char m[256];
                 errno = -r;
@@ -90,7 +127,7 @@ static void write_numvfs(ConvergeWork *w) {
                 char value[16];
 
                 snprintf(value, sizeof value, "%u", w->values[i]);
-                w->numvfs_error = sysfs_write_attr(w->syspath, SYSFS_SRIOV_NUMVFS, value);
+                w->numvfs_error = work_write(w, w->syspath, SYSFS_SRIOV_NUMVFS, value);
                 if (w->numvfs_error < 0)
                         return;
         }
@@ -139,26 +176,26 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
                 unbind = strjoin(vfpath, "/" SYSFS_DRIVER "/unbind");
                 if (!unbind)
                         return;
-                r = write_string_file(unbind, address);
+                r = work_write(w, unbind, NULL, address);
                 if (r < 0) {
                         outcome_fail(o, r, "Failed to unbind VF %u (%s) from %s: %m", index, address, cur);
                         o->failed_keys |= KEY(POLICY_DRIVER);
                         return;
                 }
         }
-        r = sysfs_write_attr(vfpath, SYSFS_DRIVER_OVERRIDE, want_default ? "\n" : want);
+        r = work_write(w, vfpath, SYSFS_DRIVER_OVERRIDE, want_default ? "\n" : want);
         if (r < 0) {
                 outcome_fail(o, r, "Failed to set driver_override of VF %u (%s) to %s: %m", index, address,
                              want_default ? "the default" : want);
                 o->failed_keys |= KEY(POLICY_DRIVER);
                 return;
         }
-        r = write_string_file(SYSFS_DRIVERS_PROBE, address);
+        r = work_write(w, SYSFS_DRIVERS_PROBE, NULL, address);
         /* drivers_probe says ENODEV or EINVAL when no driver took the device; the link tells */
         cur = mfree(cur);
         (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
         if (want_default && !cur && autoprobe_opened && !*autoprobe_opened) {
-                r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "1");
+                r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "1");
                 if (r < 0) {
                         outcome_fail(o, r,
                                      "Failed to bind VF %u (%s) to its default driver: cannot "
@@ -167,7 +204,7 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
                         return;
                 }
                 *autoprobe_opened = true;
-                r = write_string_file(SYSFS_DRIVERS_PROBE, address);
+                r = work_write(w, SYSFS_DRIVERS_PROBE, NULL, address);
                 (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
         }
         if (!want_default && !streq_ptr(cur, want)) {
@@ -210,7 +247,7 @@ static void bind_vfs(ConvergeWork *w, unsigned num, bool autoprobe_off) {
                 }
 
         if (opened) {
-                int r = sysfs_write_attr(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
+                int r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
                 if (r < 0) {
                         char m[160];
                         errno = -r;
@@ -389,7 +426,9 @@ static void apply_link_settings(ConvergeWork *w) {
         if (n == 0)
                 goto finish;
 
+        work_doing(w, "setting VF link settings of %s over rtnetlink", w->ifname);
         set_link_settings(w, sk, ifindex, changes, n);
+        work_doing(w, NULL);
         r = read_back(w, sk, ifindex);
         if (r >= 0)
                 check_accepted(w, changes, n);

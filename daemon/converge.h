@@ -2,6 +2,8 @@
 #pragma once
 
 #include <net/if.h>
+#include <limits.h>
+#include <pthread.h>
 
 #include "policy.h"
 
@@ -36,9 +38,16 @@ typedef struct ConvergeWork {
         VfOutcome *outcomes; /* by VF index */
         size_t n_outcomes;
         bool truncated;
+
+        /* the kernel call under way, "" between calls; read by the loop while the job runs */
+        pthread_mutex_t lock;
+        char doing[PATH_MAX + 64];
 } ConvergeWork;
 
+void converge_work_init(ConvergeWork *w);
 void converge_work_free(ConvergeWork *w);
+/* Copies what the job is doing now, from the event loop. */
+void converge_work_doing(ConvergeWork *w, char *buf, size_t size);
 void converge_run(ConvergeWork *w);
 
 /* Whether an IOMMU is active (vfio-pci needs one); the message explains how to enable one. */

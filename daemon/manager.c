@@ -16,6 +16,9 @@
 /* How long start-up waits for the PFs present at boot before it reports READY=1 anyway; creating
  * 64 VFs takes about 20 s on a real NIC. */
 #define READY_TIMEOUT_USEC_DEFAULT (90 * 1000000ULL)
+/* How long a PF's kernel work may take before the PF fails with the call that does not return;
+ * creating VFs on a large NIC takes tens of seconds. 0 waits for ever. */
+#define KERNEL_TIMEOUT_USEC_DEFAULT (120 * 1000000ULL)
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
@@ -470,13 +473,17 @@ static void manager_clean_stores(Manager *m) {
         }
 }
 
-static uint64_t ready_timeout_from_env(void) {
-        const char *e = getenv(ENV_SRIOVD_READY_TIMEOUT_SEC);
+static uint64_t seconds_from_env(const char *name, uint64_t default_usec) {
+        const char *e = getenv(name);
         unsigned sec;
 
-        if (e && safe_atou(e, &sec) >= 0)
-                return sec * 1000000ULL;
-        return READY_TIMEOUT_USEC_DEFAULT;
+        if (!e)
+                return default_usec;
+        if (safe_atou(e, &sec) < 0) {
+                log_warning("Ignoring %s=%s: not a number of seconds", name, e);
+                return default_usec;
+        }
+        return sec * 1000000ULL;
 }
 
 int manager_new(char **config_dirs, const char *state_dir, const char *runtime_dir, Manager **ret) {
@@ -489,7 +496,7 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
         if (!m)
                 return log_oom();
         m->state = MANAGER_STARTING;
-        m->ready_timeout_usec = ready_timeout_from_env();
+        m->ready_timeout_usec = seconds_from_env(ENV_SRIOVD_READY_TIMEOUT_SEC, READY_TIMEOUT_USEC_DEFAULT);
         for (char **d = config_dirs; d && *d; d++)
                 if (strv_extend(&m->config_dirs, *d) < 0)
                         return log_oom();
@@ -552,6 +559,8 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 .waiting_for_drivers = waiting_for_drivers,
                 .state_changed = pf_state_changed,
                 .userdata = m,
+                .kernel_timeout_usec =
+                        seconds_from_env(ENV_SRIOVD_KERNEL_TIMEOUT_SEC, KERNEL_TIMEOUT_USEC_DEFAULT),
         };
 
         *ret = TAKE_PTR(m);

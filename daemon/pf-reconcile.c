@@ -63,7 +63,9 @@ void pf_reconcile_done(PhysicalFunction *pf, int error, const char *message) {
         complete_requests(&rc->running, &rc->n_running, error, message);
         complete_requests(&rc->waiting, &rc->n_waiting, error, message);
         sd_event_source_disable_unref(rc->source);
+        sd_event_source_disable_unref(rc->job_timeout);
         free(rc->count_error);
+        free(rc->stuck);
         free(rc);
 }
 
@@ -85,6 +87,14 @@ void pf_set_state(PhysicalFunction *pf, PfState state, const char *error) {
                 if (pf->host->state_changed)
                         pf->host->state_changed(pf->host->userdata);
         }
+}
+
+int pf_check_stuck(PhysicalFunction *pf, char **ret_error) {
+        if (!pf->reconcile || !pf->reconcile->stuck)
+                return 0;
+        return asprintf_safe(ret_error, "A kernel call on %s has not returned: %s", pf->address,
+                             pf->reconcile->stuck),
+               -EBUSY;
 }
 
 bool pf_job_running(PhysicalFunction *pf) {
@@ -297,6 +307,14 @@ static void job_done(Job *j) {
         }
         rc = pf->reconcile;
         rc->job = NULL;
+        rc->job_timeout = sd_event_source_disable_unref(rc->job_timeout);
+        if (rc->stuck) {
+                log_pf(LOG_WARNING, 0, pf, "The kernel call that did not return in time did now: %s",
+                       rc->stuck);
+                rc->stuck = mfree(rc->stuck);
+                /* its callers were answered; this one's outcome is what the next reconcile finds */
+                rc->again = true;
+        }
 
         (void) pf_refresh(pf);
         error = job_count_outcome(pf, w, &message);
@@ -338,6 +356,46 @@ finish:
         job_free(j);
 }
 
+/* A write that never returns (a driver stuck in its sriov_configure(), a probe that hangs) cannot be
+ * taken back: the thread stays in the kernel. The PF fails with the call named, its callers are
+ * answered, and nothing else is started on it until the call returns, if it ever does. */
+static int job_timeout_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        PhysicalFunction *pf = userdata;
+        PfReconcile *rc = pf->reconcile;
+        JobContext *c = rc->job ? rc->job->userdata : NULL;
+        _cleanup_free_ char *m = NULL;
+        char doing[sizeof c->work->doing] = "";
+
+        rc->job_timeout = sd_event_source_disable_unref(rc->job_timeout);
+        if (!c)
+                return 0;
+        converge_work_doing(c->work, doing, sizeof doing);
+        free(rc->stuck);
+        rc->stuck = strdup(doing[0] ? doing : "a kernel call");
+        (void) asprintf_safe(&m, "A kernel call on %s has not returned after %" PRIu64 " s: %s", pf->address,
+                             pf->host->kernel_timeout_usec / 1000000, strempty(rc->stuck));
+        log_pf(LOG_ERR, -ETIMEDOUT, pf, "%s", strempty(m));
+        pf_set_state(pf, PF_STATE_FAILED, m);
+        complete_requests(&rc->running, &rc->n_running, -ETIMEDOUT, m);
+        complete_requests(&rc->waiting, &rc->n_waiting, -ETIMEDOUT, m);
+        return 0;
+}
+
+static int pf_arm_job_timeout(PhysicalFunction *pf) {
+        uint64_t now_usec;
+        int r;
+
+        if (pf->host->kernel_timeout_usec == 0)
+                return 0;
+        r = sd_event_now(pf->host->event, CLOCK_MONOTONIC, &now_usec);
+        if (r >= 0)
+                r = sd_event_add_time(pf->host->event, &pf->reconcile->job_timeout, CLOCK_MONOTONIC,
+                                      now_usec + pf->host->kernel_timeout_usec, 0, job_timeout_handler, pf);
+        if (r >= 0)
+                (void) sd_event_source_set_description(pf->reconcile->job_timeout, "pf-job-timeout");
+        return r;
+}
+
 static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool apply) {
         _cleanup_(job_context_freep) JobContext *c = NULL;
         ConvergeWork *w;
@@ -352,6 +410,7 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         c->work = w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
+        converge_work_init(w);
         memcpy(w->address, pf->address, sizeof w->address);
         w->syspath = strdup(pf->syspath);
         w->pf_driver = pf->driver ? strdup(pf->driver) : NULL;
@@ -382,6 +441,8 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         if (r < 0)
                 return r;
         TAKE_PTR(c);
+        if (pf_arm_job_timeout(pf) < 0)
+                log_pf(LOG_WARNING, 0, pf, "Failed to arm the kernel job's timeout, ignoring");
         pf->reconcile->job_from = pf->num_vfs;
         if (w->n_values > 0)
                 log_pf(LOG_INFO, 0, pf, "Changing NumVFs from %u to %u%s", pf->reconcile->job_from,
@@ -488,6 +549,17 @@ static int pf_queue_request(PhysicalFunction *pf, Request *req, bool readback_on
                         request_complete_one(req, -ESHUTDOWN, "sriovd is stopping");
                 }
                 return -ESHUTDOWN;
+        }
+        if (rc->stuck) {
+                /* no second write while one is stuck in the kernel: it could only queue behind it */
+                if (req) {
+                        _cleanup_free_ char *m = NULL;
+
+                        (void) pf_check_stuck(pf, &m);
+                        request_add(req);
+                        request_complete_one(req, -EBUSY, m);
+                }
+                return -EBUSY;
         }
         if (req) {
                 if (add_request(&rc->waiting, &rc->n_waiting, req) < 0)

@@ -31,6 +31,8 @@ struct PfReconcile {
         Request **running; /* answered by the running job's end */
         size_t n_running;
         sd_event_source *source; /* the scheduled reconcile or read-back */
+        sd_event_source *job_timeout; /* the running job's deadline */
+        char *stuck; /* the kernel call that did not return in time, while the job still runs */
 };
 
 int pf_reconcile_init(PhysicalFunction *pf);
@@ -59,5 +61,7 @@ int pf_schedule_readback(PhysicalFunction *pf);
 /* The PF's uevent said something changed: a count changed behind our back is put back. */
 void pf_check_drift(PhysicalFunction *pf);
 bool pf_job_running(PhysicalFunction *pf);
+/* -EBUSY with *ret_error while a kernel call on the PF is stuck: nothing new can start on it. */
+int pf_check_stuck(PhysicalFunction *pf, char **ret_error);
 /* A count the kernel refused is tried again (a new driver, an explicit request). */
 void pf_retry_count(PhysicalFunction *pf);

@@ -123,6 +123,9 @@ int pf_set_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, Request
         bool force = flags & PF_SETTINGS_FORCE;
         int r;
 
+        r = pf_check_stuck(pf, ret_error);
+        if (r < 0)
+                return r;
         (void) pf_refresh(pf);
         if (count > pf->total_vfs)
                 return asprintf_safe(
@@ -162,6 +165,9 @@ int pf_set_vf_policy(PhysicalFunction *pf, unsigned index, const VfPolicy *keys,
         VfPolicy merged;
         int r;
 
+        r = pf_check_stuck(pf, ret_error);
+        if (r < 0)
+                return r;
         (void) pf_refresh(pf);
         if (index >= pf->total_vfs)
                 return asprintf_safe(
@@ -198,6 +204,9 @@ int pf_forget(PhysicalFunction *pf, Request *req, char **ret_error) {
         Store *runtime = pf->host->runtime_store, *persistent = pf->host->store;
         int r;
 
+        r = pf_check_stuck(pf, ret_error);
+        if (r < 0)
+                return r;
         /* all or nothing: the runtime state goes first and comes back if the persistent one cannot go */
         if (runtime) {
                 r = store_remove_pf(runtime, pf->address);

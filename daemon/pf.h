@@ -36,6 +36,7 @@ typedef struct PfHost {
         void (*state_changed)(void *userdata);
         void *userdata;
         bool stopping; /* sriovd is stopping: no new kernel work */
+        uint64_t kernel_timeout_usec; /* a kernel job not done by then fails its PF */
 } PfHost;
 
 typedef struct PfReconcile PfReconcile;

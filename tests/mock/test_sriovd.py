@@ -742,6 +742,36 @@ class TestBlockedWrite(SriovdTestCase):
         self.assertEqual(self.pf(PF1, 'NumVFs'), 3)
 
 
+    def test_stuck_write_fails_the_pf(self):
+        """A sysfs write that does not return within SRIOVD_KERNEL_TIMEOUT_SEC: the PF fails with a
+        message naming the write, its caller is answered, the bus answers, another PF converges, and
+        no second write starts on that PF until the stuck one returns."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.start(env={'SRIOVD_KERNEL_TIMEOUT_SEC': '2'})
+        self.k.pfs[PF1].delay = 8
+        p1, p2 = self.pf_path(PF1), self.pf_path(PF2)
+        t = time.time()
+        with self.assertRaises(BusError) as e:
+            self.bus.call(p1, PF_IF, 'SetNumVFs', 'ut', 3, 0, timeout=60)
+        self.assertLess(time.time() - t, 6, 'the caller waited for the stuck write')
+        self.assertIn('has not returned after 2 s', str(e.exception))
+        self.assertIn('sriov_numvfs', str(e.exception))
+        self.assertEqual(self.pf(PF1, 'State'), 'failed')
+        self.assertIn('writing "3" to', self.pf(PF1, 'LastError'))
+        self.bus.call(p2, PF_IF, 'SetNumVFs', 'ut', 2, 0)
+        self.assertEqual(self.k.numvfs(PF2), 2)
+        with self.assertRaises(BusError) as e:
+            self.bus.call(p1, PF_IF, 'SetNumVFs', 'ut', 2, 0)
+        self.assertIn('has not returned: writing "3"', str(e.exception))
+        self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), 3, 'a refused call changes nothing')
+        self.assertEqual(len(self.k.inflight), 1, 'no second write on the PF with a stuck one')
+        self.assertEqual(self.k.writes(PF1), [], 'the stuck write is still stuck')
+        # the write returns in the end: the PF converges to what was asked last
+        wait_for(lambda: self.pf(PF1, 'State') == 'enforced' and self.k.numvfs(PF1) == 3, timeout=20,
+                 what='PF1 enforced once the write returned')
+
+
 class TestScale(SriovdTestCase):
     vf_netdevs = False
 
