@@ -147,6 +147,10 @@ typedef struct LeaseWatch {
         sd_bus_slot *release_slot;
 } LeaseWatch;
 
+static void lease_watch_done(LeaseWatch *w) {
+        w->lease_path = mfree(w->lease_path);
+}
+
 static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         LeaseWatch *w = userdata;
         const char *path;
@@ -239,6 +243,12 @@ static int hold_lease(LeaseWatch *w) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         int r;
 
+        if (arg_legend)
+                fprintf(stderr,
+                        "Holding lease %s until interrupted (Ctrl-C or SIGTERM releases it); "
+                        "use --persistent to keep a lease after sriovctl exits.\n",
+                        w->id);
+
         r = sd_event_default(&event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate an event loop: %m");
@@ -323,27 +333,18 @@ static int print_request_result(const char *lease_path, const char *id, const ch
         return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
 }
 
-int verb_request(int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot_removed = NULL, *slot_owner = NULL;
-        _cleanup_(property_bag_done) PropertyBag vf = {};
-        _cleanup_(vf_parents_done) VfParents parents = {};
-        _cleanup_free_ char *id = NULL;
-        LeaseWatch watch = {};
-        const char *device = "", *lease_path, *vf_path;
+/* DEVICE is optional: a first argument that is KEY=VALUE leaves the choice of PF to sriovd. Returns 0,
+ * EXIT_USAGE or -errno, having logged. */
+static int parse_request_args(int argc, char *argv[], const char **ret_device, VfPolicy *policy) {
+        const char *device = "";
         char **keys = argv + 1;
-        VfPolicy policy = {};
-        sigset_t mask;
-        sd_bus *bus;
         int r;
 
-        /* DEVICE is optional: a first argument that is KEY=VALUE leaves the choice of PF to sriovd. */
         if (argc > 1 && !strchr(argv[1], '=')) {
                 device = argv[1];
                 keys = argv + 2;
         }
-        r = parse_policy_args(keys, &policy);
+        r = parse_policy_args(keys, policy);
         if (r != 0)
                 return r;
         if (arg_json && arg_libvirt_xml)
@@ -351,39 +352,53 @@ int verb_request(int argc, char *argv[]) {
         if (arg_consumer && isempty(arg_consumer))
                 return log_usage("--consumer= needs a name.");
 
-        r = acquire_bus(&bus);
+        *ret_device = device;
+        return 0;
+}
+
+/* Subscribed before the request, so that a lease lost right after it is granted is noticed. */
+static int watch_lease_end(sd_bus *bus, LeaseWatch *w, sd_bus_slot **ret_slot_removed,
+                           sd_bus_slot **ret_slot_owner) {
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot_removed = NULL, *slot_owner = NULL;
+        sigset_t mask;
+        int r;
+
+        r = sd_bus_match_signal(bus, &slot_removed, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                                on_interfaces_removed, w);
+        if (r >= 0)
+                r = sd_bus_add_match(bus, &slot_owner,
+                                     "type='signal',sender='org.freedesktop.DBus',"
+                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                     "arg0='" SRIOVD_BUS_NAME "'",
+                                     on_name_owner_changed, w);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
 
-        /* Subscribed before the request, so that a lease lost right after it is granted is noticed. A
-         * non-persistent lease ends with our connection, so these matter only while we hold it. */
-        if (!arg_persistent) {
-                r = sd_bus_match_signal(bus, &slot_removed, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
-                                        "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-                                        on_interfaces_removed, &watch);
-                if (r >= 0)
-                        r = sd_bus_add_match(bus, &slot_owner,
-                                             "type='signal',sender='org.freedesktop.DBus',"
-                                             "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                             "arg0='" SRIOVD_BUS_NAME "'",
-                                             on_name_owner_changed, &watch);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
+        /* Blocked from here on, so that Ctrl-C while we print still releases through the loop. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
 
-                /* Blocked from here on, so that Ctrl-C while we print still releases through the loop. */
-                sigemptyset(&mask);
-                sigaddset(&mask, SIGINT);
-                sigaddset(&mask, SIGTERM);
-                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                        return log_error_errno(errno, "Failed to block signals: %m");
-        }
+        *ret_slot_removed = TAKE_PTR(slot_removed);
+        *ret_slot_owner = TAKE_PTR(slot_owner);
+        return 0;
+}
+
+static int call_request(sd_bus *bus, const char *device, const VfPolicy *policy,
+                        sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
 
         r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
                                            SRIOVD_MANAGER_INTERFACE, "RequestVirtualFunction");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", device);
         if (r >= 0)
-                r = append_options(bus, m, &policy);
+                r = append_options(bus, m, policy);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a bus message: %m");
 
@@ -395,53 +410,92 @@ int verb_request(int argc, char *argv[]) {
                 return r;
         }
 
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
+}
+
+/* Reads the leased VF and the address of its PF, then prints the lease. */
+static int print_granted_lease(sd_bus *bus, const char *lease_path, const char *id, const char *vf_path,
+                               const VfPolicy *policy) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(property_bag_done) PropertyBag vf = {};
+        _cleanup_(vf_parents_done) VfParents parents = {};
+        int r;
+
+        r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &vf, &error);
+        if (r < 0) {
+                log_error("Failed to read properties of %s: %s", vf_path, bus_error_message(&error, r));
+                return r;
+        }
+        r = vf_parents_load(bus, &parents);
+        if (r < 0)
+                return r;
+
+        return print_request_result(lease_path, id, vf_path, vf_parents_find(&parents, vf_path), &vf,
+                                    policy);
+}
+
+/* Whoever reads our output (virsh attach-device <(sriovctl request ...), a pipe) gets its end of file
+ * now, while we hold the lease. */
+static void close_stdout_for_readers(void) {
+        int fd;
+
+        if (fflush(stdout) != 0)
+                return;
+
+        fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                (void) dup2(fd, STDOUT_FILENO);
+                close(fd);
+        }
+}
+
+int verb_request(int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot_removed = NULL, *slot_owner = NULL;
+        _cleanup_(lease_watch_done) LeaseWatch watch = {};
+        _cleanup_free_ char *id = NULL;
+        const char *device, *lease_path, *vf_path;
+        VfPolicy policy = {};
+        sd_bus *bus;
+        int r;
+
+        r = parse_request_args(argc, argv, &device, &policy);
+        if (r != 0)
+                return r;
+
+        r = acquire_bus(&bus);
+        if (r < 0)
+                return r;
+
+        /* A non-persistent lease ends with our connection, so its end matters only while we hold it. */
+        if (!arg_persistent) {
+                r = watch_lease_end(bus, &watch, &slot_removed, &slot_owner);
+                if (r < 0)
+                        return r;
+        }
+
+        r = call_request(bus, device, &policy, &reply);
+        if (r < 0)
+                return r;
         r = sd_bus_message_read(reply, "oo", &lease_path, &vf_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse reply of RequestVirtualFunction: %m");
 
         watch.lease_path = strdup(lease_path);
         id = lease_id(lease_path);
-        if (!watch.lease_path || !id) {
-                r = log_error_errno(ENOMEM, "Out of memory.");
-                goto finish;
-        }
+        if (!watch.lease_path || !id)
+                return log_error_errno(ENOMEM, "Out of memory.");
 
-        r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &vf, &error);
-        if (r < 0) {
-                log_error("Failed to read properties of %s: %s", vf_path, bus_error_message(&error, r));
-                goto finish;
-        }
-        r = vf_parents_load(bus, &parents);
-        if (r < 0)
-                goto finish;
-
-        r = print_request_result(lease_path, id, vf_path, vf_parents_find(&parents, vf_path), &vf, &policy);
+        r = print_granted_lease(bus, lease_path, id, vf_path, &policy);
         if (r < 0 || arg_persistent)
-                goto finish;
+                return r;
 
-        /* Whoever reads our output (virsh attach-device <(sriovctl request ...), a pipe) gets its end of
-         * file now, while we hold the lease. */
-        if (fflush(stdout) == 0) {
-                int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-                if (fd >= 0) {
-                        (void) dup2(fd, STDOUT_FILENO);
-                        close(fd);
-                }
-        }
-        if (arg_legend)
-                fprintf(stderr,
-                        "Holding lease %s until interrupted (Ctrl-C or SIGTERM releases it); "
-                        "use --persistent to keep a lease after sriovctl exits.\n",
-                        id);
+        close_stdout_for_readers();
 
         watch.bus = bus;
         watch.id = id;
-        r = hold_lease(&watch);
-
-finish:
-        free(watch.lease_path);
-        return r;
+        return hold_lease(&watch);
 }
 
 /* release ----------------------------------------------------------------------------------------- */
@@ -552,8 +606,97 @@ static void write_lease_json(const LeaseRow *row) {
         fputc('}', stdout);
 }
 
-int verb_leases(int argc, char *argv[]) {
+/* Reads one lease and its VF into row. Returns 1 when read, 0 for a lease released between listing and
+ * reading, or -errno, having logged. */
+static int lease_row_load(sd_bus *bus, const char *path, const VfParents *parents, LeaseRow *row) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *vf_path;
+        int r;
+
+        r = property_bag_get_all(bus, path, SRIOVD_LEASE_INTERFACE, &row->lease, &error);
+        if (r < 0) {
+                if (is_unknown_object(&error))
+                        return 0;
+                log_error("Failed to read properties of %s: %s", path, bus_error_message(&error, r));
+                return r;
+        }
+
+        row->path = strdup(path);
+        row->id = lease_id(path);
+        if (!row->path || !row->id)
+                return log_error_errno(ENOMEM, "Out of memory.");
+
+        vf_path = property_bag_string(&row->lease, "VirtualFunction");
+        row->pf_address = vf_parents_find(parents, vf_path);
+        sd_bus_error_free(&error);
+        /* A lease whose VF was unplugged has no VF object left; it still lists. */
+        r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &row->vf, &error);
+        if (r < 0 && !is_unknown_object(&error) &&
+            !sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS)) {
+                log_error("Failed to read properties of %s: %s", vf_path, bus_error_message(&error, r));
+                return r;
+        }
+        return 1;
+}
+
+static int print_leases_json(const LeaseRow *rows, size_t n) {
+        fputs("{\"Leases\": [", stdout);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        fputs(", ", stdout);
+                write_lease_json(&rows[i]);
+        }
+        fputs("]}\n", stdout);
+        return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+}
+
+static int lease_table_add_row(struct libscols_table *tb, const LeaseRow *row) {
+        _cleanup_free_ char *index = NULL, *created = NULL;
+        struct libscols_line *line;
+        int64_t k = property_bag_int(&row->vf, "Index", -1);
+
+        if (k < 0)
+                index = strdup("");
+        else if (asprintf(&index, "%" PRIi64, k) < 0)
+                index = NULL;
+        created = format_usec(property_bag_int(&row->lease, "CreatedAt", 0));
+        line = scols_table_new_line(tb, NULL);
+        if (!index || !created || !line || table_set_cell(line, 0, row->id) < 0 ||
+            table_set_cell(line, 1, row->pf_address) < 0 || table_set_cell(line, 2, index) < 0 ||
+            table_set_cell(line, 3, property_bag_string(&row->vf, "PciAddress")) < 0 ||
+            table_set_cell(line, 4, property_bag_string(&row->lease, "Consumer")) < 0 ||
+            table_set_cell(line, 5, property_bag_string(&row->lease, "Owner")) < 0 ||
+            table_set_cell(line, 6, property_bag_bool(&row->lease, "Persistent") ? "yes" : "no") < 0 ||
+            table_set_cell(line, 7, created) < 0)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        return 0;
+}
+
+static int print_leases_table(const LeaseRow *rows, size_t n) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
+        int r;
+
+        if (table_new(&tb) < 0 || table_add_column(tb, "ID", 0) < 0 || table_add_column(tb, "PF", 0) < 0 ||
+            table_add_column(tb, "VF", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "ADDRESS", 0) < 0 ||
+            table_add_column(tb, "CONSUMER", 0) < 0 || table_add_column(tb, "OWNER", 0) < 0 ||
+            table_add_column(tb, "PERSISTENT", 0) < 0 || table_add_column(tb, "CREATED", 0) < 0)
+                return log_error_errno(ENOMEM, "Failed to set up the table: %m");
+
+        for (size_t i = 0; i < n; i++) {
+                r = lease_table_add_row(tb, &rows[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        r = table_print(tb);
+        if (r < 0)
+                return log_error_errno(r, "Failed to print the table: %m");
+        if (arg_legend)
+                printf("\n%zu lease%s listed.\n", n, n == 1 ? "" : "s");
+        return 0;
+}
+
+int verb_leases(int argc, char *argv[]) {
         _cleanup_(vf_parents_done) VfParents parents = {};
         _cleanup_strv_free_ char **paths = NULL;
         LeaseRow *rows = NULL;
@@ -577,93 +720,17 @@ int verb_leases(int argc, char *argv[]) {
                 return log_error_errno(ENOMEM, "Out of memory.");
 
         for (char **p = paths; p && *p; p++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                LeaseRow *row = &rows[n];
-                const char *vf_path;
-
-                r = property_bag_get_all(bus, *p, SRIOVD_LEASE_INTERFACE, &row->lease, &error);
-                if (r < 0) {
-                        /* Released between listing and reading. */
-                        if (is_unknown_object(&error))
-                                continue;
-                        log_error("Failed to read properties of %s: %s", *p, bus_error_message(&error, r));
+                r = lease_row_load(bus, *p, &parents, &rows[n]);
+                if (r < 0)
                         goto finish;
-                }
-                n++;
-
-                row->path = strdup(*p);
-                row->id = lease_id(*p);
-                if (!row->path || !row->id) {
-                        r = log_error_errno(ENOMEM, "Out of memory.");
-                        goto finish;
-                }
-
-                vf_path = property_bag_string(&row->lease, "VirtualFunction");
-                row->pf_address = vf_parents_find(&parents, vf_path);
-                sd_bus_error_free(&error);
-                /* A lease whose VF was unplugged has no VF object left; it still lists. */
-                r = property_bag_get_all(bus, vf_path, SRIOVD_VF_INTERFACE, &row->vf, &error);
-                if (r < 0 && !is_unknown_object(&error) &&
-                    !sd_bus_error_has_name(&error, SD_BUS_ERROR_INVALID_ARGS)) {
-                        log_error("Failed to read properties of %s: %s", vf_path,
-                                  bus_error_message(&error, r));
-                        goto finish;
-                }
+                n += r;
         }
         qsort(rows, n, sizeof(LeaseRow), compare_rows);
 
-        if (arg_json) {
-                fputs("{\"Leases\": [", stdout);
-                for (size_t i = 0; i < n; i++) {
-                        if (i > 0)
-                                fputs(", ", stdout);
-                        write_lease_json(&rows[i]);
-                }
-                fputs("]}\n", stdout);
-                r = fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
-                goto finish;
-        }
-
-        if (table_new(&tb) < 0 || table_add_column(tb, "ID", 0) < 0 || table_add_column(tb, "PF", 0) < 0 ||
-            table_add_column(tb, "VF", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "ADDRESS", 0) < 0 ||
-            table_add_column(tb, "CONSUMER", 0) < 0 || table_add_column(tb, "OWNER", 0) < 0 ||
-            table_add_column(tb, "PERSISTENT", 0) < 0 || table_add_column(tb, "CREATED", 0) < 0) {
-                r = log_error_errno(ENOMEM, "Failed to set up the table: %m");
-                goto finish;
-        }
-
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *index = NULL, *created = NULL;
-                struct libscols_line *line;
-                int64_t k = property_bag_int(&rows[i].vf, "Index", -1);
-
-                if (k < 0)
-                        index = strdup("");
-                else if (asprintf(&index, "%" PRIi64, k) < 0)
-                        index = NULL;
-                created = format_usec(property_bag_int(&rows[i].lease, "CreatedAt", 0));
-                line = scols_table_new_line(tb, NULL);
-                if (!index || !created || !line || table_set_cell(line, 0, rows[i].id) < 0 ||
-                    table_set_cell(line, 1, rows[i].pf_address) < 0 || table_set_cell(line, 2, index) < 0 ||
-                    table_set_cell(line, 3, property_bag_string(&rows[i].vf, "PciAddress")) < 0 ||
-                    table_set_cell(line, 4, property_bag_string(&rows[i].lease, "Consumer")) < 0 ||
-                    table_set_cell(line, 5, property_bag_string(&rows[i].lease, "Owner")) < 0 ||
-                    table_set_cell(line, 6, property_bag_bool(&rows[i].lease, "Persistent") ? "yes" : "no") <
-                            0 ||
-                    table_set_cell(line, 7, created) < 0) {
-                        r = log_error_errno(ENOMEM, "Out of memory.");
-                        goto finish;
-                }
-        }
-
-        r = table_print(tb);
-        if (r < 0) {
-                r = log_error_errno(r, "Failed to print the table: %m");
-                goto finish;
-        }
-        if (arg_legend)
-                printf("\n%zu lease%s listed.\n", n, n == 1 ? "" : "s");
-        r = 0;
+        if (arg_json)
+                r = print_leases_json(rows, n);
+        else
+                r = print_leases_table(rows, n);
 
 finish:
         lease_rows_free(rows, strv_length(paths));
