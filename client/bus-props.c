@@ -235,6 +235,96 @@ static int render_complete_type(sd_bus_message *m, FILE *t, FILE *j) {
         }
 }
 
+/* The D-Bus signature of the value a variant holds, from its peeked type and contents. */
+static char *value_signature(char type, const char *contents) {
+        if (type_is_basic(type))
+                return strndup(&type, 1);
+        if (type == 'a')
+                return strjoin("a", contents);
+        if (type == 'r')
+                return strjoin("(", contents, ")");
+        return strdup("v");
+}
+
+/* Keeps a basic value typed in p: integers widened to int64_t (t capped), booleans, strings copied. */
+static int property_set_basic(Property *p, char type, const BasicValue *v) {
+        switch (type) {
+        case 'y':
+                p->integer = v->u8;
+                break;
+        case 'n':
+                p->integer = v->s16;
+                break;
+        case 'q':
+                p->integer = v->u16;
+                break;
+        case 'i':
+                p->integer = v->s32;
+                break;
+        case 'u':
+                p->integer = v->u32;
+                break;
+        case 'x':
+                p->integer = v->s64;
+                break;
+        case 't':
+                p->integer = (int64_t) MIN(v->u64, (uint64_t) INT64_MAX);
+                break;
+        case 'b':
+                p->boolean = v->b;
+                break;
+        case 's':
+        case 'o':
+        case 'g':
+                p->string = strdup(v->s);
+                if (!p->string)
+                        return -ENOMEM;
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+/* Reads a basic value into p, and renders it. */
+static int property_read_basic(sd_bus_message *m, char type, Property *p, FILE *t, FILE *j) {
+        BasicValue v;
+        int r;
+
+        r = sd_bus_message_read_basic(m, type, &v);
+        if (r < 0)
+                return r;
+        r = property_set_basic(p, type, &v);
+        if (r < 0)
+                return r;
+        render_basic(type, &v, t, j);
+        return 0;
+}
+
+/* Reads an as, ao or ag into p->strv, and renders it from the list: sd_bus_message_read_strv()
+ * consumes the array. */
+static int property_read_strv(sd_bus_message *m, Property *p, FILE *t, FILE *j) {
+        int r;
+
+        r = sd_bus_message_read_strv(m, &p->strv);
+        if (r < 0)
+                return r;
+
+        fputc('[', j);
+        for (char **s = p->strv; s && *s; s++) {
+                if (s != p->strv) {
+                        fputc(' ', t);
+                        fputs(", ", j);
+                }
+                fputs(*s, t);
+                json_write_string(j, *s);
+        }
+        fputc(']', j);
+        return 0;
+}
+
+/* Reads the variant at the read pointer as the value of name: typed where the type is basic or a list
+ * of strings, and rendered for humans and as JSON whatever the type. */
 static int property_read(sd_bus_message *m, const char *name, Property *ret) {
         _cleanup_(property_done) Property p = {};
         _cleanup_(fclose_memstream) FILE *t = NULL, *j = NULL;
@@ -251,101 +341,26 @@ static int property_read(sd_bus_message *m, const char *name, Property *ret) {
                 return r;
 
         p.name = strdup(name);
-        if (type_is_basic(type))
-                p.signature = strndup(&type, 1);
-        else if (type == 'a')
-                p.signature = strjoin("a", contents);
-        else if (type == 'r')
-                p.signature = strjoin("(", contents, ")");
-        else
-                p.signature = strdup("v");
+        p.signature = value_signature(type, contents);
         if (!p.name || !p.signature)
                 return -ENOMEM;
 
-        /* Read the typed value first, then rewind into the variant to render it. */
-        if (type_is_basic(type)) {
-                BasicValue v;
+        t = open_memstream(&p.text, &tsize);
+        j = open_memstream(&p.json, &jsize);
+        if (!t || !j)
+                return -ENOMEM;
 
-                r = sd_bus_message_read_basic(m, type, &v);
-                if (r < 0)
-                        return r;
-                switch (type) {
-                case 'y':
-                        p.integer = v.u8;
-                        break;
-                case 'n':
-                        p.integer = v.s16;
-                        break;
-                case 'q':
-                        p.integer = v.u16;
-                        break;
-                case 'i':
-                        p.integer = v.s32;
-                        break;
-                case 'u':
-                        p.integer = v.u32;
-                        break;
-                case 'x':
-                        p.integer = v.s64;
-                        break;
-                case 't':
-                        p.integer = (int64_t) MIN(v.u64, (uint64_t) INT64_MAX);
-                        break;
-                case 'b':
-                        p.boolean = v.b;
-                        break;
-                case 's':
-                case 'o':
-                case 'g':
-                        p.string = strdup(v.s);
-                        if (!p.string)
-                                return -ENOMEM;
-                        break;
-                default:
-                        break;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-                /* Rendering needs the value once more. */
-                t = open_memstream(&p.text, &tsize);
-                j = open_memstream(&p.json, &jsize);
-                if (!t || !j)
-                        return -ENOMEM;
-                render_basic(type, &v, t, j);
-        } else {
-                if (type == 'a' && contents && strchr("sog", contents[0]) && contents[1] == 0) {
-                        r = sd_bus_message_read_strv(m, &p.strv);
-                        if (r < 0)
-                                return r;
-                        /* sd_bus_message_read_strv() consumed the array; render from the list. */
-                        t = open_memstream(&p.text, &tsize);
-                        j = open_memstream(&p.json, &jsize);
-                        if (!t || !j)
-                                return -ENOMEM;
-                        fputc('[', j);
-                        for (char **s = p.strv; s && *s; s++) {
-                                if (s != p.strv) {
-                                        fputc(' ', t);
-                                        fputs(", ", j);
-                                }
-                                fputs(*s, t);
-                                json_write_string(j, *s);
-                        }
-                        fputc(']', j);
-                } else {
-                        t = open_memstream(&p.text, &tsize);
-                        j = open_memstream(&p.json, &jsize);
-                        if (!t || !j)
-                                return -ENOMEM;
-                        r = render_complete_type(m, t, j);
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        if (type_is_basic(type))
+                r = property_read_basic(m, type, &p, t, j);
+        else if (type == 'a' && contents && strchr("sog", contents[0]) && contents[1] == 0)
+                r = property_read_strv(m, &p, t, j);
+        else
+                r = render_complete_type(m, t, j);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
 
         fclose(TAKE_PTR(t));
         fclose(TAKE_PTR(j));
