@@ -83,11 +83,96 @@ static char *int_string(int64_t v, bool dash_if_negative) {
         return s;
 }
 
-int verb_status(int argc, char *argv[]) {
+/* The bags of a list as a JSON array, skipping objects that vanished before they were read. */
+static void bag_list_write_json(const BagList *l, FILE *f) {
+        fputc('[', f);
+        for (size_t i = 0, k = 0; i < l->n; i++) {
+                if (l->bags[i].n == 0)
+                        continue;
+                if (k++ > 0)
+                        fputs(", ", f);
+                property_bag_write_json(&l->bags[i], f);
+        }
+        fputc(']', f);
+}
+
+/* JSON carries every property under its D-Bus name with its D-Bus type, as show does; the table's
+ * columns are a human selection (libsmartcols would also lowercase the keys). */
+static int print_pfs_json(const BagList *pfs) {
+        fputs("{\"PhysicalFunctions\": ", stdout);
+        bag_list_write_json(pfs, stdout);
+        fputs("}\n", stdout);
+        return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
+}
+
+static int pf_table_add_row(struct libscols_table *tb, const PropertyBag *pf) {
+        _cleanup_free_ char *model = NULL, *now = NULL, *desired = NULL, *total = NULL;
+        struct libscols_line *line;
+
+        model = model_string(pf);
+        now = int_string(property_bag_int(pf, "NumVFs", 0), false);
+        /* -1: sriovd does not manage the count. */
+        desired = int_string(property_bag_int(pf, "DesiredNumVFs", -1), true);
+        total = int_string(property_bag_int(pf, "TotalVFs", 0), false);
+        line = scols_table_new_line(tb, NULL);
+        if (!model || !now || !desired || !total || !line)
+                return log_error_errno(ENOMEM, "Out of memory.");
+
+        if (table_set_cell(line, 0, property_bag_string(pf, "PciAddress")) < 0 ||
+            table_set_cell(line, 1, property_bag_string(pf, "Interface")) < 0 ||
+            table_set_cell(line, 2, property_bag_string(pf, "Driver")) < 0 ||
+            table_set_cell(line, 3, model) < 0 || table_set_cell(line, 4, now) < 0 ||
+            table_set_cell(line, 5, desired) < 0 || table_set_cell(line, 6, total) < 0 ||
+            table_set_cell(line, 7, property_bag_string(pf, "State")) < 0)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        return 0;
+}
+
+static int print_pf_table(const BagList *pfs) {
         _cleanup_(scols_unref_tablep) struct libscols_table *tb = NULL;
+        int r;
+
+        if (table_new(&tb) < 0 || table_add_column(tb, "PF", 0) < 0 ||
+            table_add_column(tb, "INTERFACE", 0) < 0 || table_add_column(tb, "DRIVER", 0) < 0 ||
+            table_add_column(tb, "MODEL", SCOLS_FL_TRUNC) < 0 ||
+            table_add_column(tb, "VFS", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "DESIRED", SCOLS_FL_RIGHT) < 0 ||
+            table_add_column(tb, "TOTAL", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "STATE", 0) < 0)
+                return log_error_errno(ENOMEM, "Failed to set up the table: %m");
+
+        for (size_t i = 0; i < pfs->n; i++) {
+                if (pfs->bags[i].n == 0)
+                        continue;
+                r = pf_table_add_row(tb, &pfs->bags[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        r = table_print(tb);
+        if (r < 0)
+                return log_error_errno(r, "Failed to print the table: %m");
+        return 0;
+}
+
+/* Errors are long ("file:line: message"), so they go below the table, not into a column. */
+static void print_pf_errors(const BagList *pfs) {
+        bool first = true;
+
+        for (size_t i = 0; i < pfs->n; i++) {
+                const char *e = property_bag_string(&pfs->bags[i], "LastError");
+
+                if (isempty(e))
+                        continue;
+                if (first)
+                        putchar('\n');
+                first = false;
+                printf("%s: %s\n", property_bag_string(&pfs->bags[i], "PciAddress"), e);
+        }
+}
+
+int verb_status(int argc, char *argv[]) {
         _cleanup_strv_free_ char **paths = NULL;
         _cleanup_(bag_list_done) BagList pfs = {};
-        size_t n_errors = 0;
         sd_bus *bus;
         int r;
 
@@ -104,76 +189,18 @@ int verb_status(int argc, char *argv[]) {
                 return r;
         qsort(pfs.bags, pfs.n, sizeof(PropertyBag), compare_pf);
 
-        /* JSON carries every property under its D-Bus name with its D-Bus type, as show does; the
-         * table's columns are a human selection (libsmartcols would also lowercase the keys). */
-        if (arg_json) {
-                fputs("{\"PhysicalFunctions\": [", stdout);
-                for (size_t i = 0, k = 0; i < pfs.n; i++) {
-                        if (pfs.bags[i].n == 0)
-                                continue;
-                        if (k++ > 0)
-                                fputs(", ", stdout);
-                        property_bag_write_json(&pfs.bags[i], stdout);
-                }
-                fputs("]}\n", stdout);
-                return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
-        }
+        if (arg_json)
+                return print_pfs_json(&pfs);
 
-        if (table_new(&tb) < 0 || table_add_column(tb, "PF", 0) < 0 ||
-            table_add_column(tb, "INTERFACE", 0) < 0 || table_add_column(tb, "DRIVER", 0) < 0 ||
-            table_add_column(tb, "MODEL", SCOLS_FL_TRUNC) < 0 ||
-            table_add_column(tb, "VFS", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "DESIRED", SCOLS_FL_RIGHT) < 0 ||
-            table_add_column(tb, "TOTAL", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "STATE", 0) < 0)
-                return log_error_errno(ENOMEM, "Failed to set up the table: %m");
-
-        for (size_t i = 0; i < pfs.n; i++) {
-                const PropertyBag *pf = &pfs.bags[i];
-                _cleanup_free_ char *model = NULL, *now = NULL, *desired = NULL, *total = NULL;
-                struct libscols_line *line;
-
-                if (pf->n == 0)
-                        continue;
-
-                model = model_string(pf);
-                now = int_string(property_bag_int(pf, "NumVFs", 0), false);
-                /* -1: sriovd does not manage the count. */
-                desired = int_string(property_bag_int(pf, "DesiredNumVFs", -1), true);
-                total = int_string(property_bag_int(pf, "TotalVFs", 0), false);
-                line = scols_table_new_line(tb, NULL);
-                if (!model || !now || !desired || !total || !line)
-                        return log_error_errno(ENOMEM, "Out of memory.");
-
-                if (table_set_cell(line, 0, property_bag_string(pf, "PciAddress")) < 0 ||
-                    table_set_cell(line, 1, property_bag_string(pf, "Interface")) < 0 ||
-                    table_set_cell(line, 2, property_bag_string(pf, "Driver")) < 0 ||
-                    table_set_cell(line, 3, model) < 0 || table_set_cell(line, 4, now) < 0 ||
-                    table_set_cell(line, 5, desired) < 0 || table_set_cell(line, 6, total) < 0 ||
-                    table_set_cell(line, 7, property_bag_string(pf, "State")) < 0)
-                        return log_error_errno(ENOMEM, "Out of memory.");
-
-                if (!isempty(property_bag_string(pf, "LastError")))
-                        n_errors++;
-        }
-
-        r = table_print(tb);
+        r = print_pf_table(&pfs);
         if (r < 0)
-                return log_error_errno(r, "Failed to print the table: %m");
+                return r;
 
-        /* Errors are long ("file:line: message"), so they go below the table, not into a column; with
-         * --no-legend only the rows remain, for scripts. */
-        if (n_errors > 0 && arg_legend) {
-                putchar('\n');
-                for (size_t i = 0; i < pfs.n; i++) {
-                        const char *e = property_bag_string(&pfs.bags[i], "LastError");
-
-                        if (!isempty(e))
-                                printf("%s: %s\n", property_bag_string(&pfs.bags[i], "PciAddress"), e);
-                }
-        }
-
-        if (arg_legend)
+        /* With --no-legend only the rows remain, for scripts. */
+        if (arg_legend) {
+                print_pf_errors(&pfs);
                 printf("\n%zu physical function%s listed.\n", pfs.n, pfs.n == 1 ? "" : "s");
+        }
         return 0;
 }
 
@@ -289,15 +316,9 @@ int verb_show(int argc, char *argv[]) {
                 /* One document: the PF's properties and its VFs', keyed by their D-Bus names. */
                 fputs("{\"PhysicalFunction\": ", stdout);
                 property_bag_write_json(&pf, stdout);
-                fputs(", \"VirtualFunctions\": [", stdout);
-                for (size_t i = 0, k = 0; i < vfs.n; i++) {
-                        if (vfs.bags[i].n == 0)
-                                continue;
-                        if (k++ > 0)
-                                fputs(", ", stdout);
-                        property_bag_write_json(&vfs.bags[i], stdout);
-                }
-                fputs("]}\n", stdout);
+                fputs(", \"VirtualFunctions\": ", stdout);
+                bag_list_write_json(&vfs, stdout);
+                fputs("}\n", stdout);
                 return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write output: %m");
         }
 
