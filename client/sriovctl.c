@@ -321,6 +321,52 @@ enum {
         ARG_LIBVIRT_XML,
 };
 
+/* The options that apply to some verbs only, recorded in *given so that dispatch_verb() refuses them
+ * elsewhere. Returns 0, EXIT_USAGE or -errno, having logged. */
+static int parse_verb_option(int c, const char *value, VerbOption *given) {
+        int r;
+
+        switch (c) {
+        case ARG_RUNTIME:
+                arg_runtime = true;
+                *given |= OPTION_RUNTIME;
+                break;
+        case ARG_FORCE:
+                arg_force = true;
+                *given |= OPTION_FORCE;
+                break;
+        case ARG_CONFIG_DIR:
+                if (isempty(value))
+                        return log_usage("--config-dir= needs a directory.");
+                r = strv_extend(&arg_config_dirs, value);
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory.");
+                *given |= OPTION_CONFIG_DIR;
+                break;
+        case ARG_ROOT:
+                if (isempty(value))
+                        return log_usage("--root= needs a directory.");
+                arg_root = value;
+                *given |= OPTION_ROOT;
+                break;
+        case ARG_CONSUMER:
+                if (isempty(value))
+                        return log_usage("--consumer= needs a name.");
+                arg_consumer = value;
+                *given |= OPTION_CONSUMER;
+                break;
+        case ARG_PERSISTENT:
+                arg_persistent = true;
+                *given |= OPTION_PERSISTENT;
+                break;
+        case ARG_LIBVIRT_XML:
+                arg_libvirt_xml = true;
+                *given |= OPTION_LIBVIRT_XML;
+                break;
+        }
+        return 0;
+}
+
 /* Returns 1 to go on, 0 to exit successfully, EXIT_USAGE on a usage error. */
 static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
         static const struct option options[] = {{"help", no_argument, NULL, 'h'},
@@ -364,40 +410,15 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                         arg_ask_password = false;
                         break;
                 case ARG_RUNTIME:
-                        arg_runtime = true;
-                        given |= OPTION_RUNTIME;
-                        break;
                 case ARG_FORCE:
-                        arg_force = true;
-                        given |= OPTION_FORCE;
-                        break;
                 case ARG_CONFIG_DIR:
-                        if (isempty(optarg))
-                                return log_usage("--config-dir= needs a directory.");
-                        r = strv_extend(&arg_config_dirs, optarg);
-                        if (r < 0)
-                                return log_error_errno(r, "Out of memory.");
-                        given |= OPTION_CONFIG_DIR;
-                        break;
                 case ARG_ROOT:
-                        if (isempty(optarg))
-                                return log_usage("--root= needs a directory.");
-                        arg_root = optarg;
-                        given |= OPTION_ROOT;
-                        break;
                 case ARG_CONSUMER:
-                        if (isempty(optarg))
-                                return log_usage("--consumer= needs a name.");
-                        arg_consumer = optarg;
-                        given |= OPTION_CONSUMER;
-                        break;
                 case ARG_PERSISTENT:
-                        arg_persistent = true;
-                        given |= OPTION_PERSISTENT;
-                        break;
                 case ARG_LIBVIRT_XML:
-                        arg_libvirt_xml = true;
-                        given |= OPTION_LIBVIRT_XML;
+                        r = parse_verb_option(c, optarg, &given);
+                        if (r != 0)
+                                return r;
                         break;
                 case ':':
                         return log_usage("Option '%s' needs an argument. See '%s --help'.", argv[optind - 1],

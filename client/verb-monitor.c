@@ -438,85 +438,90 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-int verb_monitor(int argc, char *argv[]) {
+static int monitor_subscribe(Monitor *mon) {
+        int r;
+
+        r = sd_bus_add_match(mon->bus, NULL,
+                             "type='signal',sender='" SRIOVD_BUS_NAME "',"
+                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                             "path_namespace='" SRIOVD_MANAGER_PATH "'",
+                             on_properties_changed, mon);
+        if (r >= 0)
+                r = sd_bus_match_signal(mon->bus, NULL, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                        "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                                        on_interfaces_added, mon);
+        if (r >= 0)
+                r = sd_bus_match_signal(mon->bus, NULL, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
+                                        "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                                        on_interfaces_removed, mon);
+        if (r >= 0)
+                r = sd_bus_add_match(mon->bus, NULL,
+                                     "type='signal',sender='org.freedesktop.DBus',"
+                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                     "arg0='" SRIOVD_BUS_NAME "'",
+                                     on_name_owner_changed, mon);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
+        return 0;
+}
+
+/* Prints changes until SIGINT or SIGTERM (0), or until the bus connection is lost (EXIT_FAILURE). */
+static int monitor_run(Monitor *mon) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        Monitor mon = {};
         sigset_t mask;
+        int r;
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate an event loop: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+
+        r = sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to handle signals: %m");
+
+        r = sd_bus_attach_event(mon->bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        /* A lost bus connection ends the loop with EXIT_FAILURE. */
+        (void) sd_bus_set_exit_on_disconnect(mon->bus, true);
+
+        r = sd_event_loop(event);
+        (void) sd_bus_detach_event(mon->bus);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        if (r != 0) {
+                log_error("Lost the connection to the bus.");
+                return EXIT_FAILURE;
+        }
+        return 0;
+}
+
+int verb_monitor(int argc, char *argv[]) {
+        Monitor mon = {};
         int r;
 
         r = acquire_bus(&mon.bus);
         if (r < 0)
                 return r;
 
-        r = sd_bus_add_match(mon.bus, NULL,
-                             "type='signal',sender='" SRIOVD_BUS_NAME "',"
-                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                             "path_namespace='" SRIOVD_MANAGER_PATH "'",
-                             on_properties_changed, &mon);
-        if (r >= 0)
-                r = sd_bus_match_signal(mon.bus, NULL, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
-                                        "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
-                                        on_interfaces_added, &mon);
-        if (r >= 0)
-                r = sd_bus_match_signal(mon.bus, NULL, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
-                                        "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-                                        on_interfaces_removed, &mon);
-        if (r >= 0)
-                r = sd_bus_add_match(mon.bus, NULL,
-                                     "type='signal',sender='org.freedesktop.DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                     "arg0='" SRIOVD_BUS_NAME "'",
-                                     on_name_owner_changed, &mon);
+        r = monitor_subscribe(&mon);
         if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
+                return r;
 
         /* Subscribed first, enumerated second: no change falls between the two. */
         r = monitor_sync(&mon);
-        if (r < 0)
-                goto finish;
-
-        r = sd_event_default(&event);
-        if (r < 0) {
-                r = log_error_errno(r, "Failed to allocate an event loop: %m");
-                goto finish;
-        }
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                r = log_error_errno(errno, "Failed to block signals: %m");
-                goto finish;
-        }
-
-        r = sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
-        if (r < 0) {
-                r = log_error_errno(r, "Failed to handle signals: %m");
-                goto finish;
-        }
+                r = monitor_run(&mon);
 
-        r = sd_bus_attach_event(mon.bus, event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                r = log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-                goto finish;
-        }
-
-        /* A lost bus connection ends the loop with EXIT_FAILURE. */
-        (void) sd_bus_set_exit_on_disconnect(mon.bus, true);
-
-        r = sd_event_loop(event);
-        if (r < 0)
-                r = log_error_errno(r, "Event loop failed: %m");
-        else if (r != 0) {
-                log_error("Lost the connection to the bus.");
-                r = EXIT_FAILURE;
-        }
-
-finish:
-        if (mon.bus)
-                (void) sd_bus_detach_event(mon.bus);
         monitor_clear(&mon);
         return r;
 }
