@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 
 #include "build-config.h"
@@ -234,6 +235,42 @@ int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what) {
                 log_error("Failed to %s: %s", what, bus_error_message(&error, r));
                 return r;
         }
+        return 0;
+}
+
+int block_exit_signals(void) {
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        return 0;
+}
+
+int bus_event_loop_new(sd_bus *bus, sd_event_signal_handler_t on_signal, void *userdata, sd_event **ret) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        int r;
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate an event loop: %m");
+
+        r = sd_event_add_signal(event, NULL, SIGINT, on_signal, userdata);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, userdata);
+        if (r < 0)
+                return log_error_errno(r, "Failed to handle signals: %m");
+
+        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+        /* A lost bus connection ends the loop with EXIT_FAILURE. */
+        (void) sd_bus_set_exit_on_disconnect(bus, true);
+
+        *ret = TAKE_PTR(event);
         return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "util.h"
 
@@ -71,6 +72,13 @@ int parse_policy_args(char **args, VfPolicy *policy);
 
 /* Calls a method that may take minutes; on failure logs "Failed to <what>: <daemon message>". */
 int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what);
+
+/* Blocks SIGINT and SIGTERM, so that they arrive through an event loop. Logs its failure. */
+int block_exit_signals(void);
+/* The default event loop with bus attached: SIGINT and SIGTERM go to on_signal, or end the loop with 0
+ * where it is NULL; a lost bus connection ends it with EXIT_FAILURE. The caller detaches the bus once
+ * the loop is over. Logs its failures. */
+int bus_event_loop_new(sd_bus *bus, sd_event_signal_handler_t on_signal, void *userdata, sd_event **ret);
 
 int verb_status(int argc, char *argv[]);
 int verb_show(int argc, char *argv[]);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <systemd/sd-event.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,20 +248,9 @@ static int hold_lease(LeaseWatch *w) {
                         "use --persistent to keep a lease after sriovctl exits.\n",
                         w->id);
 
-        r = sd_event_default(&event);
+        r = bus_event_loop_new(w->bus, on_signal, w, &event);
         if (r < 0)
-                return log_error_errno(r, "Failed to allocate an event loop: %m");
-
-        r = sd_event_add_signal(event, NULL, SIGINT, on_signal, w);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, w);
-        if (r < 0)
-                return log_error_errno(r, "Failed to handle signals: %m");
-
-        r = sd_bus_attach_event(w->bus, event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        (void) sd_bus_set_exit_on_disconnect(w->bus, true);
+                return r;
 
         r = sd_event_loop(event);
         w->release_slot = sd_bus_slot_unref(w->release_slot);
@@ -360,7 +348,6 @@ static int parse_request_args(int argc, char *argv[], const char **ret_device, V
 static int watch_lease_end(sd_bus *bus, LeaseWatch *w, sd_bus_slot **ret_slot_removed,
                            sd_bus_slot **ret_slot_owner) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot_removed = NULL, *slot_owner = NULL;
-        sigset_t mask;
         int r;
 
         r = sd_bus_match_signal(bus, &slot_removed, SRIOVD_BUS_NAME, SRIOVD_MANAGER_PATH,
@@ -376,11 +363,9 @@ static int watch_lease_end(sd_bus *bus, LeaseWatch *w, sd_bus_slot **ret_slot_re
                 return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
 
         /* Blocked from here on, so that Ctrl-C while we print still releases through the loop. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block signals: %m");
+        r = block_exit_signals();
+        if (r < 0)
+                return r;
 
         *ret_slot_removed = TAKE_PTR(slot_removed);
         *ret_slot_owner = TAKE_PTR(slot_owner);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <signal.h>
 #include <systemd/sd-event.h>
 
 #include "bus-props.h"
@@ -468,31 +467,14 @@ static int monitor_subscribe(Monitor *mon) {
 /* Prints changes until SIGINT or SIGTERM (0), or until the bus connection is lost (EXIT_FAILURE). */
 static int monitor_run(Monitor *mon) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        sigset_t mask;
         int r;
 
-        r = sd_event_default(&event);
+        r = block_exit_signals();
         if (r < 0)
-                return log_error_errno(r, "Failed to allocate an event loop: %m");
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block signals: %m");
-
-        r = sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+                return r;
+        r = bus_event_loop_new(mon->bus, NULL, NULL, &event);
         if (r < 0)
-                return log_error_errno(r, "Failed to handle signals: %m");
-
-        r = sd_bus_attach_event(mon->bus, event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-
-        /* A lost bus connection ends the loop with EXIT_FAILURE. */
-        (void) sd_bus_set_exit_on_disconnect(mon->bus, true);
+                return r;
 
         r = sd_event_loop(event);
         (void) sd_bus_detach_event(mon->bus);
