@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Every method and property of sriovd's bus API, called with what it must refuse: wrong types, empty
+and 1 MiB strings, out-of-range numbers, unknown and mistyped a{sv} keys, unknown flags, objects that
+do not exist; as root and as an unprivileged user. Each call gets an error of the contract (or the
+D-Bus error for a malformed call), sriovd stays up, and nothing changes: kernel counts, VF drivers,
+state files and leases are the same before and after."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+harness.ensure_preload()
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import unittest  # noqa: E402
+
+from test_leases import LEASE_IF, MGR, MGR_IF, NOBODY, PF1, PF_IF, PYTHON, VF_IF, LeaseTestCase  # noqa: E402
+
+# The caller, as its own process (so that it can run as another user): reads the introspection of
+# the objects it is given, builds the calls below from each method's signature, makes them and
+# prints [description, error name or "OK"] for each, as JSON.
+CALLER = r'''
+import dbus, json, sys
+import xml.etree.ElementTree as ET
+
+address, paths = sys.argv[1], json.loads(sys.argv[2])
+bus = dbus.bus.BusConnection(address)
+MiB = 'x' * (1 << 20)
+BAD_DICTS = [
+    {'Bogus': dbus.Int32(1)},
+    {'VLANId': dbus.String('x')},
+    {'VLANId': dbus.UInt16(5000)},
+    {'QualityOfService': dbus.UInt32(8)},
+    {'MACAddress': dbus.String(MiB)},
+    {'MACAddress': dbus.String('01:00:00:00:00:00')},
+    {'Driver': dbus.String('../../etc/passwd')},
+    {'LinkState': dbus.String('bogus')},
+    {'Consumer': dbus.Int32(1)},
+    {'Consumer': dbus.String(MiB)},
+    {'Consumer': dbus.String('vm\n[Lease]')},
+    {'Persistent': dbus.String('yes')},
+    {'': dbus.String('')},
+]
+BAD = {
+    's': ['', MiB, 'vm\x01', '../../sys', '0000:ff:1f.7'],
+    'u': [dbus.UInt32(0xffffffff), dbus.UInt32(4096)],
+    'q': [dbus.UInt16(0xffff)],
+    't': [dbus.UInt64(0xffffffffffffffff), dbus.UInt64(0x4)],
+    'a{sv}': BAD_DICTS,
+}
+# A value of each type that is fine on its own, for the arguments not under test. Not sent alone: each
+# call has exactly one argument from BAD.
+GOOD = {'s': '', 'u': dbus.UInt32(0), 'q': dbus.UInt16(0), 't': dbus.UInt64(0),
+        'a{sv}': dbus.Dictionary({}, signature='sv')}
+WRONG = {'s': dbus.UInt32(1), 'u': dbus.String('1'), 'q': dbus.String('1'), 't': dbus.String('1'),
+         'a{sv}': dbus.String('{}')}
+
+def call(path, iface, method, sig, args):
+    try:
+        bus.call_blocking('io.sriovd', path, iface, method, sig, args, timeout=60)
+        return 'OK'
+    except dbus.DBusException as e:
+        return e.get_dbus_name()
+
+out = []
+for path in paths:
+    xml = bus.call_blocking('io.sriovd', path, 'org.freedesktop.DBus.Introspectable', 'Introspect', '', [])
+    for iface in ET.fromstring(xml).iter('interface'):
+        name = iface.get('name')
+        if not name.startswith('io.sriovd1.'):
+            continue
+        for m in iface.iter('method'):
+            sigs = [a.get('type') for a in m.iter('arg') if a.get('direction', 'in') == 'in']
+            where = '%s %s.%s' % (path, name, m.get('name'))
+            if not sigs:
+                out.append([where + ' with an argument', call(path, name, m.get('name'), 's', ['x'])])
+                continue
+            out.append([where + ' without arguments', call(path, name, m.get('name'), '', [])])
+            for i, t in enumerate(sigs):
+                args = [GOOD[s] for s in sigs]
+                args[i] = WRONG[t]
+                wsig = ''.join(sigs[:i]) + {'s': 'u', 'u': 's', 'q': 's', 't': 's', 'a{sv}': 's'}[t] + ''.join(sigs[i + 1:])
+                out.append(['%s arg %d mistyped' % (where, i), call(path, name, m.get('name'), wsig, args)])
+                for n, bad in enumerate(BAD[t]):
+                    if m.get('name') == 'RequestVirtualFunction' and bad == '':
+                        continue  # "any PF" is a fine selector
+                    args = [GOOD[s] for s in sigs]
+                    args[i] = bad
+                    out.append(['%s arg %d bad value %d' % (where, i, n), call(path, name, m.get('name'), ''.join(sigs), args)])
+        for p in iface.iter('property'):
+            out.append(['%s %s.%s set' % (path, name, p.get('name')),
+                        call(path, 'org.freedesktop.DBus.Properties', 'Set', 'ssv', [name, p.get('name'), dbus.String('x')])])
+print(json.dumps(out))
+'''
+
+CONTRACT = {
+    'io.sriovd1.Error.NoSuchDevice', 'io.sriovd1.Error.InvalidArgument', 'io.sriovd1.Error.OutOfRange',
+    'io.sriovd1.Error.NotSupported', 'io.sriovd1.Error.Busy', 'io.sriovd1.Error.NoFreeFunction',
+    'io.sriovd1.Error.ConfigInvalid', 'org.freedesktop.DBus.Error.AccessDenied',
+    # what sd-bus answers a malformed call with
+    'org.freedesktop.DBus.Error.InvalidArgs', 'org.freedesktop.DBus.Error.UnknownMethod',
+    'org.freedesktop.DBus.Error.UnknownObject', 'org.freedesktop.DBus.Error.UnknownInterface',
+    'org.freedesktop.DBus.Error.PropertyReadOnly', 'org.freedesktop.DBus.Error.UnknownProperty',
+}
+
+
+class TestBusRobustness(LeaseTestCase):
+    def snapshot(self, d):
+        files = {}
+        for root, _, names in os.walk(d.state_dir):
+            for n in names:
+                with open(os.path.join(root, n), 'rb') as f:
+                    files[os.path.relpath(os.path.join(root, n), d.state_dir)] = hashlib.sha256(f.read()).hexdigest()
+        return {
+            'numvfs': {a: self.k.numvfs(a) for a in self.k.pfs},
+            'vfs': {a: (v.driver, v.override) for a, v in self.k.vfs.items()},
+            'files': files,
+            'leases': sorted(self.leases()),
+            'writes': len(self.k.writes(attr=None)),
+        }
+
+    def run_caller(self, paths, user=None):
+        cmd = [PYTHON, '-c', CALLER, self.bus.address, json.dumps(paths)]
+        if user is not None:
+            cmd = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + cmd
+        r = subprocess.run(cmd, env=self.bus.env(), capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_every_method_refuses_bad_input(self):
+        d = self.setup_pf(2)
+        lease, vf = self.request(PF1, Consumer='kept', persistent=True)
+        pf = self.pf_path(PF1)
+        missing = [pf + '9', pf + '/vf/99', '/io/sriovd/lease/0123456789abcdef0123456789abcdef', '/io/sriovd/pf']
+        before = self.snapshot(d)
+        users = [None] + ([NOBODY] if os.geteuid() == 0 else [])
+        for user in users:
+            results = self.run_caller([MGR, pf, vf, lease], user)
+            self.assertGreater(len(results), 100, 'the calls were made')
+            for what, error in results:
+                self.assertIn(error, CONTRACT, '%s (as %s): %s' % (what, user or 'root', error))
+            for path in missing:
+                for iface, method, sig, args in ((PF_IF, 'SetNumVFs', 'ut', [1, 0]), (VF_IF, 'SetPolicy', 'a{sv}t', [{}, 0]),
+                                                 (LEASE_IF, 'Release', '', [])):
+                    name, _ = self.call_error(path, iface, method, sig, *args, user=user)
+                    self.assertIn(name, CONTRACT, '%s.%s on %s' % (iface, method, path))
+            self.assertTrue(d.alive(), 'sriovd died')
+            self.assertEqual(self.snapshot(d), before, 'state changed (as %s)' % (user or 'root'))
+        self.assertEqual(self.bus.get(pf, PF_IF, 'State'), 'enforced')
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
