@@ -15,10 +15,13 @@
 
 /* How long start-up waits for the PFs present at boot before it reports READY=1 anyway; creating
  * 64 VFs takes about 20 s on a real NIC. */
-#define READY_TIMEOUT_USEC_DEFAULT (90 * 1000000ULL)
+#define READY_TIMEOUT_SEC_DEFAULT 90
 /* How long a PF's kernel work may take before the PF fails with the call that does not return;
  * creating VFs on a large NIC takes tens of seconds. 0 waits for ever. */
-#define KERNEL_TIMEOUT_USEC_DEFAULT (120 * 1000000ULL)
+#define KERNEL_TIMEOUT_SEC_DEFAULT 120
+/* Creating and destroying hundreds of VFs is a burst of uevents: a buffer that holds them. */
+#define UEVENT_BUFFER_DEFAULT (16 * 1024 * 1024)
+#define USEC_PER_SEC 1000000ULL
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
@@ -278,11 +281,35 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
         }
 }
 
+/* After uevents were lost: every PF as sysfs has it now, and each reconciled, as if sriovd had just
+ * started. */
+static void manager_resync(Manager *m) {
+        for (size_t i = m->n_pfs; i > 0; i--)
+                if (access(m->pfs[i - 1]->syspath, F_OK) < 0)
+                        manager_remove_pf(m, m->pfs[i - 1]);
+        if (udev_enumerate_pfs(m->udev, manager_handle_device, m) < 0)
+                log_error("Failed to enumerate the PCI devices again");
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                pf_retry_count(m->pfs[i]);
+                (void) pf_schedule_reconcile(m->pfs[i], 0);
+        }
+}
+
 static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
 
         for (;;) {
-                struct udev_device *d = udev_monitor_receive_device(m->monitor);
+                struct udev_device *d;
+
+                errno = 0;
+                d = udev_monitor_receive_device(m->monitor);
+                if (!d && errno == ENOBUFS) {
+                        /* the socket overran in a storm: what was lost may have been a count changed */
+                        log_warning("uevents were lost (the udev monitor's buffer overran), reading every "
+                                    "PF again");
+                        manager_resync(m);
+                        continue;
+                }
                 if (!d)
                         break;
                 log_debug("uevent %s %s", strempty(udev_device_get_action(d)), udev_device_get_syspath(d));
@@ -473,17 +500,17 @@ static void manager_clean_stores(Manager *m) {
         }
 }
 
-static uint64_t seconds_from_env(const char *name, uint64_t default_usec) {
+static unsigned number_from_env(const char *name, unsigned default_value) {
         const char *e = getenv(name);
-        unsigned sec;
+        unsigned u;
 
         if (!e)
-                return default_usec;
-        if (safe_atou(e, &sec) < 0) {
-                log_warning("Ignoring %s=%s: not a number of seconds", name, e);
-                return default_usec;
+                return default_value;
+        if (safe_atou(e, &u) < 0) {
+                log_warning("Ignoring %s=%s: not a number", name, e);
+                return default_value;
         }
-        return sec * 1000000ULL;
+        return u;
 }
 
 int manager_new(char **config_dirs, const char *state_dir, const char *runtime_dir, Manager **ret) {
@@ -496,7 +523,8 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
         if (!m)
                 return log_oom();
         m->state = MANAGER_STARTING;
-        m->ready_timeout_usec = seconds_from_env(ENV_SRIOVD_READY_TIMEOUT_SEC, READY_TIMEOUT_USEC_DEFAULT);
+        m->ready_timeout_usec =
+                number_from_env(ENV_SRIOVD_READY_TIMEOUT_SEC, READY_TIMEOUT_SEC_DEFAULT) * USEC_PER_SEC;
         for (char **d = config_dirs; d && *d; d++)
                 if (strv_extend(&m->config_dirs, *d) < 0)
                         return log_oom();
@@ -560,7 +588,8 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 .state_changed = pf_state_changed,
                 .userdata = m,
                 .kernel_timeout_usec =
-                        seconds_from_env(ENV_SRIOVD_KERNEL_TIMEOUT_SEC, KERNEL_TIMEOUT_USEC_DEFAULT),
+                        number_from_env(ENV_SRIOVD_KERNEL_TIMEOUT_SEC, KERNEL_TIMEOUT_SEC_DEFAULT) *
+                        USEC_PER_SEC,
         };
 
         *ret = TAKE_PTR(m);
@@ -608,7 +637,9 @@ int manager_start(Manager *m) {
         m->udev = udev_new();
         if (!m->udev)
                 return log_error_errno(errno, "Failed to create udev context: %m");
-        r = udev_monitor_setup(m->udev, &m->monitor);
+        r = udev_monitor_setup(m->udev,
+                               number_from_env(ENV_SRIOVD_UEVENT_BUFFER_BYTES, UEVENT_BUFFER_DEFAULT),
+                               &m->monitor);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up udev monitor: %m");
         r = sd_event_add_io(m->event, &m->monitor_source, udev_monitor_get_fd(m->monitor), EPOLLIN,

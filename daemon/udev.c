@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
+
 #include "names.h"
 #include "udev.h"
 #include "util.h"
 
-int udev_monitor_setup(struct udev *udev, struct udev_monitor **ret) {
+int udev_monitor_setup(struct udev *udev, size_t buffer_size, struct udev_monitor **ret) {
         struct udev_monitor *mon;
         int r;
 
@@ -19,8 +21,7 @@ int udev_monitor_setup(struct udev *udev, struct udev_monitor **ret) {
                 udev_monitor_unref(mon);
                 return r;
         }
-        /* creating and destroying hundreds of VFs is a burst of events; do not lose any */
-        (void) udev_monitor_set_receive_buffer_size(mon, 16 * 1024 * 1024);
+        (void) udev_monitor_set_receive_buffer_size(mon, (int) MIN(buffer_size, (size_t) INT_MAX));
         *ret = mon;
         return 0;
 }

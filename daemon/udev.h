@@ -5,7 +5,8 @@
 
 /* A monitor of udev's processed events for the pci and net subsystems; started before enumerating,
  * so that nothing between enumeration and the first event is missed. */
-int udev_monitor_setup(struct udev *udev, struct udev_monitor **ret);
+/* buffer_size: the socket's receive buffer; events beyond it are lost (ENOBUFS). */
+int udev_monitor_setup(struct udev *udev, size_t buffer_size, struct udev_monitor **ret);
 
 typedef void (*UdevDeviceFunc)(struct udev_device *d, const char *action, void *userdata);
 /* Calls f for every PCI device that is SR-IOV capable (has sriov_totalvfs), with action NULL. */
