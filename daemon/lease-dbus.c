@@ -127,6 +127,7 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
         _cleanup_free_ char *refusal = NULL;
         LeaseRequest req = {.owner = sd_bus_message_get_sender(message)};
         Manager *m = userdata;
+        PhysicalFunction *pf;
         BusCall *c;
         int r;
 
@@ -140,8 +141,11 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
         r = lease_request_check(&req, &refusal);
         if (r < 0)
                 return bus_error_from_model(error, r, refusal);
-        r = manager_authorize(m, message, POLKIT_ACTION_LEASE,
-                              STRV_MAKE("pf", req.selector, "consumer", strempty(req.consumer)), error);
+        /* rules see the PF by its address, whichever way the selector names it */
+        pf = isempty(req.selector) ? NULL : manager_find_pf(m, req.selector);
+        r = manager_authorize(
+                m, message, POLKIT_ACTION_LEASE,
+                STRV_MAKE("pf", pf ? pf->address : req.selector, "consumer", strempty(req.consumer)), error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         r = bus_sender_uid(message, &req.owner_uid);

@@ -263,7 +263,7 @@ class TestReleaseAuthorization(LeaseTestCase):
                                                  'lease': root_lease.rsplit('/', 1)[1]})
         self.assertEqual(self.leases(), [root_lease])
 
-        own, _ = self.request(PF1, Consumer='mine', user=NOBODY)
+        own, _ = self.request('enp1s0', Consumer='mine', user=NOBODY)
         self.assertEqual(self.details()[-1], ('io.sriovd.lease', {'pf': PF1, 'consumer': 'mine'}))
         self.bus.call(own, LEASE_IF, 'Release', user=NOBODY)
         self.assertEqual(self.details()[-1][0], 'io.sriovd.lease')
