@@ -109,6 +109,15 @@ static char *lease_unrestored_keys(Lease *l, VirtualFunction *vf) {
         return keys;
 }
 
+static int lease_track_owner(Manager *m, Lease *l);
+
+/* Whether the owner's name is on the bus now (an owner that left is not watched again). */
+static bool lease_owner_on_bus(Manager *m, Lease *l) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+
+        return l->owner && m->bus && sd_bus_get_name_creds(m->bus, l->owner, 0, &creds) >= 0;
+}
+
 static void release_done(Request *req, int error, const char *message, void *userdata) {
         LeaseCall *c = userdata;
         Lease *l = lease_table_find(&c->manager->leases, c->id);
@@ -119,8 +128,14 @@ static void release_done(Request *req, int error, const char *message, void *use
                 reply_once(&c->reply, 0, NULL, NULL, NULL);
                 return;
         }
-        if (error == -ESHUTDOWN) {
-                /* the journal stays: the next sriovd restores the VF */
+        if (error == -ESHUTDOWN || error == -EBUSY) {
+                /* nothing was put back: sriovd is stopping (the next one restores the VF from the journal),
+                 * or a kernel call on the PF is stuck; the lease stays, to be released again */
+                l->releasing = false;
+                l->layer = l->options;
+                lease_vf_changed(c->manager, l);
+                if (error == -EBUSY && lease_owner_on_bus(c->manager, l) && lease_track_owner(c->manager, l) < 0)
+                        log_warning("Failed to watch the owner of lease %s again, ignoring", l->id);
                 reply_once(&c->reply, error, message, NULL, NULL);
                 return;
         }

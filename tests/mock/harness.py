@@ -414,11 +414,12 @@ class FakeKernel:
         if ifname is None and driver:
             ifname = 'enp%ds0' % bus
         pf = PF(addr, total, driver, ifname if driver else None, device_id, vf_driver)
+        # known to the write path before its "add" uevent: sriovd may write sriov_numvfs at once
+        self.pfs[addr] = pf
         self._add_pci(addr, 0x8086, device_id, driver, {},
                       {'sriov_totalvfs': str(total), 'sriov_numvfs': '0',
                        'sriov_offset': '128', 'sriov_stride': '2', 'sriov_vf_device': '10ca',
                        'sriov_drivers_autoprobe': '1'}, uevent)
-        self.pfs[addr] = pf
         if driver:
             self._link_driver_dir(driver, addr)
         if pf.ifname:

@@ -122,7 +122,7 @@ class TestLeaseHardening(LeaseTestCase):
             wait_for(lambda i=i: self.k.vfs[self.vf_addr(i)].driver == 'igbvf', what='VF %d restored' % i)
         aside = glob.glob(os.path.join(self.lease_dir(d), '*.corrupt-*'))
         self.assertEqual(len(aside), 2, aside)
-        self.assertEqual(self.leases(), [])
+        wait_for(lambda: self.leases() == [], what='the salvaged leases ended')
         self.assertEqual(self.lease_files(d), [])
         self.assertIn('is not the file\'s name', d.logtext())
 
@@ -224,7 +224,7 @@ class TestLeaseHardening(LeaseTestCase):
                            'Driver=\n\n[Options]\nDriver=vfio-pci\n' % (ID1, PF1, c.name, 'ab' * 16))
         d = restart()
         wait_for(lambda: self.k.vfs[self.vf_addr(1)].driver == 'igbvf', what='VF 1 restored')
-        self.assertEqual(self.leases(), [kept], 'the lease recorded on this bus is kept')
+        wait_for(lambda: self.leases() == [kept], what='only the lease recorded on this bus kept')
         self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'vfio-pci')
         self.assertIn('was on bus abab', d.logtext())
         c.leave()
