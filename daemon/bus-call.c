@@ -56,3 +56,19 @@ Request *bus_request_new(Manager *m, sd_bus_message *message) {
                 bus_call_free(c);
         return req;
 }
+
+int bus_reply_paths(sd_bus_message *message, void **objects, size_t n, size_t path_offset) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "o", *(char **) ((uint8_t *) objects[i] + path_offset));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}

@@ -23,5 +23,8 @@ void bus_call_reply(BusCall *c, int error, const char *message);
 /* A Request whose end replies to message. */
 Request *bus_request_new(Manager *m, sd_bus_message *message);
 
+/* Replies with the object paths of n objects, each found at path_offset in its object ("ao"). */
+int bus_reply_paths(sd_bus_message *message, void **objects, size_t n, size_t path_offset);
+
 /* A refusal of the model (-errno with a message) as the method's error. */
 int bus_error_from_model(sd_bus_error *error, int r, const char *message);

@@ -165,20 +165,10 @@ int method_request_vf(sd_bus_message *message, void *userdata, sd_bus_error *err
 }
 
 int method_list_leases(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
-        int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "o");
-        for (size_t i = 0; r >= 0 && i < m->leases.n_leases; i++)
-                r = sd_bus_message_append(reply, "o", m->leases.leases[i]->object_path);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return bus_reply_paths(message, (void **) m->leases.leases, m->leases.n_leases,
+                               offsetof(Lease, object_path));
 }
 
 const sd_bus_vtable lease_vtable[] = {

@@ -39,20 +39,9 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
 }
 
 static int method_list_pfs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
-        int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "o");
-        for (size_t i = 0; r >= 0 && i < m->n_pfs; i++)
-                r = sd_bus_message_append(reply, "o", m->pfs[i]->object_path);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return bus_reply_paths(message, (void **) m->pfs, m->n_pfs, offsetof(PhysicalFunction, object_path));
 }
 
 static int method_get_pf(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -75,9 +64,9 @@ static int method_get_pf(sd_bus_message *message, void *userdata, sd_bus_error *
                                  "No SR-IOV capable PCI device with address or interface name '%s'", device);
 }
 
-static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+/* Apply() and Reload(): every PF reconciled, after the configuration was read again for Reload(). */
+static int reconcile_all(sd_bus_message *message, Manager *m, bool reload, sd_bus_error *error) {
         _cleanup_(request_unrefp) Request *req = NULL;
-        Manager *m = userdata;
         int r;
 
         r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, NULL, error);
@@ -86,30 +75,23 @@ static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *e
         req = bus_request_new(m, message);
         if (!req)
                 return -ENOMEM;
-        r = manager_apply(m, req);
-        if (r < 0)
-                return r;
+        if (reload) {
+                log_info("Reloading configuration on request");
+                r = manager_reload(m, req);
+                if (r < 0)
+                        return sriovd_bus_error_set_errnof(error, r, "Failed to load configuration: %m");
+        } else
+                (void) manager_apply(m, req);
         request_arm(req);
         return 1;
 }
 
-static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(request_unrefp) Request *req = NULL;
-        Manager *m = userdata;
-        int r;
+static int method_apply(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return reconcile_all(message, userdata, false, error);
+}
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, NULL, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
-        req = bus_request_new(m, message);
-        if (!req)
-                return -ENOMEM;
-        log_info("Reloading configuration on request");
-        r = manager_reload(m, req);
-        if (r < 0)
-                return sriovd_bus_error_set_errnof(error, r, "Failed to load configuration: %m");
-        request_arm(req);
-        return 1;
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return reconcile_all(message, userdata, true, error);
 }
 
 const sd_bus_vtable manager_vtable[] = {
