@@ -291,7 +291,16 @@ static int parse_vf_info(struct nlattr *info, NetlinkLinkVfs *l) {
         return 0;
 }
 
+/* The PCI SR-IOV capability's TotalVFs is 16 bit: a PF never has more VFs. */
+#define NUM_VFS_MAX 65535U
+
 int netlink_parse_link_vfs(struct nlmsghdr *nlh, NetlinkLinkVfs *ret) {
+        /* Without a policy, libnl checks no attribute's length: nla_get_u32() of a short IFLA_NUM_VF
+         * would read past it. */
+        static struct nla_policy policy[IFLA_MAX + 1] = {
+                [IFLA_NUM_VF] = {.type = NLA_U32},
+                [IFLA_VFINFO_LIST] = {.type = NLA_NESTED},
+        };
         struct nlattr *tb[IFLA_MAX + 1];
         NetlinkLinkVfs l = {};
         struct nlattr *info;
@@ -299,13 +308,16 @@ int netlink_parse_link_vfs(struct nlmsghdr *nlh, NetlinkLinkVfs *ret) {
 
         if (nlh->nlmsg_type != RTM_NEWLINK)
                 return -EBADMSG;
-        r = nlmsg_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL);
+        r = nlmsg_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy);
         if (r < 0)
                 return -EBADMSG;
         if (tb[IFLA_IFNAME])
                 nla_strlcpy(l.ifname, tb[IFLA_IFNAME], sizeof l.ifname);
         if (tb[IFLA_NUM_VF])
                 l.num_vfs = nla_get_u32(tb[IFLA_NUM_VF]);
+        /* one VfPolicy per VF is allocated below: never on a count no device can have */
+        if (l.num_vfs > NUM_VFS_MAX)
+                return -EBADMSG;
         l.vfs = calloc(MAX(l.num_vfs, 1u), sizeof *l.vfs);
         if (!l.vfs)
                 return -ENOMEM;

@@ -207,6 +207,30 @@ START_TEST(test_parse_truncated) {
 }
 END_TEST
 
+START_TEST(test_parse_bad_num_vfs) {
+        /* more VFs than the 16-bit TotalVFs allows: refused, not one VfPolicy each (found by fuzzing) */
+        struct nl_msg *msg = fake_link(65536, 0);
+        struct ifinfomsg ifi = {.ifi_index = 4};
+        NetlinkLinkVfs l;
+
+        ck_assert_int_eq(netlink_parse_link_vfs(nlmsg_hdr(msg), &l), -EBADMSG);
+        nlmsg_free(msg);
+        msg = fake_link(65535, 1);
+        ck_assert_int_eq(netlink_parse_link_vfs(nlmsg_hdr(msg), &l), 0);
+        ck_assert_uint_eq(l.num_vfs, 65535);
+        netlink_link_vfs_done(&l);
+        nlmsg_free(msg);
+
+        /* an IFLA_NUM_VF too short for its u32 is not read past its end */
+        msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+        ck_assert_ptr_nonnull(msg);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        ck_assert_int_eq(nla_put(msg, IFLA_NUM_VF, 2, "\x01\x00"), 0);
+        ck_assert_int_eq(netlink_parse_link_vfs(nlmsg_hdr(msg), &l), -EBADMSG);
+        nlmsg_free(msg);
+}
+END_TEST
+
 START_TEST(test_attr_keys) {
         uint32_t all = 0;
 
@@ -228,6 +252,7 @@ int main(void) {
         tcase_add_test(tc, test_set_request);
         tcase_add_test(tc, test_parse_link);
         tcase_add_test(tc, test_parse_truncated);
+        tcase_add_test(tc, test_parse_bad_num_vfs);
         tcase_add_test(tc, test_attr_keys);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
