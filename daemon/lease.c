@@ -140,13 +140,14 @@ void lease_table_remove(LeaseTable *t, Lease *l) {
 }
 
 /* Values are written escaped (backslash, and every control character as \xNN): whatever a caller
- * managed to put into a string, it cannot start a line of its own in the journal. */
+ * managed to put into a string, it cannot start a line of its own in the journal. The reader strips
+ * blanks at the end of a line, so a value's own trailing blanks are escaped too. */
 static void write_escaped(FILE *f, const char *key, const char *value) {
         fprintf(f, "%s=", key);
         for (const unsigned char *p = (const unsigned char *) strempty(value); *p; p++)
                 if (*p == '\\')
                         fputs("\\\\", f);
-                else if (*p < 0x20 || *p == 0x7f)
+                else if (*p < 0x20 || *p == 0x7f || (*p == ' ' && p[strspn((const char *) p, " ")] == 0))
                         fprintf(f, "\\x%02x", *p);
                 else
                         fputc(*p, f);

@@ -108,6 +108,38 @@ START_TEST(test_salvage) {
 }
 END_TEST
 
+/* A Consumer= with blanks at its end reads back as it was written (found by fuzzing: the reader strips
+ * them off the line). */
+START_TEST(test_trailing_blanks) {
+        _cleanup_free_ char *dir = strdup("/tmp/test-lease-XXXXXX"), *path = NULL, *text = NULL,
+                            *error = NULL;
+        static ChangeQueue changes;
+        LeaseTable t;
+        Lease *l, *again;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(lease_table_init(&t, &changes, dir), 0);
+        ck_assert_int_eq(lease_new(&t, &l), 0);
+        memcpy(l->pf_address, "0000:01:00.0", sizeof l->pf_address);
+        l->consumer = strdup("vm 1  ");
+        ck_assert_ptr_nonnull(l->consumer);
+        ck_assert_int_eq(lease_journal_save(&t, l), 0);
+
+        ck_assert_int_ge(asprintf_safe(&path, "%s/%s.lease", t.dir, l->id), 0);
+        ck_assert_int_ge(read_full_file(path, 65536, &text, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(text, "\nConsumer=vm 1\\x20\\x20\n"));
+        ck_assert_int_eq(lease_journal_parse_text(&t, text, l->id, &again, &error), 0);
+        ck_assert_str_eq(again->consumer, "vm 1  ");
+
+        lease_journal_remove(&t, l);
+        ck_assert_int_eq(rmdir(t.dir), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+        lease_free(again);
+        lease_free(l);
+        lease_table_done(&t);
+}
+END_TEST
+
 START_TEST(test_string_is_safe) {
         ck_assert(string_is_safe("", 4));
         ck_assert(string_is_safe("vm-12", 5));
@@ -133,6 +165,7 @@ static Suite *lease_suite(void) {
         tcase_add_test(tc, test_injection_refused);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_salvage);
+        tcase_add_test(tc, test_trailing_blanks);
         tcase_add_test(tc, test_string_is_safe);
         suite_add_tcase(s, tc);
         return s;
