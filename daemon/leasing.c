@@ -134,7 +134,8 @@ static void release_done(Request *req, int error, const char *message, void *use
                 l->releasing = false;
                 l->layer = l->options;
                 lease_vf_changed(c->manager, l);
-                if (error == -EBUSY && lease_owner_on_bus(c->manager, l) && lease_track_owner(c->manager, l) < 0)
+                if (error == -EBUSY && lease_owner_on_bus(c->manager, l) &&
+                    lease_track_owner(c->manager, l) < 0)
                         log_warning("Failed to watch the owner of lease %s again, ignoring", l->id);
                 reply_once(&c->reply, error, message, NULL, NULL);
                 return;
@@ -250,15 +251,26 @@ static bool lease_owner_alive(Manager *m, Lease *l) {
         return true;
 }
 
+typedef struct LeaseLoad {
+        Manager *manager;
+        Lease **restore; /* to restore once every journal is in */
+        size_t n_restore;
+} LeaseLoad;
+
 static void lease_loaded(Lease *l, bool corrupt, void *userdata) {
-        Manager *m = userdata;
+        LeaseLoad *ll = userdata;
+        Manager *m = ll->manager;
+        Lease **a;
 
         if (corrupt && lease_table_find_for_vf(&m->leases, l->pf_address, l->vf_index)) {
                 /* another journal holds that VF: it knows better */
                 lease_free(l);
                 return;
         }
-        if (lease_add(m, l) < 0) {
+        a = reallocarray(ll->restore, ll->n_restore + 1, sizeof *a);
+        if (a)
+                ll->restore = a;
+        if (!a || lease_add(m, l) < 0) {
                 lease_free(l);
                 return;
         }
@@ -275,12 +287,21 @@ static void lease_loaded(Lease *l, bool corrupt, void *userdata) {
                          : l->applied ? "the previous sriovd's"
                                       : "a half-applied",
                          l->id);
-                (void) lease_release(m, l, (LeaseReplyTo){});
+                ll->restore[ll->n_restore++] = l;
         }
 }
 
 int lease_load_all(Manager *m) {
-        return lease_journal_load(&m->leases, lease_loaded, m);
+        LeaseLoad ll = {.manager = m};
+        int r;
+
+        r = lease_journal_load(&m->leases, lease_loaded, &ll);
+        /* only now, with every kept lease's layer in place: a restore reconciles the PF, and that
+         * must not take a kept lease's VF back from it meanwhile */
+        for (size_t i = 0; i < ll.n_restore; i++)
+                (void) lease_release(m, ll.restore[i], (LeaseReplyTo){});
+        free(ll.restore);
+        return r;
 }
 
 static void request_done(Request *req, int error, const char *message, void *userdata) {

@@ -435,7 +435,7 @@ class TestReconcile(SriovdTestCase):
             self.assertEqual(self.k.set_numvfs(PF1, 0), 0)
         finally:
             self.k._uevent = uevent
-        wait_for(lambda: self.k.numvfs(PF1) == 2, timeout=15, what='the count put back on the failed PF')
+        wait_for(lambda: self.k.pfs[PF1].numvfs == 2, timeout=15, what='the count put back on the failed PF')
         self.wait_pf(PF1, state='failed', numvfs=2)
 
     def test_interface_match_on_late_netdev(self):
