@@ -41,6 +41,7 @@ PfConfig *pf_config_free(PfConfig *c) {
         free(c->match_pci_address);
         free(c->match_interface);
         free(c->match_driver);
+        strv_free(c->lease_drivers);
         free(c->vfs);
         free(c);
         return NULL;
@@ -259,6 +260,24 @@ static int parse_pf_key(Parser *p, const char *key, const char *value) {
                                             "Invalid DriversAutoprobe=%s: must be a boolean (yes/no)",
                                             value);
                 c->drivers_autoprobe = b;
+                return 0;
+        }
+        if (streq(key, "LeaseDrivers")) {
+                _cleanup_free_ char *copy = strdup(value);
+                char *save = NULL;
+
+                if (!copy)
+                        return -ENOMEM;
+                /* a list: each line adds, an empty one resets */
+                if (isempty(value))
+                        c->lease_drivers = strv_free(c->lease_drivers);
+                for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                        if (isempty(w) || !policy_driver_name_is_valid(w))
+                                return parser_error(p, p->line,
+                                                    "Invalid LeaseDrivers=: '%s' is no driver name", w);
+                        if (!strv_contains(c->lease_drivers, w) && strv_extend(&c->lease_drivers, w) < 0)
+                                return -ENOMEM;
+                }
                 return 0;
         }
         return parser_error(p, p->line, "Unknown key %s= in section [PhysicalFunction]", key);

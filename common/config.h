@@ -33,6 +33,8 @@ typedef struct PfConfig {
         /* [PhysicalFunction] */
         int num_vfs; /* -1 when not given */
         int drivers_autoprobe; /* -1 when not given, else 0/1 */
+        char **lease_drivers; /* drivers a lease may bind this PF's VFs to, beyond vfio-pci and the default
+                               */
 
         VfSection *vfs;
         size_t n_vfs;

@@ -471,12 +471,22 @@ int lease_request_check(const LeaseRequest *args, char **ret_error) {
         return 0;
 }
 
-/* The first VF that nobody holds, in PF order. */
-static VirtualFunction *lease_pick_vf(Manager *m, PhysicalFunction *only, PhysicalFunction **ret_pf) {
+/* driver_override skips the driver's ID table: a lease may bind a VF to vfio-pci, to its default driver
+ * (""), or to what the admin allows for the PF (LeaseDrivers=), nothing else. */
+static bool lease_driver_allowed(PhysicalFunction *pf, const VfPolicy *options) {
+        if (!POLICY_HAS(options, POLICY_DRIVER) || isempty(options->driver) ||
+            streq(options->driver, DRIVER_VFIO_PCI))
+                return true;
+        return pf->config && strv_contains(pf->config->lease_drivers, options->driver);
+}
+
+/* The first VF that nobody holds, in PF order, on a PF that allows the lease's driver. */
+static VirtualFunction *lease_pick_vf(Manager *m, PhysicalFunction *only, const VfPolicy *options,
+                                      PhysicalFunction **ret_pf) {
         for (size_t i = 0; i < m->n_pfs; i++) {
                 PhysicalFunction *p = m->pfs[i];
 
-                if (only && p != only)
+                if ((only && p != only) || !lease_driver_allowed(p, options))
                         continue;
                 for (size_t j = 0; j < p->n_vfs; j++)
                         if (p->vfs[j] &&
@@ -515,10 +525,30 @@ int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char
             !iommu_active())
                 return asprintf_safe(ret_error, "Cannot lease a VF for vfio-pci: " IOMMU_HINT), -EOPNOTSUPP;
 
+        if (pf && !lease_driver_allowed(pf, &args->options))
+                return asprintf_safe(ret_error,
+                                     "Invalid Driver=%s for a lease on %s: vfio-pci, the VF's default "
+                                     "driver (\"\") or "
+                                     "a driver LeaseDrivers= in its configuration allows",
+                                     args->options.driver, pf->address),
+                       -EINVAL;
+
         /* marked taken before this call returns to the loop, so two requests never get the same one */
-        vf = lease_pick_vf(m, pf, &chosen);
-        if (!vf)
+        vf = lease_pick_vf(m, pf, &args->options, &chosen);
+        if (!vf) {
+                bool allowed = false;
+
+                for (size_t i = 0; i < m->n_pfs && !allowed; i++)
+                        allowed = lease_driver_allowed(m->pfs[i], &args->options);
+                if (!pf && !allowed)
+                        return asprintf_safe(
+                                       ret_error,
+                                       "Invalid Driver=%s for a lease: no PF's configuration allows it in "
+                                       "LeaseDrivers=",
+                                       args->options.driver),
+                               -EINVAL;
                 return asprintf_safe(ret_error, "No free VF on %s", pf ? pf->address : "any PF"), -ENOSPC;
+        }
 
         (void) pf_desired_vf_policy(chosen, vf->index, &merged);
         policy_merge(&merged, &args->options);

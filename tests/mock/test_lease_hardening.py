@@ -203,6 +203,28 @@ class TestLeaseHardening(LeaseTestCase):
         self.assertIn('sriovd is stopping', res['message'])
         self.assertEqual(len(self.lease_files(d)), 1, 'the journal stays for the next sriovd')
 
+    def test_lease_drivers_limited(self):
+        """driver_override skips a driver's ID table: a lease binds a VF to vfio-pci, to its default
+        driver, or to a driver the PF's configuration allows in LeaseDrivers=; nothing else."""
+        d = self.setup_pf(2)
+        for driver in ('pci-stub', 'igb', 'e1000e'):
+            name, msg = self.call_error(MGR, MGR_IF, 'RequestVirtualFunction', 'sa{sv}', PF1, {'Driver': driver})
+            self.assertEqual(name, 'io.sriovd1.Error.InvalidArgument', msg)
+            self.assertIn('Driver=%s' % driver, msg)
+        name, msg = self.call_error(MGR, MGR_IF, 'RequestVirtualFunction', 'sa{sv}', '', {'Driver': 'pci-stub'})
+        self.assertEqual(name, 'io.sriovd1.Error.InvalidArgument', msg)
+        self.assertEqual(self.leases(), [])
+        lease, vf = self.request(PF1, Driver='')
+        self.bus.call(lease, LEASE_IF, 'Release')
+
+        harness.write_pf_conf(self.etc, '10-%s.conf' % PF1.replace(':', '-'), {'PciAddress': PF1}, 2,
+                              extra='LeaseDrivers=pci-stub\n')
+        self.bus.call(MGR, MGR_IF, 'Reload')
+        lease, vf = self.request(PF1, Driver='pci-stub')
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'pci-stub')
+        self.bus.call(lease, LEASE_IF, 'Release')
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf')
+
     def test_stale_owner_on_another_bus(self):
         """A non-persistent lease whose owner's unique name is on the bus now, but was recorded on another
         bus (a bus restart hands the names out again): not adopted, its VF is restored. The lease of
