@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -75,6 +76,10 @@ static inline bool streq_ptr(const char *a, const char *b) {
 
 static inline const char *strempty(const char *s) {
         return s ?: "";
+}
+
+static inline bool strcaseeq(const char *a, const char *b) {
+        return strcasecmp(a, b) == 0;
 }
 
 static inline const char *strna(const char *s) {

@@ -103,23 +103,23 @@ static void pf_message_add(ConvergeWork *w, const char *m) {
         }
 }
 
-static void set_autoprobe(ConvergeWork *w) {
-        unsigned cur;
+/* Sets sriov_drivers_autoprobe to value (-1: leave it); returns what it was, or -errno. */
+static int set_autoprobe(ConvergeWork *w, int value) {
+        unsigned cur = 1;
         int r;
 
-        if (w->autoprobe < 0)
-                return;
-        if (sysfs_read_uint(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &cur) >= 0 &&
-            cur == (unsigned) w->autoprobe)
-                return;
-        r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, w->autoprobe ? "1" : "0");
+        r = sysfs_read_uint(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &cur);
+        if (value < 0 || (r >= 0 && cur == (unsigned) value))
+                return r < 0 ? r : (int) cur;
+        r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, value ? "1" : "0");
         if (r < 0) {
                 char m[256];
                 errno = -r;
-                snprintf(m, sizeof m, "Failed to set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=%i: %m",
-                         w->autoprobe);
+                snprintf(m, sizeof m, "Failed to set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=%i: %m", value);
                 pf_message_add(w, m);
+                return r;
         }
+        return (int) cur;
 }
 
 static void write_numvfs(ConvergeWork *w) {
@@ -387,7 +387,50 @@ static void check_accepted(ConvergeWork *w, const NetlinkVfChange *changes, size
         }
 }
 
-static void apply_link_settings(ConvergeWork *w) {
+/* A VF netdev takes its MAC from the PF when its driver starts, and only while the PF is up (igbvf
+ * asks igb over the mailbox, which igb answers only when it is open): a VF driver that started
+ * before, or while the PF was down, has another MAC than the PF gives the VF. Starting that driver
+ * again while the PF is up gives it the right one. */
+static void reload_stale_vf_drivers(ConvergeWork *w, unsigned num, bool autoprobe_off) {
+        bool opened = false;
+
+        if (!sysfs_netdev_is_up(w->syspath, w->ifname))
+                return;
+        for (unsigned i = 0; i < num && i < w->n_outcomes && i < w->n_wants; i++) {
+                _cleanup_free_ char *vfpath = NULL, *driver = NULL, *ifname = NULL, *address = NULL,
+                                    *unbind = NULL, *pci = NULL;
+                const VfPolicy *want = w->wants + i;
+                VfOutcome *o = w->outcomes + i;
+                char link[32], mac[18];
+
+                if (!o->present || !POLICY_HAS(want, POLICY_MAC_ADDRESS) ||
+                    !POLICY_HAS(&o->actual, POLICY_MAC_ADDRESS) ||
+                    !policy_key_equal(want, &o->actual, POLICY_MAC_ADDRESS))
+                        continue;
+                snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", i);
+                vfpath = strjoin(w->syspath, link);
+                if (!vfpath || sysfs_read_link_name(vfpath, SYSFS_DRIVER, &driver) < 0 ||
+                    streq(driver, DRIVER_VFIO_PCI) || sysfs_read_interface(vfpath, &ifname) < 0 ||
+                    sysfs_read_netdev_attr(vfpath, ifname, "address", &address) < 0 ||
+                    strcaseeq(address, policy_format_mac(&want->mac, mac)))
+                        continue;
+                unbind = strjoin(vfpath, "/" SYSFS_DRIVER "/unbind");
+                if (!unbind || sysfs_read_link_name(w->syspath, link + 1, &pci) < 0)
+                        continue;
+                if (work_write(w, unbind, NULL, pci) < 0)
+                        continue;
+                bind_vf(w, i, vfpath,
+                        POLICY_HAS(want, POLICY_DRIVER) && want->driver[0] ? want->driver : NULL, o,
+                        autoprobe_off ? &opened : NULL);
+        }
+        if (opened)
+                (void) work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
+}
+
+/* The VFs' link settings over the PF's rtnetlink, then (bind) each VF's driver, then what the kernel
+ * has: on igb the PF hands a VF its MAC when the VF driver starts, and drivers such as iavf reset a VF
+ * for every change, so the settings go in before a VF driver ever sees the VF. */
+static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, bool autoprobe_off) {
         _cleanup_free_ NetlinkVfChange *changes = NULL;
         struct nl_sock *sk = NULL;
         size_t n = 0;
@@ -396,6 +439,8 @@ static void apply_link_settings(ConvergeWork *w) {
         ifindex = w->ifname[0] ? (int) if_nametoindex(w->ifname) : 0;
         if (ifindex <= 0) {
                 fail_without_netdev(w);
+                if (bind)
+                        bind_vfs(w, num, autoprobe_off);
                 return;
         }
 
@@ -405,35 +450,38 @@ static void apply_link_settings(ConvergeWork *w) {
                 errno = -r;
                 snprintf(m, sizeof m, "Failed to open rtnetlink: %m");
                 pf_message_add(w, m);
+                if (bind)
+                        bind_vfs(w, num, autoprobe_off);
                 return;
         }
         r = read_back(w, sk, ifindex);
-        if (r < 0 || !w->apply)
-                goto finish;
+        if (r >= 0 && w->apply) {
+                changes = calloc(MAX(w->n_outcomes, (size_t) 1), sizeof *changes);
+                for (size_t i = 0; changes && i < w->n_wants && i < w->n_outcomes; i++) {
+                        NetlinkVfChange c = {.index = (unsigned) i};
 
-        changes = calloc(MAX(w->n_outcomes, (size_t) 1), sizeof *changes);
-        if (!changes)
-                goto finish;
-        for (size_t i = 0; i < w->n_wants && i < w->n_outcomes; i++) {
-                NetlinkVfChange c = {.index = (unsigned) i};
-
-                if (!w->outcomes[i].present)
-                        continue;
-                c.keys = vf_diff(w->wants + i, &w->outcomes[i].actual, &c.want);
-                if (c.keys)
-                        changes[n++] = c;
+                        if (!w->outcomes[i].present)
+                                continue;
+                        c.keys = vf_diff(w->wants + i, &w->outcomes[i].actual, &c.want);
+                        if (c.keys)
+                                changes[n++] = c;
+                }
+                if (n > 0) {
+                        work_doing(w, "setting VF link settings of %s over rtnetlink", w->ifname);
+                        set_link_settings(w, sk, ifindex, changes, n);
+                        work_doing(w, NULL);
+                }
         }
-        if (n == 0)
-                goto finish;
+        if (bind)
+                bind_vfs(w, num, autoprobe_off);
+        if (r >= 0 && (n > 0 || bind)) {
+                r = read_back(w, sk, ifindex);
+                if (r >= 0)
+                        check_accepted(w, changes, n);
+                if (r >= 0 && bind)
+                        reload_stale_vf_drivers(w, num, autoprobe_off);
+        }
 
-        work_doing(w, "setting VF link settings of %s over rtnetlink", w->ifname);
-        set_link_settings(w, sk, ifindex, changes, n);
-        work_doing(w, NULL);
-        r = read_back(w, sk, ifindex);
-        if (r >= 0)
-                check_accepted(w, changes, n);
-
-finish:
         if (r < 0 && !w->pf_message) {
                 char m[160];
                 errno = -r;
@@ -445,9 +493,12 @@ finish:
 
 void converge_run(ConvergeWork *w) {
         unsigned num = 0, autoprobe = 1;
+        bool creating = w->apply && w->n_values > 0 && w->values[w->n_values - 1] > 0;
+        int before = -1;
 
         if (w->apply) {
-                set_autoprobe(w);
+                /* VFs are created with no driver probing them: settings first, drivers after */
+                before = set_autoprobe(w, creating ? 0 : w->autoprobe);
                 write_numvfs(w);
         }
 
@@ -463,7 +514,9 @@ void converge_run(ConvergeWork *w) {
                 w->outcomes[i].present = sysfs_attr_exists(w->syspath, link);
         }
 
-        if (w->apply)
-                bind_vfs(w, num, autoprobe == 0);
-        apply_link_settings(w);
+        link_settings_and_drivers(w, num, w->apply, autoprobe == 0);
+
+        /* what the configuration says, or what it was before the VFs were created */
+        if (creating)
+                (void) set_autoprobe(w, w->autoprobe >= 0 ? w->autoprobe : before >= 0 ? before : 1);
 }

@@ -137,6 +137,7 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
                 pf_reconcile_done(pf, r, NULL);
                 return r;
         }
+        pf->admin_up = sysfs_netdev_is_up(pf->syspath, pf->interface);
         pf_load_stored(pf);
         manager_assign_config(m, pf);
         pf_update_desired(pf);
@@ -195,6 +196,7 @@ static void manager_pf_changed(Manager *m, PhysicalFunction *pf) {
                 /* Interface= and Driver= matches may hold now, or no longer: a driver registers its
                  * netdev after the PCI device appeared (or through an auxiliary device, later still),
                  * and netdevs are renamed */
+                pf->admin_up = sysfs_netdev_is_up(pf->syspath, pf->interface);
                 manager_assign_config(m, pf);
                 pf_update_desired(pf);
                 if (pf->config != old_config) {
@@ -321,10 +323,19 @@ static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *u
 
 static void link_changed(const char *ifname, void *userdata) {
         PhysicalFunction *pf = manager_find_pf(userdata, ifname);
+        bool up;
 
         /* only PFs carry VF settings; their notification says something changed, not what */
-        if (pf)
+        if (!pf)
+                return;
+        up = sysfs_netdev_is_up(pf->syspath, pf->interface);
+        if (up && !pf->admin_up && pf_has_vf_policy(pf)) {
+                /* VF drivers that started while the PF was down have no MAC from it: start them again */
+                log_pf(LOG_INFO, 0, pf, "%s is up, enforcing its VFs", pf->interface);
+                (void) pf_schedule_reconcile(pf, EVENT_COALESCE_USEC);
+        } else
                 (void) pf_schedule_readback(pf);
+        pf->admin_up = up;
 }
 
 static int link_monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

@@ -57,6 +57,7 @@ typedef struct PhysicalFunction {
         unsigned total_vfs;
         unsigned num_vfs;
         bool drivers_autoprobe;
+        bool admin_up; /* its netdev, as of the last link notification */
 
         VirtualFunction **vfs; /* by index, NULL where the kernel has no virtfnN */
         size_t n_vfs;

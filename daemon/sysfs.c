@@ -89,3 +89,23 @@ int sysfs_write_attr(const char *devpath, const char *attr, const char *value) {
                 return -ENOMEM;
         return write_string_file(p, value);
 }
+
+int sysfs_read_netdev_attr(const char *devpath, const char *ifname, const char *attr, char **ret) {
+        _cleanup_free_ char *p = strjoin(devpath, "/" SYSFS_NET "/", ifname, "/", attr);
+
+        if (!p)
+                return -ENOMEM;
+        return read_one_line_file(p, ret);
+}
+
+bool sysfs_netdev_is_up(const char *devpath, const char *ifname) {
+        _cleanup_free_ char *flags = NULL;
+        unsigned long f;
+        char *end;
+
+        if (isempty(ifname) || sysfs_read_netdev_attr(devpath, ifname, "flags", &flags) < 0)
+                return false;
+        errno = 0;
+        f = strtoul(flags, &end, 16);
+        return errno == 0 && end != flags && (f & 0x1); /* IFF_UP */
+}

@@ -183,12 +183,13 @@ def kstrtobool(value):
 
 
 def vf_address(pf_addr, index, offset=0x80, stride=2):
-    """82576: first VF offset 0x80, stride 2: VF0 = bb:10.0, VF1 = bb:10.2, ... VF63 = bb:1f.6"""
+    """82576: first VF offset 0x80, stride 2: VF0 = bb:10.0, VF1 = bb:10.2, ... VF63 = bb:1f.6; past
+    that, as the kernel numbers routing IDs, on the next buses (VF64 = bb+1:00.0)."""
     dom, bus, _ = pf_addr.split(':')
-    devfn = offset + index * stride
-    if devfn > 0xff:
-        raise ValueError('too many VFs for one bus')
-    return '%s:%s:%02x.%d' % (dom, bus, devfn >> 3, devfn & 7)
+    rid = (int(bus, 16) << 8) + offset + index * stride
+    if rid >> 8 > 0xff:
+        raise ValueError('VF beyond bus ff')
+    return '%s:%02x:%02x.%d' % (dom, rid >> 8, (rid & 0xff) >> 3, rid & 7)
 
 
 class PF:
