@@ -17,13 +17,16 @@ How the pieces fit:
   write is blocked.
 
 Environment used to find the binaries: SRIOVD, SRIOVCTL, SRIOV_MOCK_SHIM, SRIOV_MOCK_TOOL, or
-MOCK_BUILD_DIR (a meson build directory) to derive all of them.
+MOCK_BUILD_DIR (a meson build directory) to derive all of them. A sanitizer build (tools/test.sh
+--suite sanitize) runs the same tests; a sanitizer report in sriovd's log or sriovctl's stderr fails
+the test whatever the exit status says.
 """
 
 import errno
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -85,6 +88,17 @@ def shim_path():
 
 def tool_path():
     return _binary('SRIOV_MOCK_TOOL', 'tests/mock/mock-tool')
+
+
+# ASan and LSan reports start with "==PID==ERROR: AddressSanitizer: ..." or "LeakSanitizer", UBSan's
+# with "file:line:col: runtime error: ...".
+SANITIZER_REPORT = re.compile(r'^==\d+==ERROR: (?:Address|Leak)Sanitizer|^\S+:\d+:\d+: runtime error: ', re.M)
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in a process' output, or None."""
+    m = SANITIZER_REPORT.search(text or '')
+    return text[m.start():m.start() + 8000] if m else None
 
 
 def _die_with_parent():
@@ -982,7 +996,9 @@ class Daemon:
     def alive(self):
         return self.proc.poll() is None
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=10, check=True):
+        """Stops sriovd and returns its exit status. check: raise AssertionError if its log has a
+        sanitizer report (leaks are reported at exit, so only now)."""
         if self.log.closed:
             return self.proc.returncode
         if self.proc.poll() is None:
@@ -994,7 +1010,13 @@ class Daemon:
                 self.proc.wait()
         self.log.write('=== exited with %s\n' % self.proc.returncode)
         self.log.close()
+        report = self.sanitizer_report()
+        if check and report:
+            raise AssertionError('sriovd reported a sanitizer error:\n%s' % report)
         return self.proc.returncode
+
+    def sanitizer_report(self):
+        return sanitizer_report(self.logtext())
 
     def logtext(self):
         if not self.log.closed:
@@ -1007,7 +1029,11 @@ def sriovctl(bus, *args, user=None, timeout=60):
     cmd = [sriovctl_path()] + [str(a) for a in args]
     if user is not None:
         cmd = ['setpriv', '--reuid=%d' % user, '--regid=%d' % user, '--clear-groups'] + cmd
-    return subprocess.run(cmd, env=bus.env(), capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(cmd, env=bus.env(), capture_output=True, text=True, timeout=timeout)
+    report = sanitizer_report(r.stderr)
+    if report:
+        raise AssertionError('sriovctl %s reported a sanitizer error:\n%s' % (' '.join(cmd[1:]), report))
+    return r
 
 
 def write_pf_conf(config_dir, name, match, numvfs=None, extra=''):
@@ -1064,12 +1090,15 @@ class MockTestCase(unittest.TestCase):
         res = getattr(getattr(self, '_outcome', None), 'result', None)
         failed = bool(res) and any(t is self for t, _ in res.failures + res.errors)
         crashed = []
+        reports = []
         try:
             self.stop_extra()
             for d in self.daemons:
                 if not d.alive() and d.proc.returncode not in (0, -15):
                     crashed.append(d.proc.returncode)
-                d.stop()
+                d.stop(check=False)
+                if d.sanitizer_report():
+                    reports.append(d.sanitizer_report())
             for m in self.monitors:
                 m.stop()
             if (failed or crashed or os.environ.get('MOCK_VERBOSE')) and self.daemons:
@@ -1081,3 +1110,5 @@ class MockTestCase(unittest.TestCase):
             shutil.rmtree(self.wd, ignore_errors=True)
         if crashed:
             self.fail('sriovd died during the test (exit status %s)' % crashed)
+        if reports:
+            self.fail('sriovd reported a sanitizer error:\n%s' % '\n'.join(reports))
