@@ -4,6 +4,7 @@ set -euo pipefail
 
 PACKAGES=(
         build-essential meson ninja-build pkg-config clang
+        libclang-rt-14-dev llvm
         libsystemd-dev libudev-dev libnl-3-dev libnl-route-3-dev libpci-dev pci.ids
         libsmartcols-dev libyaml-dev check
         dbus dbus-daemon systemd udev iproute2 kmod
