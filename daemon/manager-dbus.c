@@ -118,20 +118,22 @@ static int pf_node_enumerator(sd_bus *bus, const char *path, void *userdata, cha
                               sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = userdata;
-        int r;
+        size_t n = 0, k = 0;
 
+        /* sized once: thousands of VFs appended one by one would make this quadratic */
+        for (size_t i = 0; i < m->n_pfs; i++)
+                n += 1 + m->pfs[i]->n_vfs;
+        l = calloc(n + 1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
         for (size_t i = 0; i < m->n_pfs; i++) {
                 PhysicalFunction *pf = m->pfs[i];
 
-                r = strv_extend(&l, pf->object_path);
-                if (r < 0)
-                        return r;
+                if (!(l[k++] = strdup(pf->object_path)))
+                        return -ENOMEM;
                 for (size_t j = 0; j < pf->n_vfs; j++)
-                        if (pf->vfs[j]) {
-                                r = strv_extend(&l, pf->vfs[j]->object_path);
-                                if (r < 0)
-                                        return r;
-                        }
+                        if (pf->vfs[j] && !(l[k++] = strdup(pf->vfs[j]->object_path)))
+                                return -ENOMEM;
         }
         *nodes = TAKE_PTR(l);
         return 1;
@@ -146,6 +148,9 @@ static int name_acquired_handler(sd_bus_message *reply, void *userdata, sd_bus_e
                 (void) sd_event_exit(m->event, -EEXIST);
                 return 0;
         }
+        /* only now can anyone tell sriovd's signals by its name: what coldplug found before is in
+         * GetManagedObjects, and thousands of VFs need no InterfacesAdded nobody can match */
+        m->changes.enabled = true;
         manager_name_acquired(m);
         return 0;
 }
@@ -206,7 +211,6 @@ int bus_setup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add the bus signal queue: %m");
         (void) sd_event_source_set_description(m->bus_flush_source, "bus-changes");
-        m->changes.enabled = true;
         return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
@@ -432,6 +433,8 @@ static void manager_maybe_ready(Manager *m, bool timed_out) {
         manager_update_state(m);
         manager_notify_status(m);
         (void) sd_notify(false, "READY=1");
+        /* start-up's transient allocations (uevents, enumerations, job copies) go back to the system */
+        (void) malloc_trim(0);
         log_info("sriovd " PACKAGE_VERSION " ready, %zu PFs", m->n_pfs);
 }
 
