@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""B3 (scale) and B4 (idle) on mock hardware: the real sriovd under tests/mock's fake kernel and a
+private bus. Prints one JSON object per measurement on stdout.
+
+    bench/mock_bench.py --build-dir DIR --latency-client BIN [--scale PFSxVFS]... [--idle SECONDS]
+
+B3: PFs x VFs present before sriovd starts (each PF's count in its configuration file, so sriovd
+finds everything enforced and builds an object per VF). Start to READY=1 (wall, and sriovd's own CPU
+over all its threads from /proc), RSS at READY, GetManagedObjects latency, and a VF property Get
+against org.freedesktop.DBus.Peer.Ping on the same daemon (median of 200 each, as a ratio: both pay
+the same bus round trip, the difference is sriovd's work), timed by a C client (bench/bus-latency.c).
+B4: context switches and CPU of sriovd over SECONDS with nothing happening."""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'mock'))
+
+
+def proc_cpu(pid):
+    """utime + stime of the whole process (every thread), in seconds."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def proc_status(pid, key):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    return 0
+
+
+def ctx_switches(pid):
+    n = 0
+    for t in os.listdir('/proc/%d/task' % pid):
+        with open('/proc/%d/task/%s/status' % (pid, t)) as f:
+            for line in f:
+                if 'ctxt_switches' in line:
+                    n += int(line.split()[1])
+    return n
+
+
+def scale(harness, latency_client, n_pfs, n_vfs, idle):
+    import dbus
+    k = harness.FakeKernel(vf_netdevs=False).start()
+    bus = harness.Bus()
+    wd = harness.tempfile.mkdtemp(prefix='sriov-bench.')
+    d = None
+    try:
+        t = time.time()
+        for i in range(n_pfs):
+            addr = '0000:%02x:00.0' % (1 + 3 * i)  # 256 VFs take three buses
+            k.add_pf(addr, total=n_vfs, numvfs=n_vfs, uevent=False)
+            harness.write_pf_conf(os.path.join(wd, 'etc'), '%02d.conf' % i, {'PciAddress': addr}, n_vfs)
+        testbed = time.time() - t
+        sock = os.path.join(wd, 'notify.sock')
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sock)
+        t = time.time()
+        d = harness.Daemon(k, bus, wd, notify_socket=sock)
+        s.settimeout(600)
+        while b'READY=1' not in s.recv(4096):
+            pass
+        wall = time.time() - t
+        pid = d.proc.pid
+        cpu = proc_cpu(pid)
+        rss = proc_status(pid, 'VmRSS') / 1024
+        conn = dbus.bus.BusConnection(bus.address)
+        root = conn.get_object('io.sriovd', '/io/sriovd')
+        pf = conn.get_object('io.sriovd', '/io/sriovd').ListPhysicalFunctions(
+            dbus_interface='io.sriovd1.Manager')[0]
+        vf = conn.get_object('io.sriovd', pf).Get('io.sriovd1.PhysicalFunction', 'VirtualFunctions',
+                                                    dbus_interface='org.freedesktop.DBus.Properties')[0]
+        objects = root.GetManagedObjects(dbus_interface='org.freedesktop.DBus.ObjectManager', timeout=600)
+        if os.environ.get('BENCH_PERF'):
+            # a profile of GetManagedObjects: perf record on sriovd while it answers five of them
+            perf = subprocess.Popen(['perf', 'record', '-g', '-o', os.environ['BENCH_PERF'], '-p', str(pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            for _ in range(5):
+                root.GetManagedObjects(dbus_interface='org.freedesktop.DBus.ObjectManager', timeout=600)
+            perf.send_signal(2)
+            perf.wait()
+        # the round trips as a C client sees them: dbus-python would mostly measure its own decoding
+        lat = json.loads(subprocess.run([latency_client, str(vf), '200'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
+                                        capture_output=True, text=True, check=True).stdout)
+        print(json.dumps({'bench': 'B3', 'pfs': n_pfs, 'vfs_per_pf': n_vfs, 'vf_objects': n_pfs * n_vfs,
+                          'objects': len(objects), 'testbed_s': round(testbed, 1),
+                          'ready_wall_s': round(wall, 3), 'ready_cpu_s': round(cpu, 3), 'rss_mib': round(rss, 1),
+                          'gmo_median_ms': round(lat['gmo_ms'], 1), 'get_ms': round(lat['get_ms'], 3),
+                          'ping_ms': round(lat['ping_ms'], 3),
+                          'get_ping_ratio': round(lat['get_ms'] / lat['ping_ms'], 2)}), flush=True)
+        if idle:
+            c0, s0 = proc_cpu(pid), ctx_switches(pid)
+            time.sleep(idle)
+            print(json.dumps({'bench': 'B4', 'seconds': idle, 'vf_objects': n_pfs * n_vfs,
+                              'cpu_s': round(proc_cpu(pid) - c0, 3),
+                              'context_switches': ctx_switches(pid) - s0}), flush=True)
+    finally:
+        if d:
+            d.stop()
+        bus.stop()
+        k.stop()
+        harness.shutil.rmtree(wd, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--build-dir', required=True)
+    ap.add_argument('--scale', action='append', default=[], help='PFSxVFS, e.g. 16x256')
+    ap.add_argument('--idle', type=int, default=0, help='B4 seconds on the first scale point')
+    ap.add_argument('--latency-client', required=True, help='bench/bus-latency.c, built')
+    args = ap.parse_args()
+    os.environ['MOCK_BUILD_DIR'] = os.path.abspath(args.build_dir)
+    import harness
+    harness.ensure_preload()
+    for i, sc in enumerate(args.scale or ['16x256']):
+        p, v = (int(x) for x in sc.split('x'))
+        scale(harness, args.latency_client, p, v, args.idle if i == 0 else 0)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# sriovd's benchmarks: one command, a table on stdout, and the figures written into
+# docs/performance.md (the part between its bench markers), with the machine, the date and this
+# command. Benchmarks are not tests: nothing here passes or fails on a figure.
+#
+#   bench/run.sh [--quick] [--build-dir DIR] [--no-write]
+#
+# As root (the mock tier's fake kernel and private bus need it, as the test suite does). --quick
+# measures the small scale point and 10 s of idle only.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build="$top/build-bench"
+quick=0
+write=1
+while [ $# -gt 0 ]; do
+        case "$1" in
+        --quick) quick=1; shift ;;
+        --build-dir) build="$2"; shift 2 ;;
+        --no-write) write=0; shift ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
+        esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root (the mock tier needs it)" >&2; exit 1; }
+
+if [ ! -f "$build/build.ninja" ]; then
+        "$top/tools/install-deps.sh" >/dev/null
+        meson setup "$build" "$top" --buildtype=debugoptimized >/dev/null
+fi
+ninja -C "$build" >/dev/null
+cc -O2 -Wall -o "$build/bench-bus-latency" "$top/bench/bus-latency.c" $(pkg-config --cflags --libs libsystemd)
+
+if [ "$quick" = 1 ]; then
+        points=(--scale 4x64) idle=10
+else
+        points=(--scale 16x256 --scale 64x256) idle=60
+fi
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+/usr/bin/python3 "$top/bench/mock_bench.py" --build-dir "$build" --latency-client "$build/bench-bus-latency" \
+        "${points[@]}" --idle "$idle" | tee "$out" >&2
+
+table=$(/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+print('| B3 point | VF objects | start to READY (wall) | sriovd CPU to READY | RSS | GetManagedObjects (median of 5) | VF Get / Peer.Ping |')
+print('| --- | --- | --- | --- | --- | --- | --- |')
+for r in rows:
+    if r['bench'] == 'B3':
+        print('| %d x %d | %d | %.2f s | %.2f s | %.1f MiB | %.0f ms | %.2f (%.3f / %.3f ms) |' % (
+            r['pfs'], r['vfs_per_pf'], r['vf_objects'], r['ready_wall_s'], r['ready_cpu_s'], r['rss_mib'],
+            r['gmo_median_ms'], r['get_ping_ratio'], r['get_ms'], r['ping_ms']))
+print()
+for r in rows:
+    if r['bench'] == 'B4':
+        print('B4 idle, %d s with %d VF objects: %d context switches, %.2f s CPU.' % (
+            r['seconds'], r['vf_objects'], r['context_switches'], r['cpu_s']))
+PY
+)
+echo "$table"
+
+[ "$write" = 1 ] || exit 0
+doc="$top/docs/performance.md"
+machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r)"
+block=$(printf '%s\n' "<!-- bench/run.sh begins: rewritten by bench/run.sh -->" \
+        "Measured $(date -u +%Y-%m-%d) on $machine, by \`bench/run.sh$([ "$quick" = 1 ] && echo ' --quick')\` (commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown))." \
+        "" "$table" "<!-- bench/run.sh ends -->")
+[ -f "$doc" ] || printf '# Performance\n\n' >"$doc"
+/usr/bin/python3 - "$doc" "$block" <<'PY'
+import re, sys
+path, block = sys.argv[1], sys.argv[2]
+text = open(path).read()
+pat = re.compile(r'<!-- bench/run.sh begins.*?<!-- bench/run.sh ends -->', re.S)
+text = pat.sub(lambda m: block, text) if pat.search(text) else text.rstrip('\n') + '\n\n' + block + '\n'
+open(path, 'w').write(text)
+PY
+echo "bench/run.sh: wrote $doc" >&2
