@@ -95,12 +95,7 @@ static void outcome_fail(VfOutcome *o, int error, const char *fmt, ...) {
 }
 
 static void pf_message_add(ConvergeWork *w, const char *m) {
-        char *s = w->pf_message ? strjoin(w->pf_message, "; ", m) : strdup(m);
-
-        if (s) {
-                free(w->pf_message);
-                w->pf_message = s;
-        }
+        (void) strextend_sep(&w->pf_message, "; ", "%s", m);
 }
 
 /* Sets sriov_drivers_autoprobe to value (-1: leave it); returns what it was, or -errno. */
@@ -419,6 +414,9 @@ static void reload_stale_vf_drivers(ConvergeWork *w, unsigned num, bool autoprob
                         continue;
                 if (work_write(w, unbind, NULL, pci) < 0)
                         continue;
+                (void) strextend_sep(&w->pf_message, "; ",
+                                     "VF %u's netdev %s had %s, not %s: its driver was started again", i,
+                                     ifname, address, mac);
                 bind_vf(w, i, vfpath,
                         POLICY_HAS(want, POLICY_DRIVER) && want->driver[0] ? want->driver : NULL, o,
                         autoprobe_off ? &opened : NULL);
