@@ -498,23 +498,15 @@ static VirtualFunction *lease_pick_vf(Manager *m, PhysicalFunction *only, const 
         return NULL;
 }
 
-int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char **ret_error) {
-        _cleanup_(lease_freep) Lease *l = NULL;
+/* The PF the request names (or any), and the first free VF on it that the lease's options suit. */
+static int lease_choose_vf(Manager *m, const LeaseRequest *args, PhysicalFunction **ret_pf,
+                           VirtualFunction **ret_vf, char **ret_error) {
         _cleanup_free_ char *invalid = NULL;
         PhysicalFunction *pf = NULL, *chosen = NULL;
         VirtualFunction *vf;
         VfPolicy merged;
-        LeaseRead *rd;
-        Job *job;
-        int r;
+        bool allowed = false;
 
-        if (!m->leases.dir || !m->store)
-                return asprintf_safe(ret_error,
-                                     "The state directory is not usable, leases cannot be recorded"),
-                       -EIO;
-        r = lease_request_check(args, ret_error);
-        if (r < 0)
-                return r;
         if (!isempty(args->selector)) {
                 pf = manager_find_pf(m, args->selector);
                 if (!pf)
@@ -524,42 +516,52 @@ int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char
         if (POLICY_HAS(&args->options, POLICY_DRIVER) && streq(args->options.driver, DRIVER_VFIO_PCI) &&
             !iommu_active())
                 return asprintf_safe(ret_error, "Cannot lease a VF for vfio-pci: " IOMMU_HINT), -EOPNOTSUPP;
-
-        if (pf && !lease_driver_allowed(pf, &args->options))
-                return asprintf_safe(ret_error,
-                                     "Invalid Driver=%s for a lease on %s: vfio-pci, the VF's default "
-                                     "driver (\"\") or "
-                                     "a driver LeaseDrivers= in its configuration allows",
-                                     args->options.driver, pf->address),
+        for (size_t i = 0; i < m->n_pfs && !allowed; i++)
+                allowed = (!pf || m->pfs[i] == pf) && lease_driver_allowed(m->pfs[i], &args->options);
+        if (!allowed)
+                return asprintf_safe(
+                               ret_error,
+                               "Invalid Driver=%s for a lease on %s: vfio-pci, the VF's default driver "
+                               "(\"\") or one that LeaseDrivers= in its configuration allows",
+                               args->options.driver, pf ? pf->address : "any PF"),
                        -EINVAL;
 
         /* marked taken before this call returns to the loop, so two requests never get the same one */
         vf = lease_pick_vf(m, pf, &args->options, &chosen);
-        if (!vf) {
-                bool allowed = false;
-
-                for (size_t i = 0; i < m->n_pfs && !allowed; i++)
-                        allowed = lease_driver_allowed(m->pfs[i], &args->options);
-                if (!pf && !allowed)
-                        return asprintf_safe(
-                                       ret_error,
-                                       "Invalid Driver=%s for a lease: no PF's configuration allows it in "
-                                       "LeaseDrivers=",
-                                       args->options.driver),
-                               -EINVAL;
+        if (!vf)
                 return asprintf_safe(ret_error, "No free VF on %s", pf ? pf->address : "any PF"), -ENOSPC;
-        }
 
         (void) pf_desired_vf_policy(chosen, vf->index, &merged);
         policy_merge(&merged, &args->options);
-        r = policy_validate(&merged, &invalid);
-        if (r < 0)
+        if (policy_validate(&merged, &invalid) < 0)
                 return *ret_error = TAKE_PTR(invalid), -EINVAL;
+        *ret_pf = chosen;
+        *ret_vf = vf;
+        return 0;
+}
+
+int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char **ret_error) {
+        _cleanup_(lease_freep) Lease *l = NULL;
+        PhysicalFunction *pf;
+        VirtualFunction *vf;
+        LeaseRead *rd;
+        Job *job;
+        int r;
+
+        if (!m->leases.dir || !m->store)
+                return asprintf_safe(ret_error,
+                                     "The state directory is not usable, leases cannot be recorded"),
+                       -EIO;
+        r = lease_request_check(args, ret_error);
+        if (r >= 0)
+                r = lease_choose_vf(m, args, &pf, &vf, ret_error);
+        if (r < 0)
+                return r;
 
         r = lease_new(&m->leases, &l);
         if (r < 0)
                 return r;
-        memcpy(l->pf_address, chosen->address, sizeof l->pf_address);
+        memcpy(l->pf_address, pf->address, sizeof l->pf_address);
         l->vf_index = vf->index;
         l->persistent = args->persistent;
         l->options = args->options;
@@ -578,7 +580,7 @@ int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char
                 free(rd);
                 return -ENOMEM;
         }
-        snprintf(rd->ifname, sizeof rd->ifname, "%s", strempty(chosen->interface));
+        snprintf(rd->ifname, sizeof rd->ifname, "%s", strempty(pf->interface));
         rd->index = vf->index;
         r = lease_add(m, l);
         if (r < 0) {
@@ -592,7 +594,7 @@ int lease_request(Manager *m, const LeaseRequest *args, LeaseReplyTo reply, char
         if (r < 0) {
                 rd->call->reply = (LeaseReplyTo){};
                 lease_read_free(rd);
-                lease_finish(m, lease_table_find_for_vf(&m->leases, chosen->address, vf->index), NULL, r,
+                lease_finish(m, lease_table_find_for_vf(&m->leases, pf->address, vf->index), NULL, r,
                              "Failed to start recording the VF");
                 return r;
         }
