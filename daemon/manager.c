@@ -498,6 +498,27 @@ static int signal_handler(sd_event_source *s, const struct signalfd_siginfo *si,
         return 0;
 }
 
+/* SIGTERM and SIGINT stop, SIGHUP reloads. */
+static int manager_watch_signals(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, signal_handler, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, signal_handler, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, signal_handler, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add signal handlers: %m");
+        return 0;
+}
+
 /* A write cut short by a crash or a power loss leaves its temporary file behind. */
 static void manager_clean_stores(Manager *m) {
         Store *stores[] = {m->store, m->runtime_store};
@@ -530,7 +551,6 @@ static unsigned number_from_env(const char *name, unsigned default_value) {
 int manager_new(char **config_dirs, const char *state_dir, const char *runtime_dir, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *runtime_state = NULL;
-        sigset_t mask;
         int r;
 
         m = calloc(1, sizeof *m);
@@ -548,19 +568,9 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 return log_error_errno(r, "Failed to allocate event loop: %m");
         (void) sd_event_set_watchdog(m->event, true);
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block signals: %m");
-        r = sd_event_add_signal(m->event, NULL, SIGTERM, signal_handler, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT, signal_handler, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGHUP, signal_handler, m);
+        r = manager_watch_signals(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to add signal handlers: %m");
+                return r;
 
         r = store_open(state_dir, &m->store);
         if (r < 0)
