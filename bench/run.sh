@@ -4,19 +4,22 @@
 # docs/performance.md (the part between its bench markers), with the machine, the date and this
 # command. Benchmarks are not tests: nothing here passes or fails on a figure.
 #
-#   bench/run.sh [--quick] [--build-dir DIR] [--no-write]
+#   bench/run.sh [--quick] [--vm] [--build-dir DIR] [--no-write]
 #
 # As root (the mock tier's fake kernel and private bus need it, as the test suite does). --quick
-# measures the small scale point and 10 s of idle only.
+# measures the small scale point and 10 s of idle only; --vm adds B1 in the QEMU guest (about ten
+# minutes under TCG).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build-bench"
 quick=0
+vm=0
 write=1
 while [ $# -gt 0 ]; do
         case "$1" in
         --quick) quick=1; shift ;;
+        --vm) vm=1; shift ;;
         --build-dir) build="$2"; shift 2 ;;
         --no-write) write=0; shift ;;
         -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
@@ -41,11 +44,18 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 /usr/bin/python3 "$top/bench/mock_bench.py" --build-dir "$build" --latency-client "$build/bench-bus-latency" \
         "${points[@]}" --idle "$idle" | tee "$out" >&2
+if [ "$vm" = 1 ]; then
+        "$top/tools/vm-deps.sh" >/dev/null
+        rm -rf "$build/bench-vm"
+        "$top/tests/vm/vmrun.py" --build-dir "$build" --work-dir "$build/bench-vm" --timeout 2400 \
+                --script "$top/bench/vm-apply.sh" >&2
+        grep '^B1' "$build/bench-vm/shared/results/vm-apply/output.log" >>"$out"
+fi
 
 table=$(/usr/bin/python3 - "$out" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
-print('| B3 point | VF objects | start to READY (wall) | sriovd CPU to READY | RSS | GetManagedObjects (median of 5) | VF Get / Peer.Ping |')
+print('| B3 point | VF objects | start to READY (wall) | sriovd CPU to READY | RSS | GetManagedObjects (median of 20) | VF Get / Peer.Ping |')
 print('| --- | --- | --- | --- | --- | --- | --- |')
 for r in rows:
     if r['bench'] == 'B3':
@@ -57,6 +67,25 @@ for r in rows:
     if r['bench'] == 'B4':
         print('B4 idle, %d s with %d VF objects: %d context switches, %.2f s CPU.' % (
             r['seconds'], r['vf_objects'], r['context_switches'], r['cpu_s']))
+b1 = {}
+for l in open(sys.argv[1]):
+    if l.startswith('B1'):
+        kind, *rest = l.split()
+        b1.setdefault(kind if kind == 'B1cpu' else rest[0], []).append(float(rest[-1]))
+if b1:
+    med = {k: sorted(v)[len(v) // 2] for k, v in b1.items()}
+    peer = min(med.get('hand', 1e9), med.get('udevd', 1e9))
+    print()
+    print('| B1 method (2 PFs x 7 VFs, MAC and VLAN each) | rounds (s) | median |')
+    print('| --- | --- | --- |')
+    for k in ('hand', 'udevd', 'sriovd'):
+        if k in b1:
+            print('| %s | %s | %.2f s |' % (k, ', '.join('%.2f' % x for x in b1[k]), med[k]))
+    if 'sriovd' in med:
+        print()
+        print('B1 sriovd / faster peer: %.2f (goal at most 0.8); sriovd CPU during its rounds: median %.2f s, %.0f%% of '
+              'its wall time (the VF drivers probe in the writing thread).' % (
+                  med['sriovd'] / peer, med.get('B1cpu', 0), 100 * med.get('B1cpu', 0) / med['sriovd']))
 PY
 )
 echo "$table"
