@@ -130,6 +130,14 @@ static int parser_error(Parser *p, unsigned line, const char *fmt, ...) {
         return -EBADMSG;
 }
 
+/* A section's or key's name as a message may quote it: made of what names are made of, and short.
+ * Anything else is no name sriovd could know, and may be anything. */
+static const char *quotable(const char *name) {
+        size_t n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+
+        return name[n] == 0 && n <= 64 ? name : "(not shown)";
+}
+
 static int parse_vendor_device(const char *v, uint16_t *ret_vendor, uint16_t *ret_device) {
         unsigned long ids[2];
         const char *p = v;
@@ -237,7 +245,7 @@ static int parse_match_key(Parser *p, const char *key, const char *value) {
                 c->match_permanent_mac = true;
                 return 0;
         }
-        return parser_error(p, p->line, "Unknown key %s= in section [Match]", key);
+        return parser_error(p, p->line, "Unknown key %s= in section [Match]", quotable(key));
 }
 
 static int parse_pf_key(Parser *p, const char *key, const char *value) {
@@ -280,7 +288,7 @@ static int parse_pf_key(Parser *p, const char *key, const char *value) {
                 }
                 return 0;
         }
-        return parser_error(p, p->line, "Unknown key %s= in section [PhysicalFunction]", key);
+        return parser_error(p, p->line, "Unknown key %s= in section [PhysicalFunction]", quotable(key));
 }
 
 static int parse_vf_key(Parser *p, const char *key, const char *value) {
@@ -320,7 +328,8 @@ static int parse_vf_key(Parser *p, const char *key, const char *value) {
                                 "Unknown key %s= in section [VirtualFunction]; files use the full "
                                 "name %s=",
                                 key, policy_key_to_string(policy_key_from_string(key)));
-                return parser_error(p, p->line, "Unknown key %s= in section [VirtualFunction]", key);
+                return parser_error(p, p->line, "Unknown key %s= in section [VirtualFunction]",
+                                    quotable(key));
         }
         if (!p->vf_started)
                 return parser_error(
@@ -366,7 +375,9 @@ static int parse_section_header(Parser *p, const IniLine *line) {
                         p->section = SECTION_UNKNOWN;
                         return 0;
                 }
-                return parser_error(p, p->line, "Invalid section header: %s", line->text);
+                /* not echoed: a line that is no well-formed header may be anything (see below) */
+                return parser_error(p, p->line,
+                                    "Invalid section header: a line starting with '[' must end with ']'");
         }
 
         if (streq(l, "Match")) {
@@ -397,7 +408,7 @@ static int parse_section_header(Parser *p, const IniLine *line) {
                 p->section = SECTION_VF;
                 return 0;
         }
-        return parser_error(p, p->line, "Unknown section [%s]", l);
+        return parser_error(p, p->line, "Unknown section [%s]", quotable(l));
 }
 
 static int parse_line(Parser *p, const IniLine *line) {
@@ -410,14 +421,22 @@ static int parse_line(Parser *p, const IniLine *line) {
         if (p->match_only && p->section != SECTION_MATCH)
                 return 0;
 
+        /* What is wrong is said without quoting the line: a file may be a link to something that is no
+         * configuration file at all (a secret), and the message ends up in the journal and in LastError,
+         * which every bus user can read. Only lines that are well-formed are quoted, and only in parts:
+         * a section's name, a key, and the value of a key sriovd knows. */
         if (line->type == INI_BAD_LINE)
-                return parser_error(p, p->line, "Expected KEY=VALUE, got \"%s\"", line->text);
+                return parser_error(p, p->line, "Expected KEY=VALUE or a [Section] header, got neither");
         if (isempty(key))
-                return parser_error(p, p->line, "Missing key before '=%s'", value);
+                return parser_error(p, p->line, "Missing key before '='");
 
         switch (p->section) {
         case SECTION_NONE:
-                return parser_error(p, p->line, "Assignment %s=%s outside of any section", key, value);
+                /* before the first header nothing says this is a configuration file: not even the key
+                 * is quoted (a line of base64 ends in '=') */
+                return parser_error(p, p->line,
+                                    "Assignment outside of any section: the file must start with a section "
+                                    "header such as [Match]");
         case SECTION_MATCH:
                 return parse_match_key(p, key, value);
         case SECTION_PF:
@@ -536,25 +555,69 @@ int pf_config_parse_string(const char *path, const char *text, bool require_matc
         return 0;
 }
 
-int pf_config_parse_file(const char *path, bool require_match, PfConfig **ret, char **ret_error,
-                         PfConfig **ret_partial) {
-        _cleanup_free_ char *text = NULL;
+/* Reads a configuration or state file into *ret_text. Nothing but a regular file is read (see
+ * read_full_file()). With follow, a symbolic link is followed to where it ends, as systemd follows
+ * links in its .d directories: the directories are root's, so root made the link, and a link is how
+ * configuration management and image builders install files. Without it, a link is refused. On
+ * failure, *ret_error (if ret_error is not NULL) says what is wrong, except for -ENOENT and -ENOMEM;
+ * -EBADMSG means a NUL byte. */
+static int config_read(const char *path, bool follow, char **ret_text, char **ret_error) {
+        _cleanup_free_ char *text = NULL, *target = NULL, *msg = NULL;
+        const char *read_path = path;
         size_t size;
         int r;
 
         r = read_full_file(path, CONFIG_FILE_MAX, &text, &size);
-        if (r >= 0 && strlen(text) != size)
-                r = -EBADMSG;
-        if (r == -EBADMSG) {
+        if (r == -ELOOP && follow) {
+                target = realpath(path, NULL);
+                if (!target) {
+                        r = negative_errno();
+                        if (r == -ENOMEM)
+                                return r;
+                        if (ret_error &&
+                            asprintf_safe(ret_error, "%s: is a symbolic link that leads nowhere (%s)", path,
+                                          strerror(-r)) < 0)
+                                return -ENOMEM;
+                        return r;
+                }
+                read_path = target;
+                r = read_full_file(target, CONFIG_FILE_MAX, &text, &size);
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT && !target)
+                return r;
+        if (r < 0) {
+                if (!ret_error)
+                        return r;
+                if (read_full_file_strerror(read_path, r, CONFIG_FILE_MAX, &msg) < 0)
+                        return -ENOMEM;
+                /* "/etc/sriovd/pf.d/x.conf -> /srv/x.conf: not a regular file (a FIFO)" */
+                if (asprintf_safe(ret_error, "%s%s%s: %s", path, target ? " -> " : "", strempty(target),
+                                  msg) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        if (strlen(text) != size) {
                 if (ret_error && asprintf_safe(ret_error, "%s: file contains a NUL byte", path) < 0)
                         return -ENOMEM;
+                return -EBADMSG;
+        }
+        *ret_text = TAKE_PTR(text);
+        return 0;
+}
+
+int pf_config_parse_file(const char *path, bool require_match, PfConfig **ret, char **ret_error,
+                         PfConfig **ret_partial) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = config_read(path, false, &text, ret_error);
+        if (r < 0) {
                 if (ret_partial)
                         *ret_partial = NULL;
                 return r;
         }
-        if (r < 0)
-                return r;
-
         return pf_config_parse_string(path, text, require_match, ret, ret_error, ret_partial);
 }
 
@@ -652,7 +715,8 @@ ConfigSet *config_set_free(ConfigSet *s) {
         return NULL;
 }
 
-static int config_set_add_error(ConfigSet *s, const char *path, char *message, PfConfig *partial) {
+static int config_set_add_error(ConfigSet *s, const char *path, char *message, PfConfig *partial,
+                                bool unread) {
         ConfigError *e;
         char *p;
 
@@ -674,23 +738,26 @@ static int config_set_add_error(ConfigSet *s, const char *path, char *message, P
                 .path = p,
                 .message = message,
                 .partial = partial,
+                .unread = unread,
         };
         return 0;
 }
 
 static int config_set_add_file(ConfigSet *s, const char *path) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL, *partial = NULL;
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *text = NULL, *error = NULL;
         PfConfig **f;
         int r;
 
-        r = pf_config_parse_file(path, true, &c, &error, &partial);
+        r = config_read(path, true, &text, &error);
+        if (r >= 0)
+                r = pf_config_parse_string(path, text, true, &c, &error, &partial);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
                 if (!error && asprintf_safe(&error, "%s: Failed to read file: %s", path, strerror(-r)) < 0)
                         return -ENOMEM;
-                return config_set_add_error(s, path, TAKE_PTR(error), TAKE_PTR(partial));
+                return config_set_add_error(s, path, TAKE_PTR(error), TAKE_PTR(partial), !text);
         }
 
         f = realloc(s->files, sizeof(PfConfig *) * (s->n_files + 1));
@@ -699,6 +766,18 @@ static int config_set_add_file(ConfigSet *s, const char *path) {
         s->files = f;
         s->files[s->n_files++] = TAKE_PTR(c);
         return 0;
+}
+
+/* Like systemd: a symlink to /dev/null or an empty file masks the file of the same name in later
+ * directories, and is not read itself. stat() only: nothing is opened. */
+static bool is_masked(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return false;
+        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+                return true;
+        return S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
 int config_load_files(char *const *files, ConfigSet **ret) {
@@ -710,6 +789,9 @@ int config_load_files(char *const *files, ConfigSet **ret) {
                 return -ENOMEM;
 
         for (char *const *f = files; f && *f; f++) {
+                /* a mask is no configuration, and not wrong either */
+                if (is_masked(*f))
+                        continue;
                 r = config_set_add_file(s, *f);
                 if (r < 0)
                         return r;
@@ -717,18 +799,6 @@ int config_load_files(char *const *files, ConfigSet **ret) {
 
         *ret = TAKE_PTR(s);
         return 0;
-}
-
-/* Like systemd: a symlink to /dev/null or an empty file masks the file of the same name in later
- * directories, and is not read itself. */
-static bool is_masked(const char *path) {
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-                return false;
-        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
-                return true;
-        return S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
 typedef struct ConfEntry {
@@ -795,9 +865,11 @@ static int collect_dir(const char *dir, ConfEntry **entries, size_t *n_entries) 
                         r = -ENOMEM;
                         break;
                 }
-                /* A dangling symlink or a directory named *.conf is neither a file nor a mask. */
-                if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
-                        continue;
+                /* Whatever has the name takes it: a directory, a FIFO or a dangling link named *.conf
+                 * masks the file of the same name in later directories and is refused when read, so
+                 * that a mistake in /etc is reported instead of letting a vendor file apply. */
+                if (lstat(path, &st) < 0)
+                        continue; /* gone since readdir() */
 
                 e = realloc(*entries, sizeof(ConfEntry) * (*n_entries + 1));
                 if (!e) {

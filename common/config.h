@@ -63,7 +63,11 @@ bool pf_config_vf_policy(const PfConfig *c, unsigned index, VfPolicy *ret);
 /* Parses one file. require_match: files in pf.d need a [Match] with at least one key; the state
  * store's files do not. On a parse error returns -EBADMSG and ret_error = "file:line: message", and
  * ret_partial (if non-NULL) gets what was parsed of [Match] so the error can be pinned on the PFs
- * it was meant for (NULL if not even that parsed). */
+ * it was meant for (NULL if not even that parsed). The file is read with read_full_file() and a
+ * symbolic link is not followed: a file that is refused unread returns its -errno (-ELOOP, -EBADFD,
+ * -EFBIG, -EACCES, ...) with ret_error = "file: what is wrong"; -EBADMSG also stands for a NUL byte;
+ * -ENOENT comes without a message. Messages name the file, the line and the error and quote no more
+ * of the file than names and the values of known keys. */
 int pf_config_parse_file(const char *path, bool require_match, PfConfig **ret, char **ret_error,
                          PfConfig **ret_partial);
 int pf_config_parse_string(const char *path, const char *text, bool require_match, PfConfig **ret,
@@ -75,8 +79,9 @@ int pf_config_format(const PfConfig *c, char **ret);
 
 typedef struct ConfigError {
         char *path;
-        char *message; /* "file:line: message" */
+        char *message; /* "file:line: message", or "file: what is wrong" when it could not be read */
         PfConfig *partial; /* [Match] of the refused file, or NULL */
+        bool unread; /* could not be read at all (not a regular file, ...): it may be meant for any PF */
 } ConfigError;
 
 typedef struct ConfigSet {
@@ -91,9 +96,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigSet *, config_set_free);
 
 /* Loads <dir>/pf.d/ *.conf files from every dir; a name in an earlier dir masks the same name in later
  * ones; files are taken in lexical order of their names. A missing directory is fine. Fails only on
- * ENOMEM or an unreadable directory; refused files end up in ->errors. */
+ * ENOMEM or an unreadable directory; refused files end up in ->errors. Symbolic links are followed
+ * (a link to /dev/null, like an empty file, masks); only regular files are read. */
 int config_load(char *const *dirs, ConfigSet **ret);
-/* Parses exactly these files (sriovctl check-config FILE...). */
+/* Parses exactly these files (sriovctl check-config FILE...), following symbolic links. */
 int config_load_files(char *const *files, ConfigSet **ret);
 
 /* The first valid file (lexical order) matching info, or NULL. */

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -168,34 +169,58 @@ char *strstrip(char *s) {
 }
 
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
-        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
-        size_t n = 0, size = 0;
+        size_t n = 0, size;
+        struct stat st;
 
-        f = fopen(path, "re");
-        if (!f)
+        max_size = MIN(max_size, (size_t) SSIZE_MAX - 2);
+
+        /* O_NONBLOCK: opening a FIFO without a writer would block forever; O_NOCTTY: a terminal
+         * must not become ours. Neither changes how a regular file reads. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENXIO) /* a socket, or a device without a driver */
+                        return -EBADFD;
                 return negative_errno();
-        for (;;) {
-                size_t k;
+        }
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uintmax_t) st.st_size > max_size)
+                return -EFBIG;
 
-                if (size - n < 4096) {
+        /* st_size is a hint only: files in /proc say 0, and a file may grow while it is read. */
+        size = MIN((size_t) st.st_size, max_size) + 1;
+        if (size < 4096)
+                size = MIN(max_size + 1, (size_t) 4096);
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k;
+
+                if (n == size - 1) {
                         char *b;
 
-                        if (size > max_size)
+                        if (n > max_size)
                                 return -EFBIG;
-                        b = realloc(buf, size + 65536);
+                        size = MIN(size * 2, max_size + 2);
+                        b = realloc(buf, size);
                         if (!b)
                                 return -ENOMEM;
                         buf = b;
-                        size += 65536;
                 }
-                k = fread(buf + n, 1, size - n - 1, f);
-                n += k;
-                if (k == 0) {
-                        if (ferror(f))
-                                return -EIO;
+                k = read(fd, buf + n, size - 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
                         break;
-                }
+                n += k;
         }
         if (n > max_size)
                 return -EFBIG;
@@ -204,6 +229,45 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
                 *ret_size = n;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+static const char *inode_type_to_string(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFDIR:
+                return "a directory";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFLNK:
+                return "a symbolic link";
+        case S_IFREG:
+                return "a regular file";
+        default:
+                return "of an unknown type";
+        }
+}
+
+int read_full_file_strerror(const char *path, int error, size_t max_size, char **ret) {
+        struct stat st;
+
+        switch (error) {
+        case -ELOOP:
+                return asprintf_safe(ret, "is a symbolic link, refused");
+        case -EBADFD:
+                /* only for the message: what read_full_file() found may have been replaced since */
+                if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+                        return asprintf_safe(ret, "not a regular file");
+                return asprintf_safe(ret, "not a regular file (%s)", inode_type_to_string(st.st_mode));
+        case -EFBIG:
+                return asprintf_safe(ret, "larger than %zu bytes, refused", max_size);
+        default:
+                return asprintf_safe(ret, "%s", strerror(error < 0 ? -error : error));
+        }
 }
 
 int read_one_line_file(const char *path, char **ret) {

@@ -135,9 +135,22 @@ int safe_atoi(const char *s, int *ret);
 int parse_boolean(const char *v);
 char *strstrip(char *s);
 
-/* Reads a whole file of at most max_size bytes (-EFBIG beyond), NUL-terminated; ret_size (if not
- * NULL) gets its length, so that a caller can tell a NUL byte inside. */
+/* The one reader of whole files that another program or an admin writes (configuration files, the
+ * state store, the lease journal, what doctor reads): reads a regular file of at most max_size bytes,
+ * NUL-terminated; ret_size (if not NULL) gets its length, so that a caller can tell a NUL byte inside.
+ * It opens with O_NOFOLLOW, O_NONBLOCK and O_NOCTTY and checks with fstat() before reading, so that a
+ * FIFO cannot hang the reader, a device cannot feed it forever and a link cannot send it elsewhere:
+ *   -ELOOP   path is a symbolic link (it is not followed; a caller that allows links resolves them)
+ *   -EBADFD  path is not a regular file: a directory, FIFO, socket or device
+ *   -EFBIG   the file has more than max_size bytes
+ * or another -errno of open(2) and read(2), such as -ENOENT and -EACCES. ret is written on success
+ * only. */
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+/* What is wrong, for a message "<path>: <what>", after read_full_file() failed with error: "is a
+ * symbolic link, refused", "not a regular file (a FIFO)", "larger than N bytes, refused", or
+ * strerror(). path is only looked at (lstat(2)) to name the kind of file; nothing of its content is
+ * shown. 0 or -ENOMEM. */
+int read_full_file_strerror(const char *path, int error, size_t max_size, char **ret);
 /* Reads a whole small file, strips the trailing newline. */
 int read_one_line_file(const char *path, char **ret);
 /* Writes "value" (no newline appended) in one write(2) and returns its -errno. */

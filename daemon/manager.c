@@ -99,7 +99,9 @@ static void pf_state_changed(void *userdata) {
         manager_update_state(userdata);
 }
 
-/* The matching configuration file, and the refused files that were meant for this PF. */
+/* The matching configuration file, and the refused files that were meant for this PF: those whose
+ * [Match] names it, and those that could not be read at all (a FIFO, say), which may have been meant
+ * for any PF. */
 static void manager_assign_config(Manager *m, PhysicalFunction *pf) {
         _cleanup_free_ char *errors = NULL;
         const PfConfig *config;
@@ -110,7 +112,7 @@ static void manager_assign_config(Manager *m, PhysicalFunction *pf) {
         for (size_t i = 0; m->config && i < m->config->n_errors; i++) {
                 const ConfigError *e = m->config->errors + i;
 
-                if (e->partial && pf_config_matches(e->partial, &info))
+                if (e->unread || (e->partial && pf_config_matches(e->partial, &info)))
                         (void) strextend_sep(&errors, "; ", "%s", e->message);
         }
         if (errors)

@@ -10,6 +10,7 @@
 
 #define STORE_PF_SUBDIR "pf"
 #define STORE_VERSION_FILE "version"
+#define STORE_VERSION_FILE_MAX 4096
 
 static int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *copy = NULL;
@@ -70,7 +71,9 @@ int store_open(const char *dir, Store **ret) {
         if (r < 0)
                 return r;
 
-        r = read_one_line_file(vpath, &version);
+        /* A FIFO or a link here must not hang or redirect the daemon: the one safe reader refuses
+         * both (-EBADFD, -ELOOP), and then nothing is persisted rather than guessed. */
+        r = read_full_file(vpath, STORE_VERSION_FILE_MAX, &version, NULL);
         if (r == -ENOENT) {
                 r = write_file_atomic(dir, STORE_VERSION_FILE, SRIOVD_STORE_VERSION "\n");
                 if (r < 0)
@@ -131,10 +134,13 @@ int store_load_pf(Store *s, const char *address, PfConfig **ret, char **ret_erro
         if (!path)
                 return -ENOMEM;
 
+        /* sriovd writes regular files here and nothing else: a link, a FIFO or a directory in their
+         * place is no state sriovd kept (and a link is not followed), so it is set aside as a corrupt
+         * file is. */
         r = pf_config_parse_file(path, false, &c, &error, NULL);
         if (r == -ENOENT)
                 return 0;
-        if (r == -EBADMSG) {
+        if (r == -EBADMSG || r == -ELOOP || r == -EBADFD || r == -EFBIG) {
                 int k;
 
                 /* Never read a corrupt file as "nothing set" (that would mean 0 VFs): keep it for the

@@ -83,9 +83,22 @@ void conflicts_done(Conflicts *c) {
 
 /* A file that cannot be read is reported, so that "no conflict" never hides an unread file. */
 static int unreadable(Doctor *d, const char *path, int error) {
+        _cleanup_free_ char *what = NULL;
+
+        if (error == -EACCES || error == -EPERM) {
+                ADD(d, DOCTOR_SECTION_HOST, "conflict", NULL, DOCTOR_WARN,
+                    doctor_fixf(
+                            "Run sriovctl doctor as root to check %s for SR-IOV settings of other tools.",
+                            path),
+                    "Cannot read %s: %s", path, strerror(-error));
+                return 0;
+        }
+        /* not a regular file, too big, ...: no use trying as root */
+        if (doctor_read_error(d, path, error, &what) < 0)
+                return -ENOMEM;
         ADD(d, DOCTOR_SECTION_HOST, "conflict", NULL, DOCTOR_WARN,
-            doctor_fixf("Run sriovctl doctor as root to check %s for SR-IOV settings of other tools.", path),
-            "Cannot read %s: %s", path, strerror(-error));
+            doctor_fixf("Check %s: doctor reads regular files of up to 16 MiB only.", path),
+            "Cannot read %s: %s", path, what);
         return 0;
 }
 

@@ -21,7 +21,13 @@
 
 /* The one place where paths are rewritten: every file doctor reads goes through here. */
 char *doctor_path(const Doctor *d, const char *path);
+/* The largest file doctor reads. */
+#define DOCTOR_FILE_MAX (16 * 1024 * 1024)
+/* A regular file of at most DOCTOR_FILE_MAX bytes, with links followed below the root; a link to
+ * /dev/null (a mask) reads as -ENOENT. Errors as read_full_file(). */
 int doctor_read_file(const Doctor *d, const char *path, char **ret);
+/* What is wrong with path after doctor_read_file() failed with error, as read_full_file_strerror(). */
+int doctor_read_error(const Doctor *d, const char *path, int error, char **ret);
 int doctor_read_attr(const Doctor *d, const char *path, char **ret);
 int doctor_read_attr_uint(const Doctor *d, const char *path, unsigned *ret);
 bool doctor_exists(const Doctor *d, const char *path);

@@ -2,6 +2,7 @@
 /* Reading the host below d->root, and the small parsers the checks share. */
 #include <ctype.h>
 #include <dirent.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "doctor-internal.h"
@@ -12,12 +13,71 @@ char *doctor_path(const Doctor *d, const char *path) {
         return path_join(d->root, path);
 }
 
+/* The target of the link at p, whole. */
+static int readlink_full(const char *p, char **ret) {
+        char buf[PATH_MAX];
+        ssize_t k;
+
+        k = readlink(p, buf, sizeof buf - 1);
+        if (k < 0)
+                return negative_errno();
+        buf[k] = 0;
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Links are followed here, not by the kernel (read_full_file() follows none): an absolute link is
+ * resolved below d->root, so that in a tree given with --root it does not lead out to the host's
+ * files, and wherever it ends only a regular file is read. Links are common among the files doctor
+ * reads (RHEL's /etc/rc.local -> rc.d/rc.local, masks), and the tools that own those files follow
+ * them: so does doctor. A link to /dev/null is a mask, as systemd and udev read it: -ENOENT, like no
+ * file at all. */
 int doctor_read_file(const Doctor *d, const char *path, char **ret) {
+        _cleanup_free_ char *current = strdup(path);
+        int r;
+
+        if (!current)
+                return -ENOMEM;
+        for (unsigned hops = 0;; hops++) {
+                _cleanup_free_ char *p = doctor_path(d, current), *target = NULL, *dir = NULL;
+                char *slash;
+
+                if (!p)
+                        return -ENOMEM;
+                r = read_full_file(p, DOCTOR_FILE_MAX, ret, NULL);
+                if (r != -ELOOP || hops >= 32)
+                        return r;
+                r = readlink_full(p, &target);
+                if (r == -EINVAL) /* no link: a loop in a directory above it */
+                        return -ELOOP;
+                if (r < 0)
+                        return r;
+                if (streq(target, "/dev/null"))
+                        return -ENOENT;
+                if (target[0] != '/') {
+                        dir = strdup(current);
+                        if (!dir)
+                                return -ENOMEM;
+                        slash = strrchr(dir, '/');
+                        if (slash)
+                                slash[1] = 0;
+                        free(current);
+                        current = path_join(dir, target);
+                } else {
+                        free(current);
+                        current = TAKE_PTR(target);
+                }
+                if (!current)
+                        return -ENOMEM;
+        }
+}
+
+int doctor_read_error(const Doctor *d, const char *path, int error, char **ret) {
         _cleanup_free_ char *p = doctor_path(d, path);
 
         if (!p)
                 return -ENOMEM;
-        return read_full_file(p, 16 * 1024 * 1024, ret, NULL);
+        return read_full_file_strerror(p, error, DOCTOR_FILE_MAX, ret);
 }
 
 int doctor_read_attr(const Doctor *d, const char *path, char **ret) {

@@ -504,6 +504,24 @@ class DoctorTest(unittest.TestCase):
         self.assertIn('/etc/NetworkManager/system-connections', w[0]['summary'])
         self.assertIn('as root', w[0]['fix'])
 
+    def test_files_not_regular(self):
+        # A FIFO where a .link file should be made doctor hang; a link is followed as udev follows it,
+        # an absolute one below --root, not to the host's file of that name.
+        h = self.host()
+        h.add_pf(PF)
+        h.mkdir('etc/systemd/network')
+        os.mkfifo(h.path('etc/systemd/network/50-fifo.link'))
+        h.write('srv/links/uplink.link', '[Match]\nOriginalName=enp1s0\n\n[Link]\nSR-IOVVirtualFunctions=4\n')
+        h.symlink('/srv/links/uplink.link', 'etc/systemd/network/60-uplink.link')
+        res = self.doctor(1)
+        w = self.find(res, 'conflict', None, 'warn')
+        self.assertEqual([x['summary'] for x in w],
+                         ['Cannot read /etc/systemd/network/50-fifo.link: not a regular file (a FIFO)'], res)
+        c = self.find(res, 'conflict', PF, 'fail')
+        self.assertEqual(len(c), 1, res)
+        self.assertIn('/etc/systemd/network/60-uplink.link', c[0]['summary'])
+
+
 if __name__ == '__main__':
     SRIOVCTL = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -660,6 +660,46 @@ class TestConfigErrors(SriovdTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.wait_pf(PF1, numvfs=1)
 
+    def test_fifo_config_file(self):
+        """A FIFO named x.conf hung sriovd --check-config and the daemon in open(2): it is refused as
+        not a regular file, the other files apply, and the error is reported on every PF, since
+        which PF it was meant for cannot be known."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.conf('20-good.conf', PF2, 2)
+        fifo = os.path.join(self.etc, 'pf.d', '10-x.conf')
+        os.mkfifo(fifo)
+        message = '%s: not a regular file (a FIFO)' % fifo
+
+        start = time.time()
+        r = subprocess.run([harness.sriovd_path(), '--check-config', '--config-dir', self.etc],
+                           capture_output=True, text=True, env=harness.clean_env(), timeout=5)
+        self.assertLess(time.time() - start, 1.0, 'sriovd --check-config took too long')
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(message, r.stderr)
+        self.assertIn('20-good.conf: OK', r.stdout)
+
+        sockpath = os.path.join(self.wd, 'notify.sock')
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sockpath)
+        s.settimeout(0.5)
+        self.start(wait=False, notify_socket=sockpath)
+        messages = []
+        end = time.time() + 20
+        while time.time() < end and not any('READY=1' in m.split('\n') for m in messages):
+            try:
+                messages.append(s.recv(4096).decode())
+            except socket.timeout:
+                continue
+        s.close()
+        self.assertTrue(any('READY=1' in m.split('\n') for m in messages), 'no READY=1: %r' % messages)
+        self.daemons[-1].wait_ready()
+        self.wait_pf(PF2, numvfs=2)
+        self.assertIn(message, self.pf(PF1, 'LastError'))
+        self.assertIn(message, self.pf(PF2, 'LastError'))
+        self.assertEqual(self.k.writes(PF1), [])
+        self.assertIn(message, self.daemons[-1].logtext())
+
 
 class TestUnprivileged(SriovdTestCase):
     def test_daemon_as_nobody(self):

@@ -173,8 +173,8 @@ START_TEST(test_parse_errors) {
         parse_bad("[Foo]\n", 1, "Unknown section [Foo]");
         parse_bad(MATCH "[match]\n", 3, "Unknown section [match]");
         parse_bad(MATCH "[Match\n", 3, "Invalid section header");
-        parse_bad("NumVFs=3\n" MATCH, 1, "NumVFs=3 outside of any section");
-        parse_bad(MATCH "just words\n", 3, "Expected KEY=VALUE");
+        parse_bad("NumVFs=3\n" MATCH, 1, "Assignment outside of any section");
+        parse_bad(MATCH "just words\n", 3, "Expected KEY=VALUE or a [Section] header, got neither");
         parse_bad(MATCH "=5\n", 3, "Missing key");
         parse_bad("[PhysicalFunction]\nNumVFs=1\n", 1, "[Match] section with at least one key is required");
         parse_bad("[Match]\n[PhysicalFunction]\nNumVFs=1\n", 1,
@@ -238,6 +238,42 @@ START_TEST(test_parse_errors) {
         parse_bad(MATCH "[VirtualFunction]\nVirtualFunction=0-7\nMaxTxRate=100\n"
                         "[VirtualFunction]\nVirtualFunction=4\nMinTxRate=200\n",
                   6, "VirtualFunction 4: Invalid MinTxRate=200");
+}
+END_TEST
+
+/* A message names the file, the line and what is wrong, and quotes nothing of a line that is not a
+ * well-formed configuration line: the file may be a link to a secret, and the message goes to
+ * LastError, which every bus user can read. */
+START_TEST(test_errors_quote_no_content) {
+        static const struct {
+                const char *text;
+                unsigned line;
+                const char *secret;
+        } cases[] = {
+                {"root:$6$s3cr3t$hash:19000:0:99999:7:::\n", 1, "s3cr3t"},
+                {"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n", 1, "OPENSSH"},
+                {"c2VjcmV0IHRva2Vu==\n", 1, "c2VjcmV0IHRva2Vu"},
+                {"DB_PASSWORD=hunter2\n", 1, "hunter2"},
+                {"DB_PASSWORD=hunter2\n", 1, "DB_PASSWORD"},
+                {"=hunter2\n", 1, "hunter2"},
+                {"[hunter2 is the password\n", 1, "hunter2"},
+                {"[Match]\nhunter2 is the password\n", 2, "hunter2"},
+                {"[Match]\nPciAddress=01:00.0\n[hunter2 is the password\n", 3, "hunter2"},
+                {"[s3cr3t/t0ken]\n", 1, "s3cr3t"},
+                {"[Match]\ns3cr3t/t0ken=x\n", 2, "s3cr3t"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *error = NULL, *prefix = NULL;
+
+                ck_assert_int_eq(
+                        pf_config_parse_string("leak.conf", cases[i].text, true, NULL, &error, NULL),
+                        -EBADMSG);
+                ck_assert_int_ge(asprintf_safe(&prefix, "leak.conf:%u: ", cases[i].line), 0);
+                ck_assert_msg(startswith(error, prefix), "%s", error);
+                ck_assert_msg(!strstr(error, cases[i].secret), "\"%s\" quotes \"%s\": %s", cases[i].text,
+                              cases[i].secret, error);
+        }
 }
 END_TEST
 
@@ -532,6 +568,102 @@ START_TEST(test_load_errors_and_find) {
 }
 END_TEST
 
+static const ConfigError *find_error(const ConfigSet *s, const char *name) {
+        for (size_t i = 0; i < s->n_errors; i++)
+                if (endswith_str(s->errors[i].path, name))
+                        return &s->errors[i];
+        return NULL;
+}
+
+static void assert_error(const ConfigSet *s, const char *name, const char *message) {
+        const ConfigError *e = find_error(s, name);
+        _cleanup_free_ char *expected = NULL;
+
+        ck_assert_msg(e, "no error for %s", name);
+        ck_assert_int_ge(asprintf_safe(&expected, "%s%s", e->path, message), 0);
+        ck_assert_str_eq(e->message, expected);
+        /* what it was meant for is unknown: it is pinned on every PF */
+        ck_assert(e->unread);
+        ck_assert_ptr_null(e->partial);
+}
+
+/* Only regular files are read, and what is wrong with anything else is said precisely. A FIFO made
+ * the loader (sriovd --check-config, and the daemon) hang in open(2). */
+START_TEST(test_load_not_regular) {
+        _cleanup_(config_set_freep) ConfigSet *s = NULL;
+        _cleanup_free_ char *etc = make_path("etc"), *lib = make_path("lib"),
+                            *fifo = make_path("etc/pf.d/10-fifo.conf"),
+                            *subdir = make_path("etc/pf.d/20-dir.conf"), *secret = make_path("secret"),
+                            *to_secret = make_path("etc/pf.d/30-secret.conf"),
+                            *to_null = make_path("etc/pf.d/40-vendor.conf"),
+                            *dangling = make_path("etc/pf.d/50-dangling.conf"),
+                            *good = make_path("good.conf"), *to_good = make_path("etc/pf.d/60-linked.conf"),
+                            *to_fifo = make_path("etc/pf.d/70-to-fifo.conf"), *big = NULL, *null_msg = NULL;
+        char *dirs[] = {etc, lib, NULL};
+        PfMatchInfo pf0 = {.pci_address = "0000:01:00.0", .interface = "enp1s0", .driver = "igb"};
+        const PfConfig *c;
+        FILE *f;
+
+        write_file("secret", "root:$6$s3cr3t$hash:19000:0:99999:7:::\n");
+        write_file("good.conf", "[Match]\nInterface=enp1s0\n[PhysicalFunction]\nNumVFs=3\n");
+        write_file("lib/pf.d/20-dir.conf", "[Match]\nInterface=enp1s0\n[PhysicalFunction]\nNumVFs=7\n");
+        write_file("lib/pf.d/40-vendor.conf", "[Match]\nInterface=enp1s0\n[PhysicalFunction]\nNumVFs=7\n");
+        write_file("lib/pf.d/80-big.conf", "");
+        write_file("etc/pf.d/README", "not a configuration file\n");
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        ck_assert_int_eq(mkdir(subdir, 0755), 0);
+        ck_assert_int_eq(symlink(secret, to_secret), 0);
+        ck_assert_int_eq(symlink("/dev/null", to_null), 0);
+        ck_assert_int_eq(symlink("/nonexistent/x.conf", dangling), 0);
+        ck_assert_int_eq(symlink(good, to_good), 0);
+        ck_assert_int_eq(symlink(fifo, to_fifo), 0);
+        /* larger than 4 MiB, with a valid start */
+        big = make_path("lib/pf.d/80-big.conf");
+        f = fopen(big, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("[Match]\nInterface=enp9s0\n", f);
+        for (size_t i = 0; i < 4 * 1024 * 1024 / 16 + 1; i++)
+                fputs("# padding.......\n", f);
+        ck_assert_int_eq(fclose(f), 0);
+
+        s = load(dirs);
+        assert_error(s, "/10-fifo.conf", ": not a regular file (a FIFO)");
+        /* a directory takes the name: the vendor file of the same name does not apply */
+        assert_error(s, "/20-dir.conf", ": not a regular file (a directory)");
+        assert_error(s, "/50-dangling.conf",
+                     ": is a symbolic link that leads nowhere (No such file or directory)");
+        ck_assert_int_ge(asprintf_safe(&null_msg, " -> %s: not a regular file (a FIFO)", fifo), 0);
+        assert_error(s, "/70-to-fifo.conf", null_msg);
+        assert_error(s, "/80-big.conf", ": larger than 4194304 bytes, refused");
+        /* a link is followed, as systemd does in its .d directories: root made it; what it points to is
+         * parsed, and not a word of it is quoted */
+        ck_assert_ptr_nonnull(find_error(s, "/30-secret.conf"));
+        ck_assert_msg(!strstr(find_error(s, "/30-secret.conf")->message, "s3cr3t"), "%s",
+                      find_error(s, "/30-secret.conf")->message);
+        ck_assert_msg(startswith(find_error(s, "/30-secret.conf")->message, to_secret), "%s",
+                      find_error(s, "/30-secret.conf")->message);
+        ck_assert(!find_error(s, "/30-secret.conf")->unread);
+        ck_assert_uint_eq(s->n_errors, 6);
+
+        /* the link to /dev/null masks the vendor file; the link to a good file is that file, under the
+         * name it has in the directory */
+        ck_assert_ptr_null(find_error(s, "/40-vendor.conf"));
+        ck_assert_uint_eq(s->n_files, 1);
+        ck_assert_str_eq(s->files[0]->path, to_good);
+        c = config_set_find(s, &pf0);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_eq(c->num_vfs, 3);
+
+        /* explicit files (sriovctl check-config FILE...) are read the same way, and a mask is no
+         * configuration but no error either */
+        config_set_free(TAKE_PTR(s));
+        ck_assert_int_eq(config_load_files((char *[]){fifo, to_good, to_null, NULL}, &s), 0);
+        ck_assert_uint_eq(s->n_files, 1);
+        ck_assert_uint_eq(s->n_errors, 1);
+        assert_error(s, "/10-fifo.conf", ": not a regular file (a FIFO)");
+}
+END_TEST
+
 START_TEST(test_load_empty) {
         _cleanup_(config_set_freep) ConfigSet *s = NULL, *t = NULL;
         _cleanup_free_ char *nothing = make_path("nothing"), *file = make_path("file");
@@ -591,6 +723,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_parse_full);
         tcase_add_test(tc, test_parse_defaults_and_last_wins);
         tcase_add_test(tc, test_parse_errors);
+        tcase_add_test(tc, test_errors_quote_no_content);
         tcase_add_test(tc, test_overlapping_ranges);
         tcase_add_test(tc, test_require_match_off);
         tcase_add_test(tc, test_partial);
@@ -603,6 +736,7 @@ static Suite *config_suite(void) {
         tcase_add_test(lc, test_load_masking_and_order);
         tcase_add_test(lc, test_load_errors_and_find);
         tcase_add_test(lc, test_load_empty);
+        tcase_add_test(lc, test_load_not_regular);
         tcase_add_test(lc, test_load_files);
         tcase_add_test(lc, test_parse_file);
         suite_add_tcase(s, lc);

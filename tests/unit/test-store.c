@@ -224,11 +224,13 @@ START_TEST(test_corrupt_moved_aside) {
         ck_assert_ptr_eq(c, (PfConfig *) 0x1);
         ck_assert_ptr_nonnull(error);
 
-        ck_assert_int_ge(asprintf_safe(&prefix,
-                                       "Corrupt state file %s (%s:3: Expected KEY=VALUE, got \"NumV\"), "
-                                       "moved aside to %s.corrupt-",
-                                       file, file, file),
-                         0);
+        ck_assert_int_ge(
+                asprintf_safe(&prefix,
+                              "Corrupt state file %s (%s:3: Expected KEY=VALUE or a [Section] header, "
+                              "got neither), "
+                              "moved aside to %s.corrupt-",
+                              file, file, file),
+                0);
         ck_assert_msg(startswith(error, prefix), "%s", error);
         moved = strstr(error, "moved aside to ") + strlen("moved aside to ");
         ck_assert_uint_gt(strspn(moved + strlen(file) + strlen(".corrupt-"), "0123456789"), 0);
@@ -243,6 +245,64 @@ START_TEST(test_corrupt_moved_aside) {
 
         /* afterwards the PF has nothing stored, and a new save works */
         ck_assert_int_eq(store_load_pf(s, "0000:01:00.0", &c, NULL), 0);
+}
+END_TEST
+
+/* sriovd writes regular files only: a link (to a secret, say) or a FIFO in a state file's place is
+ * neither followed nor read (a FIFO hung the daemon), never taken as "nothing stored", and set aside
+ * like a corrupt file; the message quotes nothing of where a link points. */
+START_TEST(test_not_regular_moved_aside) {
+        _cleanup_(store_freep) Store *s = open_store();
+        _cleanup_free_ char *pf = state_path("pf"), *file = state_path("pf/0000:01:00.0.conf"),
+                            *fifo = state_path("pf/0000:02:00.0.conf"), *secret = NULL, *error = NULL,
+                            *error2 = NULL, *listing = NULL, *expected = NULL;
+        PfConfig *c = (PfConfig *) 0x1;
+
+        secret = path_join(tmpdir, "secret");
+        write_file(secret, "[PhysicalFunction]\nNumVFs=s3cr3t\n");
+        ck_assert_int_eq(symlink(secret, file), 0);
+        ck_assert_int_eq(store_load_pf(s, "0000:01:00.0", &c, &error), -EBADMSG);
+        ck_assert_ptr_eq(c, (PfConfig *) 0x1);
+        ck_assert_int_ge(
+                asprintf_safe(&expected,
+                              "Corrupt state file %s (%s: is a symbolic link, refused), moved aside", file,
+                              file),
+                0);
+        ck_assert_msg(startswith(error, expected), "%s", error);
+        ck_assert(!strstr(error, "s3cr3t"));
+
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        ck_assert_int_eq(store_load_pf(s, "0000:02:00.0", &c, &error2), -EBADMSG);
+        ck_assert_msg(strstr(error2, "not a regular file (a FIFO)"), "%s", error2);
+        ck_assert_ptr_eq(c, (PfConfig *) 0x1);
+
+        /* both names are free again; the link's target is untouched */
+        ck_assert_int_eq(access(file, F_OK), -1);
+        ck_assert_int_eq(access(fifo, F_OK), -1);
+        listing = list_dir(pf);
+        ck_assert_msg(strstr(listing, "0000:01:00.0.conf.corrupt-") &&
+                              strstr(listing, "0000:02:00.0.conf.corrupt-"),
+                      "%s", listing);
+        ck_assert_int_eq(access(secret, F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_version_not_regular) {
+        _cleanup_(store_freep) Store *s = NULL;
+        _cleanup_free_ char *version = NULL, *target = NULL;
+
+        s = open_store();
+        s = store_free(s);
+        version = state_path("version");
+        target = path_join(tmpdir, "version-elsewhere");
+        write_file(target, "1\n");
+        ck_assert_int_eq(unlink(version), 0);
+        ck_assert_int_eq(symlink(target, version), 0);
+        ck_assert_int_eq(store_open(statedir, &s), -ELOOP);
+        ck_assert_int_eq(unlink(version), 0);
+        ck_assert_int_eq(mkfifo(version, 0600), 0);
+        ck_assert_int_eq(store_open(statedir, &s), -EBADFD);
+        ck_assert_ptr_null(s);
 }
 END_TEST
 
@@ -333,6 +393,8 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_load_absent);
         tcase_add_test(tc, test_corrupt_moved_aside);
         tcase_add_test(tc, test_corrupt_bad_value);
+        tcase_add_test(tc, test_not_regular_moved_aside);
+        tcase_add_test(tc, test_version_not_regular);
         tcase_add_test(tc, test_save_empty_removes);
         tcase_add_test(tc, test_remove);
         tcase_add_test(tc, test_invalid_address);

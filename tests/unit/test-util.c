@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <check.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "util.h"
 
@@ -137,6 +141,120 @@ START_TEST(test_readlink_value) {
 }
 END_TEST
 
+static char *tmp_file(const char *dir, const char *name, const char *content) {
+        char *p = path_join(dir, name);
+        FILE *f;
+
+        ck_assert_ptr_nonnull(p);
+        if (content) {
+                f = fopen(p, "we");
+                ck_assert_ptr_nonnull(f);
+                ck_assert_int_ge(fputs(content, f), 0);
+                ck_assert_int_eq(fclose(f), 0);
+        }
+        return p;
+}
+
+static void assert_refused(const char *path, int error, const char *message) {
+        _cleanup_free_ char *msg = NULL;
+        char *untouched = (char *) 0x1;
+        size_t size = 77;
+
+        ck_assert_int_eq(read_full_file(path, 1024, &untouched, &size), error);
+        ck_assert_ptr_eq(untouched, (char *) 0x1);
+        ck_assert_uint_eq(size, 77);
+        ck_assert_int_eq(read_full_file_strerror(path, error, 1024, &msg), 0);
+        ck_assert_str_eq(msg, message);
+}
+
+/* Nothing but a regular file is read: a FIFO must not hang the reader (it did: fopen() blocked for
+ * a writer), a device must not be read, and a symbolic link is not followed. */
+START_TEST(test_read_full_file) {
+        char dir[] = "/tmp/test-util-XXXXXX";
+        _cleanup_free_ char *regular = NULL, *empty = NULL, *fifo = NULL, *link = NULL, *dangling = NULL,
+                            *subdir = NULL, *big = NULL, *sock = NULL, *text = NULL, *msg = NULL;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int sfd = -1;
+        char *bigtext;
+        size_t size = 0;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        regular = tmp_file(dir, "x.conf", "[Match]\nPciAddress=01:00.0\n");
+        empty = tmp_file(dir, "empty.conf", "");
+        fifo = tmp_file(dir, "fifo.conf", NULL);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        link = tmp_file(dir, "link.conf", NULL);
+        ck_assert_int_eq(symlink(regular, link), 0);
+        dangling = tmp_file(dir, "dangling.conf", NULL);
+        ck_assert_int_eq(symlink("/nonexistent/secret", dangling), 0);
+        subdir = tmp_file(dir, "dir.conf", NULL);
+        ck_assert_int_eq(mkdir(subdir, 0755), 0);
+        sock = tmp_file(dir, "sock.conf", NULL);
+        sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(sfd, 0);
+        ck_assert_uint_lt(strlen(sock), sizeof sa.sun_path);
+        strcpy(sa.sun_path, sock);
+        ck_assert_int_eq(bind(sfd, (struct sockaddr *) &sa, sizeof sa), 0);
+
+        ck_assert_int_eq(read_full_file(regular, 1024, &text, &size), 0);
+        ck_assert_str_eq(text, "[Match]\nPciAddress=01:00.0\n");
+        ck_assert_uint_eq(size, strlen(text));
+        text = mfree(text);
+        ck_assert_int_eq(read_full_file(empty, 1024, &text, &size), 0);
+        ck_assert_str_eq(text, "");
+        ck_assert_uint_eq(size, 0);
+        text = mfree(text);
+        /* exactly at the limit is fine, one byte more is not */
+        ck_assert_int_eq(read_full_file(regular, strlen("[Match]\nPciAddress=01:00.0\n"), &text, NULL), 0);
+        text = mfree(text);
+        ck_assert_int_eq(read_full_file(regular, strlen("[Match]\nPciAddress=01:00.0\n") - 1, &text, NULL),
+                         -EFBIG);
+
+        assert_refused(fifo, -EBADFD, "not a regular file (a FIFO)");
+        assert_refused(subdir, -EBADFD, "not a regular file (a directory)");
+        assert_refused(sock, -EBADFD, "not a regular file (a socket)");
+        assert_refused("/dev/null", -EBADFD, "not a regular file (a character device)");
+        assert_refused("/dev/zero", -EBADFD, "not a regular file (a character device)");
+        assert_refused(link, -ELOOP, "is a symbolic link, refused");
+        assert_refused(dangling, -ELOOP, "is a symbolic link, refused");
+        ck_assert_int_eq(read_full_file_strerror(regular, -EFBIG, 4096, &msg), 0);
+        ck_assert_str_eq(msg, "larger than 4096 bytes, refused");
+        msg = mfree(msg);
+        ck_assert_int_eq(read_full_file_strerror("/x", -ENOENT, 4096, &msg), 0);
+        ck_assert_str_eq(msg, "No such file or directory");
+
+        /* a large file: read whole when allowed, refused beyond the cap without reading it all */
+        big = tmp_file(dir, "big.conf", NULL);
+        bigtext = malloc(300001);
+        ck_assert_ptr_nonnull(bigtext);
+        for (size_t i = 0; i < 300000; i++)
+                bigtext[i] = 'a' + i % 26;
+        bigtext[300000] = 0;
+        free(tmp_file(dir, "big.conf", bigtext));
+        ck_assert_int_eq(read_full_file(big, 300000, &text, &size), 0);
+        ck_assert_uint_eq(size, 300000);
+        ck_assert_str_eq(text, bigtext);
+        text = mfree(text);
+        ck_assert_int_eq(read_full_file(big, 299999, &text, &size), -EFBIG);
+        ck_assert_int_eq(read_full_file(big, 1024, &text, &size), -EFBIG);
+        free(bigtext);
+        /* files in /proc report a size of 0 and are read all the same */
+        ck_assert_int_eq(read_full_file("/proc/self/stat", 65536, &text, &size), 0);
+        ck_assert_uint_gt(size, 0);
+        ck_assert_uint_eq(strlen(text), size);
+
+        ck_assert_int_eq(unlink(regular), 0);
+        ck_assert_int_eq(unlink(empty), 0);
+        ck_assert_int_eq(unlink(fifo), 0);
+        ck_assert_int_eq(unlink(link), 0);
+        ck_assert_int_eq(unlink(dangling), 0);
+        ck_assert_int_eq(unlink(sock), 0);
+        ck_assert_int_eq(unlink(big), 0);
+        ck_assert_int_eq(rmdir(subdir), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_strextend_sep) {
         _cleanup_free_ char *s = NULL, *t = NULL;
 
@@ -168,6 +286,7 @@ static Suite *util_suite(void) {
         tcase_add_test(tc, test_strstrip_path_join);
         tcase_add_test(tc, test_readlink_value);
         tcase_add_test(tc, test_strextend_sep);
+        tcase_add_test(tc, test_read_full_file);
         suite_add_tcase(s, tc);
         return s;
 }
