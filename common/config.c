@@ -101,14 +101,21 @@ typedef enum Section {
         SECTION_UNKNOWN, /* only while scanning for [Match] after an error */
 } Section;
 
+static const char *const match_keys[] = {
+        "PciAddress", "Interface", "Driver", "VendorDevice", "PermanentMACAddress",
+};
+
 typedef struct Parser {
         const char *path;
         PfConfig *config;
         Section section;
         bool match_only; /* second pass for ret_partial: everything but [Match] is skipped */
         unsigned line;
+        unsigned match_line; /* of the [Match] header, 0 before it */
+        unsigned match_key_lines[ELEMENTSOF(match_keys)]; /* where each [Match] key was given */
         VfSection *vf; /* the open [VirtualFunction] section */
         bool vf_started; /* VirtualFunction= seen in it */
+        unsigned vf_rate_line; /* of its last MinTxRate= or MaxTxRate= */
         char *error;
 } Parser;
 
@@ -207,6 +214,21 @@ static int replace_string(char **dst, const char *v) {
 
 static int parse_match_key(Parser *p, const char *key, const char *value) {
         PfConfig *c = p->config;
+        size_t i;
+
+        for (i = 0; i < ELEMENTSOF(match_keys); i++)
+                if (streq(key, match_keys[i]))
+                        break;
+        if (i >= ELEMENTSOF(match_keys))
+                return parser_error(p, p->line, "Unknown key %s= in section [Match]", quotable(key));
+        /* Whether two values would mean "either" or "both" or "the last" cannot be told, and a guess
+         * puts VFs on the wrong PF: a [Match] key is given once (a glob matches several names). */
+        if (p->match_key_lines[i] > 0)
+                return parser_error(p, p->line,
+                                    "%s= given twice in [Match] (first on line %u): a [Match] key takes one "
+                                    "value",
+                                    key, p->match_key_lines[i]);
+        p->match_key_lines[i] = p->line;
 
         if (isempty(value))
                 return parser_error(p, p->line, "Empty %s=: a [Match] key needs a value", key);
@@ -343,21 +365,31 @@ static int parse_vf_key(Parser *p, const char *key, const char *value) {
                 return r;
         if (r < 0)
                 return parser_error(p, p->line, "%s", msg ?: "Invalid value");
-
-        r = policy_validate(&p->vf->policy, &msg);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return parser_error(p, p->line, "%s", msg);
+        if (k == POLICY_MIN_TX_RATE || k == POLICY_MAX_TX_RATE)
+                p->vf_rate_line = p->line;
         return 0;
 }
 
 static int parser_close_vf(Parser *p) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
         if (p->vf && !p->vf_started)
                 return parser_error(p, p->vf->line,
                                     "[VirtualFunction] section without VirtualFunction=N or N-M");
+        if (p->vf) {
+                /* Checked when the section is complete, since the last value of a key is the one that
+                 * counts; the only contradiction within one policy is between the two rates, so the
+                 * error is on the line of the later of them. */
+                r = policy_validate(&p->vf->policy, &msg);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return parser_error(p, p->vf_rate_line, "%s", msg);
+        }
         p->vf = NULL;
         p->vf_started = false;
+        p->vf_rate_line = 0;
         return 0;
 }
 
@@ -381,6 +413,15 @@ static int parse_section_header(Parser *p, const IniLine *line) {
         }
 
         if (streq(l, "Match")) {
+                /* Two [Match] sections are two files run together, or conditions split in two: either
+                 * way which PFs are meant cannot be told. */
+                if (p->match_line > 0)
+                        return parser_error(
+                                p, p->line,
+                                "Duplicate [Match] section (the first is on line %u): a file has "
+                                "one [Match] section",
+                                p->match_line);
+                p->match_line = p->line;
                 p->section = SECTION_MATCH;
                 c->has_match_section = true;
                 return 0;
