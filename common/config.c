@@ -116,6 +116,7 @@ typedef struct Parser {
         VfSection *vf; /* the open [VirtualFunction] section */
         bool vf_started; /* VirtualFunction= seen in it */
         unsigned vf_rate_line; /* of its last MinTxRate= or MaxTxRate= */
+        size_t n_vfs_allocated; /* of config->vfs */
         char *error;
 } Parser;
 
@@ -439,10 +440,15 @@ static int parse_section_header(Parser *p, const IniLine *line) {
 
                 if (c->n_vfs > VF_INDEX_MAX)
                         return parser_error(p, p->line, "Too many [VirtualFunction] sections");
-                v = realloc(c->vfs, sizeof(VfSection) * (c->n_vfs + 1));
-                if (!v)
-                        return -ENOMEM;
-                c->vfs = v;
+                if (c->n_vfs >= p->n_vfs_allocated) {
+                        size_t a = MAX(p->n_vfs_allocated * 2, (size_t) 8);
+
+                        v = reallocarray(c->vfs, a, sizeof(VfSection));
+                        if (!v)
+                                return -ENOMEM;
+                        c->vfs = v;
+                        p->n_vfs_allocated = a;
+                }
                 p->vf = &c->vfs[c->n_vfs++];
                 *p->vf = (VfSection){.line = p->line};
                 p->vf_started = false;
@@ -489,34 +495,94 @@ static int parse_line(Parser *p, const IniLine *line) {
         }
 }
 
+/* The next stretch at or after s that is not painted yet (union-find with path halving). */
+static size_t stretch_next(size_t *next, size_t s) {
+        while (next[s] != s) {
+                next[s] = next[next[s]];
+                s = next[s];
+        }
+        return s;
+}
+
 /* A policy is checked per section while parsing; sections that overlap can still combine into a
  * contradiction (MinTxRate from one, MaxTxRate from another), so check every stretch of VF indexes
- * that is covered by the same set of sections. The effective policy only changes at a section's first
- * index or right after its last. */
+ * that is covered by the same set of sections: the effective policy only changes at a section's first
+ * index or right after its last.
+ *
+ * Merging every section into every stretch is quadratic (4096 overlapping sections took seconds).
+ * Instead, for each key, the sections are taken from the last to the first, and each paints the key's
+ * value on the stretches it covers that no later section painted yet: the later section wins, as in
+ * pf_config_vf_policy(), and each stretch is painted once per key. */
 static int parser_check_merged(Parser *p) {
         const PfConfig *c = p->config;
+        _cleanup_free_ unsigned *stretch_of = NULL, *starts = NULL;
+        _cleanup_free_ size_t *next = NULL, *owner = NULL;
+        _cleanup_free_ VfPolicy *merged = NULL;
+        _cleanup_free_ bool *boundary = NULL;
+        size_t n = 0;
 
-        for (size_t i = 0; i < c->n_vfs; i++)
-                for (unsigned pass = 0; pass < 2; pass++) {
-                        _cleanup_free_ char *msg = NULL;
-                        unsigned index = pass == 0 ? c->vfs[i].first : c->vfs[i].last + 1;
-                        unsigned line = 0;
-                        VfPolicy merged;
-                        int r;
+        if (c->n_vfs < 2)
+                return 0;
 
-                        if (!pf_config_vf_policy(c, index, &merged))
+        boundary = calloc(VF_INDEX_MAX + 2, sizeof(bool));
+        stretch_of = calloc(VF_INDEX_MAX + 1, sizeof(unsigned));
+        if (!boundary || !stretch_of)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_vfs; i++) {
+                boundary[c->vfs[i].first] = true;
+                boundary[c->vfs[i].last + 1] = true;
+        }
+        for (unsigned x = 0; x <= VF_INDEX_MAX; x++) {
+                if (x == 0 || boundary[x])
+                        n++;
+                stretch_of[x] = n - 1;
+        }
+
+        starts = calloc(n, sizeof(unsigned));
+        next = calloc(n + 1, sizeof(size_t));
+        owner = calloc(n, sizeof(size_t));
+        merged = calloc(n, sizeof(VfPolicy));
+        if (!starts || !next || !owner || !merged)
+                return -ENOMEM;
+        for (unsigned x = VF_INDEX_MAX + 1; x-- > 0;)
+                starts[stretch_of[x]] = x;
+
+        /* one pass per key, and a last one (key == _POLICY_KEY_MAX) for the last section covering each
+         * stretch, whose line the error names */
+        for (PolicyKey k = 0; k <= _POLICY_KEY_MAX; k++) {
+                for (size_t s = 0; s <= n; s++)
+                        next[s] = s;
+                for (size_t i = c->n_vfs; i-- > 0;) {
+                        const VfSection *v = &c->vfs[i];
+                        size_t last = stretch_of[v->last];
+
+                        if (k < _POLICY_KEY_MAX && !POLICY_HAS(&v->policy, k))
                                 continue;
-                        r = policy_validate(&merged, &msg);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r >= 0)
-                                continue;
-                        for (size_t j = 0; j < c->n_vfs; j++)
-                                if (index >= c->vfs[j].first && index <= c->vfs[j].last)
-                                        line = c->vfs[j].line;
-                        return parser_error(p, line, "VirtualFunction %u: %s (from overlapping sections)",
-                                            index, msg);
+                        for (size_t s = stretch_next(next, stretch_of[v->first]); s <= last;
+                             s = stretch_next(next, s)) {
+                                if (k < _POLICY_KEY_MAX)
+                                        policy_copy_key(&merged[s], &v->policy, k);
+                                else
+                                        owner[s] = i + 1;
+                                next[s] = s + 1;
+                        }
                 }
+        }
+
+        for (size_t s = 0; s < n; s++) {
+                _cleanup_free_ char *msg = NULL;
+                int r;
+
+                if (owner[s] == 0) /* no section covers it */
+                        continue;
+                r = policy_validate(&merged[s], &msg);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return parser_error(p, c->vfs[owner[s] - 1].line,
+                                            "VirtualFunction %u: %s (from overlapping sections)", starts[s],
+                                            msg);
+        }
         return 0;
 }
 

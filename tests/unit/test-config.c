@@ -363,6 +363,165 @@ START_TEST(test_overlapping_ranges) {
 }
 END_TEST
 
+/* 4096 overlapping [VirtualFunction] sections, as many as a file may have: their merged policies are
+ * checked stretch by stretch (this took seconds when every section was merged into every stretch). */
+START_TEST(test_many_overlapping_sections) {
+        _cleanup_(pf_config_freep) PfConfig *c = NULL, *d = NULL;
+        _cleanup_free_ char *text = NULL, *bad = NULL, *error = NULL;
+        VfPolicy p;
+
+        /* section i covers i-4095: VF x is in sections 0..x, and section x decides its VLAN */
+        text = strdup(MATCH);
+        ck_assert_ptr_nonnull(text);
+        for (unsigned i = 0; i <= 4095; i++)
+                ck_assert_int_eq(strextend_sep(&text, NULL,
+                                               "[VirtualFunction]\nVirtualFunction=%u-4095\nVLANId=%u\n%s",
+                                               i, i + 1 > 4095 ? 4095 : i + 1,
+                                               i == 0   ? "MaxTxRate=1000\nTrust=yes\n"
+                                               : i == 7 ? "MinTxRate=1000\n"
+                                               : i == 9 ? "Trust=no\n"
+                                                        : ""),
+                                 0);
+        c = parse_ok(text);
+        ck_assert_uint_eq(c->n_vfs, 4096);
+        ck_assert(pf_config_vf_policy(c, 0, &p));
+        ck_assert_uint_eq(p.vlan, 1);
+        ck_assert(p.trust);
+        ck_assert(!POLICY_HAS(&p, POLICY_MIN_TX_RATE));
+        ck_assert(pf_config_vf_policy(c, 8, &p));
+        ck_assert_uint_eq(p.vlan, 9);
+        ck_assert_uint_eq(p.min_tx_rate, 1000);
+        ck_assert_uint_eq(p.max_tx_rate, 1000);
+        ck_assert(p.trust);
+        ck_assert(pf_config_vf_policy(c, 4095, &p));
+        ck_assert_uint_eq(p.vlan, 4095);
+        ck_assert(!p.trust);
+
+        /* one rate too many, in section 2000 (VFs 2000-4095), against section 0's MaxTxRate: the
+         * error names the first VF where they meet and the line of the last section covering it */
+        bad = strdup(text);
+        ck_assert_ptr_nonnull(bad);
+        ck_assert_int_eq(strextend_sep(&bad, NULL, "[VirtualFunction]\nVirtualFunction=4095\nVLANId=1\n"),
+                         0);
+        ck_assert_int_eq(pf_config_parse_string("many.conf", bad, true, &d, &error, NULL), -EBADMSG);
+        ck_assert_msg(strstr(error, "Too many [VirtualFunction] sections"), "%s", error);
+        error = mfree(error);
+        free(bad);
+        bad = strdup(text);
+        ck_assert_ptr_nonnull(bad);
+        {
+                char *s = strstr(bad, "[VirtualFunction]\nVirtualFunction=2000-4095\nVLANId=2001\n");
+                _cleanup_free_ char *fixed = NULL, *prefix = NULL;
+                unsigned line = 1;
+
+                ck_assert_ptr_nonnull(s);
+                for (const char *q = bad; q < s; q++)
+                        line += *q == '\n';
+                s += strlen("[VirtualFunction]\nVirtualFunction=2000-4095\nVLANId=2001\n");
+                ck_assert_int_ge(asprintf_safe(&fixed, "%.*sMinTxRate=1001\n%s", (int) (s - bad), bad, s),
+                                 0);
+                ck_assert_int_eq(pf_config_parse_string("many.conf", fixed, true, &d, &error, NULL),
+                                 -EBADMSG);
+                ck_assert_int_ge(asprintf_safe(&prefix,
+                                               "many.conf:%u: VirtualFunction 2000: Invalid MinTxRate=1001",
+                                               line),
+                                 0);
+                ck_assert_msg(startswith(error, prefix), "%s", error);
+        }
+}
+END_TEST
+
+/* The stretch-by-stretch check against the obvious one: every VF index merged from every section
+ * (pf_config_vf_policy()), on random ranges. */
+START_TEST(test_overlap_check_matches_per_index) {
+        unsigned seed = 1;
+
+        for (unsigned round = 0; round < 40; round++) {
+                _cleanup_(pf_config_freep) PfConfig *c = NULL, *ref = pf_config_new(NULL);
+                _cleanup_free_ char *text = strdup(MATCH), *error = NULL, *expected = NULL;
+                unsigned n = 1 + rand_r(&seed) % 200, max_index = 1 + rand_r(&seed) % 300, line = 3;
+                unsigned *lines = calloc(n, sizeof(unsigned));
+                int r;
+
+                ck_assert_ptr_nonnull(text);
+                ck_assert_ptr_nonnull(ref);
+                ck_assert_ptr_nonnull(lines);
+                ref->vfs = calloc(n, sizeof(VfSection));
+                ck_assert_ptr_nonnull(ref->vfs);
+                ref->n_vfs = n;
+                for (unsigned i = 0; i < n; i++) {
+                        VfSection *v = &ref->vfs[i];
+                        unsigned a = rand_r(&seed) % max_index, b = rand_r(&seed) % max_index;
+
+                        v->first = MIN(a, b);
+                        v->last = MAX(a, b);
+                        lines[i] = line;
+                        ck_assert_int_eq(strextend_sep(&text, NULL,
+                                                       "[VirtualFunction]\nVirtualFunction=%u-%u\n",
+                                                       v->first, v->last),
+                                         0);
+                        line += 2;
+                        /* each section valid alone: one rate each, mostly */
+                        switch (rand_r(&seed) % 4) {
+                        case 0:
+                                v->policy.min_tx_rate = rand_r(&seed) % 1000;
+                                v->policy.set |= UINT32_C(1) << POLICY_MIN_TX_RATE;
+                                ck_assert_int_eq(
+                                        strextend_sep(&text, NULL, "MinTxRate=%u\n", v->policy.min_tx_rate),
+                                        0);
+                                line++;
+                                break;
+                        case 1:
+                                v->policy.max_tx_rate = rand_r(&seed) % 1000 + (round % 2 ? 990 : 500);
+                                v->policy.set |= UINT32_C(1) << POLICY_MAX_TX_RATE;
+                                ck_assert_int_eq(
+                                        strextend_sep(&text, NULL, "MaxTxRate=%u\n", v->policy.max_tx_rate),
+                                        0);
+                                line++;
+                                break;
+                        default:
+                                v->policy.vlan = i;
+                                v->policy.set |= UINT32_C(1) << POLICY_VLAN_ID;
+                                ck_assert_int_eq(strextend_sep(&text, NULL, "VLANId=%u\n", i), 0);
+                                line++;
+                        }
+                }
+
+                /* the first VF whose merged policy contradicts itself, and the last section covering it */
+                for (unsigned x = 0; x < max_index && !expected; x++) {
+                        _cleanup_free_ char *msg = NULL;
+                        VfPolicy p;
+
+                        if (!pf_config_vf_policy(ref, x, &p) || policy_validate(&p, &msg) >= 0)
+                                continue;
+                        for (unsigned i = 0; i < n; i++)
+                                if (x >= ref->vfs[i].first && x <= ref->vfs[i].last)
+                                        line = lines[i];
+                        ck_assert_int_ge(
+                                asprintf_safe(&expected, "r.conf:%u: VirtualFunction %u: %s", line, x, msg),
+                                0);
+                }
+
+                r = pf_config_parse_string("r.conf", text, true, &c, &error, NULL);
+                if (!expected) {
+                        ck_assert_msg(r == 0, "round %u: %s", round, strempty(error));
+                        for (unsigned x = 0; x < max_index; x++) {
+                                VfPolicy p, q;
+
+                                ck_assert_int_eq(pf_config_vf_policy(c, x, &p),
+                                                 pf_config_vf_policy(ref, x, &q));
+                                ck_assert(policy_equal(&p, &q));
+                        }
+                } else {
+                        ck_assert_int_eq(r, -EBADMSG);
+                        ck_assert_msg(startswith(error, expected), "round %u: expected \"%s\", got \"%s\"",
+                                      round, expected, error);
+                }
+                free(lines);
+        }
+}
+END_TEST
+
 START_TEST(test_require_match_off) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL;
         _cleanup_free_ char *error = NULL;
@@ -789,6 +948,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_errors_quote_no_content);
         tcase_add_test(tc, test_duplicates);
         tcase_add_test(tc, test_overlapping_ranges);
+        tcase_add_test(tc, test_many_overlapping_sections);
+        tcase_add_test(tc, test_overlap_check_matches_per_index);
         tcase_add_test(tc, test_require_match_off);
         tcase_add_test(tc, test_partial);
         tcase_add_test(tc, test_matches);
