@@ -24,7 +24,7 @@ static int mac_normalize(const char *s, char ret[static 18]) {
 
 int libvirt_xml_format(const char *pci_address, const char *mac, unsigned vlan, char **ret) {
         _cleanup_free_ char *mac_line = NULL, *vlan_lines = NULL;
-        char address[13], mac_norm[18];
+        char address[PCI_ADDRESS_MAX], mac_norm[18];
         unsigned domain, bus, slot, function;
         char *s;
         int r;
@@ -35,7 +35,7 @@ int libvirt_xml_format(const char *pci_address, const char *mac, unsigned vlan, 
         r = pci_address_normalize(pci_address, address);
         if (r < 0)
                 return r;
-        if (sscanf(address, "%4x:%2x:%2x.%1x", &domain, &bus, &slot, &function) != 4)
+        if (sscanf(address, "%x:%2x:%2x.%1x", &domain, &bus, &slot, &function) != 4)
                 return -EINVAL;
 
         if (vlan > VLAN_ID_MAX)

@@ -57,7 +57,7 @@ bool pf_config_matches(const PfConfig *c, const PfMatchInfo *info) {
                 return false;
 
         if (c->match_pci_address) {
-                char a[13];
+                char a[PCI_ADDRESS_MAX];
 
                 if (!info->pci_address || pci_address_normalize(info->pci_address, a) < 0 ||
                     !streq(a, c->match_pci_address))
@@ -235,7 +235,7 @@ static int parse_match_key(Parser *p, const char *key, const char *value) {
                 return parser_error(p, p->line, "Empty %s=: a [Match] key needs a value", key);
 
         if (streq(key, "PciAddress")) {
-                char a[13];
+                char a[PCI_ADDRESS_MAX];
 
                 if (pci_address_normalize(value, a) < 0)
                         return parser_error(

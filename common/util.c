@@ -358,39 +358,51 @@ fail:
         return r;
 }
 
-bool pci_address_is_valid(const char *s) {
-        unsigned d, b, sl, f;
-        char c;
-
-        if (!s || strlen(s) != 12)
-                return false;
-        if (sscanf(s, "%4x:%2x:%2x.%1x%c", &d, &b, &sl, &f, &c) != 4)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!(isxdigit((unsigned char) *p) && !isupper((unsigned char) *p)) && *p != ':' &&
-                    *p != '.')
+static bool all_lower_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("0123456789abcdef", s[i]) || s[i] == 0)
                         return false;
-        return s[4] == ':' && s[7] == ':' && s[10] == '.' && sl < 32 && f < 8;
+        return true;
 }
 
-int pci_address_normalize(const char *s, char ret[static 13]) {
-        char buf[13];
+bool pci_address_is_valid(const char *s) {
+        size_t d;
+
+        if (!s)
+                return false;
+        /* The kernel writes the domain with "%04x": four digits, or five from 0x10000 on (Intel VMD
+         * puts the devices behind it in domains 10000 and up). A leading zero in five digits would be
+         * a second name for the same device, and the address names files and bus objects. */
+        d = strspn(s, "0123456789abcdef");
+        if (!(d == 4 || (d == 5 && s[0] != '0')))
+                return false;
+        s += d;
+        /* ":bb:ss.f" */
+        if (strlen(s) != 8 || s[0] != ':' || s[3] != ':' || s[6] != '.')
+                return false;
+        if (!all_lower_hex(s + 1, 2) || !all_lower_hex(s + 4, 2) || !all_lower_hex(s + 7, 1))
+                return false;
+        return strtoul((char[]){s[4], s[5], 0}, NULL, 16) < 32 && s[7] < '8';
+}
+
+int pci_address_normalize(const char *s, char ret[static PCI_ADDRESS_MAX]) {
+        char buf[PCI_ADDRESS_MAX];
         size_t l;
 
         if (!s)
                 return -EINVAL;
         l = strlen(s);
-        if (l == 7)
-                snprintf(buf, sizeof buf, "0000:%s", s);
-        else if (l == 12)
-                memcpy(buf, s, 13);
-        else
+        if (l >= sizeof buf)
                 return -EINVAL;
+        if (l == strlen("01:00.0"))
+                snprintf(buf, sizeof buf, "0000:%s", s);
+        else
+                memcpy(buf, s, l + 1);
         for (char *p = buf; *p; p++)
                 *p = (char) tolower((unsigned char) *p);
         if (!pci_address_is_valid(buf))
                 return -EINVAL;
-        memcpy(ret, buf, 13);
+        memcpy(ret, buf, strlen(buf) + 1);
         return 0;
 }
 

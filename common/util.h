@@ -161,8 +161,14 @@ int write_file_atomic(const char *dir, const char *name, const char *content);
 /* What names write_file_atomic()'s temporary files: "<name>.#tmp.<pid>". */
 #define ATOMIC_TEMP_INFIX ".#tmp."
 
-/* Normalizes "01:00.0" to "0000:01:00.0"; -EINVAL when it is no PCI address. */
-int pci_address_normalize(const char *s, char ret[static 13]);
+/* The size of a buffer for a PCI address with its NUL: "0000:01:00.0", or "10000:e1:00.0" with a
+ * five-digit domain (Intel VMD). Every array that holds an address has this size. */
+#define PCI_ADDRESS_MAX 16
+
+/* Normalizes to the kernel's form: lower case, "01:00.0" to "0000:01:00.0"; the domain has four hex
+ * digits, or five from 10000 on. -EINVAL when it is no PCI address; ret is written on success only. */
+int pci_address_normalize(const char *s, char ret[static PCI_ADDRESS_MAX]);
+/* Whether s is an address in the kernel's form, as pci_address_normalize() returns it. */
 bool pci_address_is_valid(const char *s);
 
 static inline void *mfree(void *p) {

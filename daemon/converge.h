@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "policy.h"
+#include "util.h"
 
 /* The kernel work of one PF's reconcile, run on a job thread: sriov_drivers_autoprobe, the
  * sriov_numvfs writes, VF driver binding, and the per-VF link settings over rtnetlink, followed
@@ -21,7 +22,7 @@ typedef struct VfOutcome {
 
 typedef struct ConvergeWork {
         /* input */
-        char address[13];
+        char address[PCI_ADDRESS_MAX];
         char *syspath;
         char ifname[IFNAMSIZ]; /* "" when the PF has no netdev */
         char *pf_driver;

@@ -17,7 +17,7 @@
 typedef struct Lease {
         char id[33];
         char *object_path;
-        char pf_address[13];
+        char pf_address[PCI_ADDRESS_MAX];
         unsigned vf_index;
         char *consumer;
         char *owner; /* unique bus name; NULL when persistent */

@@ -48,7 +48,7 @@ static int method_get_pf(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         PhysicalFunction *pf;
         const char *device;
-        char address[13];
+        char address[PCI_ADDRESS_MAX];
         int r;
 
         r = sd_bus_message_read(message, "s", &device);

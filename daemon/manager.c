@@ -33,7 +33,7 @@ static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP(manager_state, ManagerState);
 
 PhysicalFunction *manager_find_pf(Manager *m, const char *device) {
-        char address[13];
+        char address[PCI_ADDRESS_MAX];
 
         if (isempty(device))
                 return NULL;

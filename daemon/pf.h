@@ -44,7 +44,7 @@ typedef struct PfReconcile PfReconcile;
 typedef struct PhysicalFunction {
         PfHost *host;
 
-        char address[13];
+        char address[PCI_ADDRESS_MAX];
         char *syspath;
         char *object_path;
 

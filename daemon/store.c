@@ -100,7 +100,7 @@ Store *store_free(Store *s) {
 
 static int store_paths(Store *s, const char *address, char **ret_dir, char **ret_name) {
         _cleanup_free_ char *dir = NULL, *name = NULL;
-        char a[13];
+        char a[PCI_ADDRESS_MAX];
 
         /* The address becomes a file name: only a real PCI address may, never "../x" or "a/b". */
         if (!s || pci_address_normalize(address, a) < 0)

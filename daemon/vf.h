@@ -18,7 +18,7 @@ typedef enum VfState {
 typedef struct VirtualFunction {
         const char *pf_address; /* the PF's, which outlives its VFs */
         unsigned index;
-        char address[13];
+        char address[PCI_ADDRESS_MAX];
         char *syspath;
         char *interface;
         char *driver;

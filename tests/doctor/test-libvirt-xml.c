@@ -89,6 +89,19 @@ START_TEST(test_normalizing) {
 }
 END_TEST
 
+/* A VF behind Intel VMD, in a five-digit domain: libvirt's schema takes 32-bit domains. */
+START_TEST(test_five_digit_domain) {
+        _cleanup_free_ char *s = NULL;
+        char *u = (char *) "untouched";
+
+        ck_assert_int_eq(libvirt_xml_format("10000:E1:10.2", NULL, 0, &s), 0);
+        ck_assert_ptr_nonnull(strstr(s, "domain='0x10000' bus='0xe1' slot='0x10' function='0x2'"));
+        ck_assert_int_eq(validate(s), 0);
+        ck_assert_int_eq(libvirt_xml_format("100000:e1:10.2", NULL, 0, &u), -EINVAL);
+        ck_assert_str_eq(u, "untouched");
+}
+END_TEST
+
 START_TEST(test_refused) {
         char *s = (char *) "untouched";
 
@@ -130,6 +143,7 @@ static Suite *libvirt_xml_suite(void) {
         tcase_add_test(tc, test_full_element);
         tcase_add_test(tc, test_no_mac_no_vlan);
         tcase_add_test(tc, test_normalizing);
+        tcase_add_test(tc, test_five_digit_domain);
         tcase_add_test(tc, test_refused);
         tcase_add_test(tc, test_validator_refuses_bad_xml);
         suite_add_tcase(s, tc);

@@ -76,7 +76,7 @@ static void check_new_lease(const char *consumer, unsigned index) {
                 return;
         if (lease_new(&table, &l) < 0)
                 return;
-        memcpy(l->pf_address, "0000:3b:00.0", sizeof l->pf_address);
+        memcpy(l->pf_address, "0000:3b:00.0", sizeof "0000:3b:00.0");
         l->vf_index = index;
         l->consumer = strdup(consumer);
         l->owner = strdup(":1.42");
@@ -90,7 +90,7 @@ static void check_new_lease(const char *consumer, unsigned index) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(lease_freep) Lease *l = NULL;
         _cleanup_free_ char *text = NULL, *error = NULL;
-        char a[13];
+        char a[PCI_ADDRESS_MAX];
         int r;
 
         /* the loader reads at most 64 KiB and stops at a NUL byte */

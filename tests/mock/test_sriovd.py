@@ -701,6 +701,61 @@ class TestConfigErrors(SriovdTestCase):
         self.assertIn(message, self.daemons[-1].logtext())
 
 
+def bus_label(s):
+    """sd_bus_path_encode()'s label: every character but a-zA-Z0-9 as _xx, a leading digit too."""
+    return ''.join(c if c.isascii() and (c.isalpha() or (c.isdigit() and i > 0)) else '_%02x' % ord(c)
+                   for i, c in enumerate(s))
+
+
+class TestPciDomains(SriovdTestCase):
+    def test_five_digit_domain(self):
+        """Intel VMD puts the devices behind it in PCI domains 10000 and up: "10000:e1:00.0" has
+        one character more than an address sriovd kept in 13 bytes, and was cut to "10000:e1:00."."""
+        vmd = '10000:e1:00.0'
+        self.k.add_pf(vmd, total=7, uevent=False)
+        self.k.add_pf(PF1, total=7, uevent=False)
+        conf = self.conf('10-vmd.conf', vmd, 3, extra='\n[VirtualFunction]\nVirtualFunction=1\nDriver=vfio-pci\n')
+        self.start()
+        self.wait_pf(vmd, numvfs=3)
+        self.assertEqual(self.sriovd_numvfs_writes(vmd), ['3'])
+        self.assertEqual(self.k.writes(PF1), [])
+
+        path = '/io/sriovd/pf/' + bus_label(vmd)
+        self.assertEqual(self.pf_path(vmd), path)
+        self.assertEqual(self.pf_path(vmd.upper()), path)
+        self.assertEqual(self.pf_path('enp225s0'), path)
+        self.assertIn(path, self.pf_paths())
+        props = self.bus.get_all(path, PF_IF)
+        self.assertEqual(props['PciAddress'], vmd)
+        self.assertEqual(props['ConfigSource'], conf)
+        self.assertEqual(props['State'], 'enforced')
+        vfs = props['VirtualFunctions']
+        self.assertEqual(vfs, [path + '/vf/%d' % i for i in range(3)])
+        self.assertEqual(self.vf(vfs[1], 'PciAddress'), harness.vf_address(vmd, 1))
+        self.assertEqual(self.vf(vfs[1], 'Driver'), 'vfio-pci')
+        self.assertEqual(self.vf(vfs[0], 'Driver'), 'igbvf')
+        # "e1:00.0" is domain 0000, another device
+        name, _ = self.call_error(MGR, MGR_IF, 'GetPhysicalFunction', 'string:e1:00.0')
+        self.assertEqual(name, 'io.sriovd1.Error.NoSuchDevice')
+
+        r = harness.sriovctl(self.bus, 'show', vmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(vmd, r.stdout)
+        self.assertIn(harness.vf_address(vmd, 2), r.stdout)
+        r = harness.sriovctl(self.bus, '--json', 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(vmd, json.dumps(json.loads(r.stdout)))
+
+        # the API persists it under its full address, and it survives a restart
+        r = harness.sriovctl(self.bus, 'set-numvfs', vmd, 5, '--force')   # VF 1 is on vfio-pci
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.numvfs(vmd), 5)
+        self.assertTrue(os.path.exists(os.path.join(self.daemons[-1].state_dir, 'pf', vmd + '.conf')))
+        self.restart(self.daemons[-1])
+        self.assertEqual(self.pf(vmd, 'DesiredNumVFs'), 5)
+        self.assertEqual(self.pf(vmd, 'ConfigSource'), 'api')
+
+
 class TestUnprivileged(SriovdTestCase):
     def test_daemon_as_nobody(self):
         """The tier needs no privileges in sriovd: run it as uid 65534 (only root can switch)."""

@@ -580,6 +580,21 @@ START_TEST(test_partial) {
 }
 END_TEST
 
+/* PCI domains with five hex digits (Intel VMD puts devices in domain 10000). */
+START_TEST(test_match_five_digit_domain) {
+        _cleanup_(pf_config_freep) PfConfig *c = NULL;
+        PfMatchInfo vmd = {.pci_address = "10000:e1:00.0"};
+
+        c = parse_ok("[Match]\nPciAddress=10000:E1:00.0\n");
+        ck_assert_str_eq(c->match_pci_address, "10000:e1:00.0");
+        ck_assert(pf_config_matches(c, &vmd));
+        ck_assert(!pf_config_matches(c, &(PfMatchInfo){.pci_address = "0000:e1:00.0"}));
+        ck_assert(!pf_config_matches(c, &(PfMatchInfo){.pci_address = "e1:00.0"}));
+        parse_bad("[Match]\nPciAddress=100000:e1:00.0\n", 2, "Invalid PciAddress=100000:e1:00.0");
+        parse_bad("[Match]\nPciAddress=00000:e1:00.0\n", 2, "Invalid PciAddress=00000:e1:00.0");
+}
+END_TEST
+
 START_TEST(test_matches) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL, *any = NULL;
         PfMatchInfo info = {
@@ -953,6 +968,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_require_match_off);
         tcase_add_test(tc, test_partial);
         tcase_add_test(tc, test_matches);
+        tcase_add_test(tc, test_match_five_digit_domain);
         tcase_add_test(tc, test_format_round_trip);
         tcase_add_test(tc, test_format_minimal);
         suite_add_tcase(s, tc);

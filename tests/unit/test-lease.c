@@ -120,7 +120,7 @@ START_TEST(test_trailing_blanks) {
         ck_assert_ptr_nonnull(mkdtemp(dir));
         ck_assert_int_eq(lease_table_init(&t, &changes, dir), 0);
         ck_assert_int_eq(lease_new(&t, &l), 0);
-        memcpy(l->pf_address, "0000:01:00.0", sizeof l->pf_address);
+        memcpy(l->pf_address, "0000:01:00.0", sizeof "0000:01:00.0");
         l->consumer = strdup("vm 1  ");
         ck_assert_ptr_nonnull(l->consumer);
         ck_assert_int_eq(lease_journal_save(&t, l), 0);

@@ -356,6 +356,23 @@ START_TEST(test_remove) {
 }
 END_TEST
 
+/* A PF behind Intel VMD, in domain 10000: its state file is named by its full address. */
+START_TEST(test_five_digit_domain) {
+        _cleanup_(store_freep) Store *s = open_store();
+        _cleanup_(pf_config_freep) PfConfig *c = sample_config(), *loaded = NULL;
+        _cleanup_free_ char *pf = state_path("pf"), *listing = NULL;
+
+        ck_assert_int_eq(store_save_pf(s, "10000:E1:00.0", c), 0);
+        listing = list_dir(pf);
+        ck_assert_str_eq(listing, "10000:e1:00.0.conf");
+        ck_assert_int_eq(store_load_pf(s, "10000:e1:00.0", &loaded, NULL), 1);
+        ck_assert_int_eq(loaded->num_vfs, 8);
+        ck_assert_int_eq(store_load_pf(s, "0000:e1:00.0", &loaded, NULL), 0);
+        ck_assert_int_eq(store_remove_pf(s, "10000:e1:00.0"), 0);
+        ck_assert_int_eq(store_save_pf(s, "100000:e1:00.0", c), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_invalid_address) {
         _cleanup_(store_freep) Store *s = open_store();
         _cleanup_(pf_config_freep) PfConfig *c = sample_config();
@@ -397,6 +414,7 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_version_not_regular);
         tcase_add_test(tc, test_save_empty_removes);
         tcase_add_test(tc, test_remove);
+        tcase_add_test(tc, test_five_digit_domain);
         tcase_add_test(tc, test_invalid_address);
         suite_add_tcase(s, tc);
         return s;

@@ -9,7 +9,7 @@
 #include "util.h"
 
 START_TEST(test_pci_address_normalize) {
-        char a[13];
+        char a[PCI_ADDRESS_MAX];
 
         ck_assert_int_eq(pci_address_normalize("0000:01:00.0", a), 0);
         ck_assert_str_eq(a, "0000:01:00.0");
@@ -19,6 +19,16 @@ START_TEST(test_pci_address_normalize) {
         ck_assert_str_eq(a, "0000:af:1f.7");
         ck_assert_int_eq(pci_address_normalize("ABCD:ef:00.1", a), 0);
         ck_assert_str_eq(a, "abcd:ef:00.1");
+        /* five-digit domains: Intel VMD puts the devices behind it in domains 10000 and up */
+        ck_assert_int_eq(pci_address_normalize("10000:e1:00.0", a), 0);
+        ck_assert_str_eq(a, "10000:e1:00.0");
+        ck_assert_int_eq(pci_address_normalize("1000A:E1:1F.7", a), 0);
+        ck_assert_str_eq(a, "1000a:e1:1f.7");
+        ck_assert_int_eq(pci_address_normalize("fffff:ff:1f.7", a), 0);
+        ck_assert_str_eq(a, "fffff:ff:1f.7");
+        /* the short form is domain 0000, always */
+        ck_assert_int_eq(pci_address_normalize("e1:00.0", a), 0);
+        ck_assert_str_eq(a, "0000:e1:00.0");
 
         /* a refused address leaves the output alone */
         memcpy(a, "untouched!!!", 13);
@@ -31,7 +41,21 @@ START_TEST(test_pci_address_normalize) {
         ck_assert_int_eq(pci_address_normalize("0000:0g:00.0", a), -EINVAL);
         ck_assert_int_eq(pci_address_normalize("../../etc/pw", a), -EINVAL);
         ck_assert_int_eq(pci_address_normalize("0000:01:00.0/", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000:e1:00.0/", a), -EINVAL);
+        /* a leading zero would be a second name for the same device */
         ck_assert_int_eq(pci_address_normalize("00000:01:00.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("01000:01:00.0", a), -EINVAL);
+        /* six digits: no such domain, and longer than any buffer for an address */
+        ck_assert_int_eq(pci_address_normalize("100000:e1:00.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("1000000:e1:00.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000:e1:00.0000000000000000", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("123:e1:00.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000:e1:00.", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000:e1:0.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000:e:00.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("1000x:e1:00.0", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000:e1:00.0 ", a), -EINVAL);
+        ck_assert_int_eq(pci_address_normalize("10000.e1:00.0", a), -EINVAL);
         ck_assert_str_eq(a, "untouched!!!");
 }
 END_TEST
@@ -39,10 +63,16 @@ END_TEST
 START_TEST(test_pci_address_is_valid) {
         ck_assert(pci_address_is_valid("0000:01:00.0"));
         ck_assert(pci_address_is_valid("ffff:ff:1f.7"));
+        ck_assert(pci_address_is_valid("10000:e1:00.0"));
+        ck_assert(pci_address_is_valid("fffff:ff:1f.7"));
         ck_assert(!pci_address_is_valid("0000:01:00.0 "));
         ck_assert(!pci_address_is_valid("0000:AF:00.0")); /* only the normalized (lower case) form */
+        ck_assert(!pci_address_is_valid("10000:E1:00.0"));
         ck_assert(!pci_address_is_valid("01:00.0"));
+        ck_assert(!pci_address_is_valid("00000:01:00.0"));
+        ck_assert(!pci_address_is_valid("100000:01:00.0"));
         ck_assert(!pci_address_is_valid(NULL));
+        ck_assert_uint_ge(PCI_ADDRESS_MAX, sizeof("fffff:ff:1f.7"));
 }
 END_TEST
 
