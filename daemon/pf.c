@@ -55,6 +55,7 @@ PhysicalFunction *pf_free(PhysicalFunction *pf) {
         pf_config_free(pf->persisted);
         pf_config_free(pf->runtime);
         free(pf->config_error);
+        free(pf->store_error);
         free(pf->syspath);
         free(pf->object_path);
         free(pf->interface);
@@ -194,7 +195,7 @@ void pf_load_stored(PhysicalFunction *pf) {
                         /* the count stays as it is; a corrupt file never means 0 VFs */
                         log_pf(LOG_ERR, r, pf, "%s", strempty(error));
                         if (error)
-                                (void) strextend_sep(&pf->config_error, "; ", "%s", error);
+                                (void) strextend_sep(&pf->store_error, "; ", "%s", error);
                         continue;
                 }
                 if (r < 0) {
@@ -210,6 +211,9 @@ void pf_set_config(PhysicalFunction *pf, const PfConfig *config, char *config_er
         pf->config = config;
         free(pf->config_error);
         pf->config_error = config_error;
+        /* a state file that did not load stays in LastError whatever the configuration says */
+        if (pf->store_error)
+                (void) strextend_sep(&pf->config_error, "; ", "%s", pf->store_error);
 }
 
 static const PfConfig *pf_num_vfs_source(PhysicalFunction *pf) {

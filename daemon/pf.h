@@ -67,7 +67,8 @@ typedef struct PhysicalFunction {
         const PfConfig *config; /* owned by the manager's ConfigSet */
         PfConfig *persisted;
         PfConfig *runtime;
-        char *config_error; /* a refused file that was meant for this PF */
+        char *config_error; /* a refused file that was meant for this PF, and store_error */
+        char *store_error; /* a state file of this PF that did not load (kept aside) */
         int desired_num_vfs; /* -1: unmanaged */
 
         PfState state;
@@ -92,7 +93,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PhysicalFunction *, pf_free);
 /* Re-reads sysfs: driver, interface, counts and VFs. Creates and drops VF objects and marks what
  * changed. Returns 0, or -ENODEV when the device is gone. */
 int pf_refresh(PhysicalFunction *pf);
-/* Loads what the API stored for this PF; a corrupt file adds to config_error. */
+/* Loads what the API stored for this PF; a corrupt file sets store_error, which config_error
+ * carries from then on. */
 void pf_load_stored(PhysicalFunction *pf);
 /* Sets the matching configuration file and the refused files meant for this PF. */
 void pf_set_config(PhysicalFunction *pf, const PfConfig *config, char *config_error);

@@ -334,6 +334,11 @@ class TestPersistence(SriovdTestCase):
         log = d.logtext().split('=== starting')[-1]
         self.assertTrue(any(os.path.basename(f) in log for f in data) or any(
             os.path.basename(a) in log for a in aside), 'the corrupt state file is not named in the log')
+        # and on the bus, where an operator looks, also after a reload
+        for _ in range(2):
+            wait_for(lambda: any(os.path.basename(a) in self.pf(PF1, 'LastError') for a in aside),
+                     what='the state file kept aside named in LastError')
+            self.bus.call(MGR, MGR_IF, 'Reload')
 
 
 class TestReconcile(SriovdTestCase):
