@@ -691,18 +691,25 @@ class TestEvents(PolicyTestCase):
         self.start_bound()
         vf1 = self.vfaddr(1)
         daemon = self.daemons[-1]
-        seen_before = daemon.logtext().count('uevent ')
-        t0 = time.time()
-        n_events = 0
-        for r in range(3):
-            # unbind (netdev remove, unbind) and bind (bind, netdev add): 3-4 uevents each time
-            self.k.bind_vf(vf1, 'igbvf')
-            n_events += 3
-            for i in (0, 2, 3):
-                self.k._uevent(self.k.vfs[self.vfaddr(i)].devpath, 'change')
-                n_events += 1
-        burst = time.time() - t0
-        if burst > COALESCE * 0.75:
+        # the burst must fit well inside the window; on a loaded machine (or under sanitizers) one
+        # may not, and then it is made again once sriovd has answered it
+        for attempt in range(5):
+            seen_before = daemon.logtext().count('uevent ')
+            t0 = time.time()
+            n_events = 0
+            for r in range(3):
+                # unbind (netdev remove, unbind) and bind (bind, netdev add): 3-4 uevents each time
+                self.k.bind_vf(vf1, 'igbvf')
+                n_events += 3
+                for i in (0, 2, 3):
+                    self.k._uevent(self.k.vfs[self.vfaddr(i)].devpath, 'change')
+                    n_events += 1
+            burst = time.time() - t0
+            if burst <= COALESCE * 0.75:
+                break
+            self.wait_drivers({1: VFIO})
+            self.settle()
+        else:
             self.fail('the burst took %.3fs, too long to test a %.1fs window here' % (burst, COALESCE))
         self.wait_drivers({1: VFIO})
         self.settle()
