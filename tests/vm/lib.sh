@@ -44,7 +44,7 @@ trap 'rc=$?; [ $rc != 0 ] || [ "$VM_EXPECT_FAILED" = 0 ] || { echo "FAIL: $VM_EX
 # wait_until SECONDS DESCRIPTION COMMAND...: poll every 0.1 s until COMMAND succeeds. Arguments are
 # expanded once, by the caller: use wait_eq to poll a value.
 wait_until() {
-        local what=$2 deadline=$((SECONDS + $1))
+        local limit=$1 what=$2 deadline=$((SECONDS + $1))
         shift 2
         while [ $SECONDS -lt $deadline ]; do
                 "$@" >/dev/null 2>&1 && return 0
@@ -212,13 +212,17 @@ need_sriovd() { [ -x "${SRIOVD:-}" ] || fail "sriovd is not built"; }
 sriovd_start() {
         need_sriovd
         local sock=/run/vm-notify.sock
-        rm -f "$sock" /run/vm-notify.ready
         : >"$VM_RESULT_DIR/notify.txt"
-        /usr/bin/python3 "$VM_LIB_DIR/guest/notify-listener.py" "$sock" "$VM_RESULT_DIR/notify.txt" \
-                /run/vm-notify.ready </dev/null >>"$VM_RESULT_DIR/notify-listener.log" 2>&1 &
-        NOTIFY_PID=$!
-        vm_track_pid "$NOTIFY_PID"
-        wait_until 20 "notify listener" test -e /run/vm-notify.ready
+        # The listener of a sriovd that was killed (sriovd_kill9) serves the next one: Python takes
+        # seconds to start in TCG, and a scenario may restart sriovd many times.
+        if [ -z "${NOTIFY_PID:-}" ] || ! kill -0 "$NOTIFY_PID" 2>/dev/null; then
+                rm -f "$sock" /run/vm-notify.ready
+                /usr/bin/python3 "$VM_LIB_DIR/guest/notify-listener.py" "$sock" "$VM_RESULT_DIR/notify.txt" \
+                        /run/vm-notify.ready </dev/null >>"$VM_RESULT_DIR/notify-listener.log" 2>&1 &
+                NOTIFY_PID=$!
+                vm_track_pid "$NOTIFY_PID"
+                wait_until 20 "notify listener" test -e /run/vm-notify.ready
+        fi
         echo "---- sriovd $* (started at $(cut -d' ' -f1 /proc/uptime)s)" >>"$VM_RESULT_DIR/sriovd.log"
         NOTIFY_SOCKET=$sock SYSTEMD_LOG_LEVEL=${SYSTEMD_LOG_LEVEL:-debug} SRIOVD_LOG_LEVEL=${SRIOVD_LOG_LEVEL:-debug} \
                 "$SRIOVD" "$@" </dev/null >>"$VM_RESULT_DIR/sriovd.log" 2>&1 &

@@ -4,9 +4,9 @@ connection (and so the lease) until told otherwise.
 
 usage: lease-client.py SELECTOR [KEY=VALUE...]
 Options are VF policy keys (MACAddress, VLANId, ...) or Consumer/Persistent, typed as the contract says.
-Prints "lease PATH" and "vf PATH" once the lease is granted (or "ERROR name: message" and exits 1),
-then reads commands from stdin, one a line:
-  release   Lease.Release(); prints "released" or "ERROR name: message"
+Prints "calling" as it sends the request, "lease PATH" and "vf PATH" once the lease is granted (or
+"ERROR name: message" and exits 1), then reads commands from stdin, one a line:
+  release   Lease.Release(); prints "releasing" as it calls, then "released" or "ERROR name: message"
   exit      or end of input: leaves the bus without releasing (sriovd ends the lease by itself)
 """
 import sys
@@ -36,6 +36,7 @@ def say(*words):
 selector = sys.argv[1]
 options = dbus.Dictionary({k: value(k, v) for k, v in (a.split('=', 1) for a in sys.argv[2:])}, signature='sv')
 bus = dbus.SystemBus()
+say('calling')
 try:
     lease, vf = bus.call_blocking('io.sriovd', '/io/sriovd', 'io.sriovd1.Manager', 'RequestVirtualFunction',
                                   'sa{sv}', [selector, options], timeout=120)
@@ -47,6 +48,7 @@ say('vf', vf)
 for line in sys.stdin:
     cmd = line.strip()
     if cmd == 'release':
+        say('releasing')
         try:
             bus.call_blocking('io.sriovd', lease, 'io.sriovd1.Lease', 'Release', '', [], timeout=120)
             say('released')
