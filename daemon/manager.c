@@ -144,6 +144,11 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
         pf_load_stored(pf);
         manager_assign_config(m, pf);
         pf_update_desired(pf);
+        if (pf->desired_num_vfs >= 0 && pf_forced_count(pf) == pf->desired_num_vfs) {
+                /* forced through the API, and sriovd stopped before the kernel had it */
+                log_pf(LOG_INFO, 0, pf, "NumVFs=%i was forced, enforcing it so", pf->desired_num_vfs);
+                pf_force_next(pf);
+        }
         pf->state = pf->desired_num_vfs < 0 && pf->config_error ? PF_STATE_FAILED : PF_STATE_UNMANAGED;
         free(pf->last_error);
         pf->last_error = pf->config_error ? strdup(pf->config_error) : NULL;

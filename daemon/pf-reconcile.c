@@ -101,6 +101,11 @@ bool pf_job_running(PhysicalFunction *pf) {
         return pf->reconcile && pf->reconcile->job;
 }
 
+void pf_force_next(PhysicalFunction *pf) {
+        if (pf->reconcile)
+                pf->reconcile->force_next = true;
+}
+
 void pf_retry_count(PhysicalFunction *pf) {
         if (pf->reconcile)
                 pf->reconcile->count_failed = false;
@@ -227,8 +232,10 @@ static int job_count_outcome(PhysicalFunction *pf, const ConvergeWork *w, char *
                                      pf->num_vfs, to, pf->address, pf->driver ? " (" : "",
                                      strempty(pf->driver), pf->driver ? ")" : "");
                 log_pf(LOG_ERR, error, pf, "%s", strempty(*ret_message));
-        } else
+        } else {
                 log_pf(LOG_INFO, 0, pf, "NumVFs is now %u", pf->num_vfs);
+                pf_clear_forced_count(pf);
+        }
 
         /* a count the kernel did not take is not retried on every uevent, or a partial enable would be
          * recreated forever; an explicit request or a driver reload tries again */

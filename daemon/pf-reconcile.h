@@ -63,5 +63,7 @@ void pf_check_drift(PhysicalFunction *pf);
 bool pf_job_running(PhysicalFunction *pf);
 /* -EBUSY with *ret_error while a kernel call on the PF is stuck: nothing new can start on it. */
 int pf_check_stuck(PhysicalFunction *pf, char **ret_error);
+/* The next plan may destroy VFs in use (a forced count). */
+void pf_force_next(PhysicalFunction *pf);
 /* A count the kernel refused is tried again (a new driver, an explicit request). */
 void pf_retry_count(PhysicalFunction *pf);

@@ -145,10 +145,23 @@ int pf_set_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, Request
                 return plan.error;
         }
 
+        /* the force goes to disk before the count: a crash in between must not leave a persisted count
+         * that the next sriovd refuses */
+        if (force) {
+                r = pf_mark_forced_count(pf, count);
+                if (r < 0)
+                        return asprintf_safe(ret_error, "Failed to record the forced count of %s: %s",
+                                             pf->address, strerror(-r)),
+                               -EIO;
+        } else
+                pf_clear_forced_count(pf);
         r = pf_save_state(pf, &(StateChange){.num_vfs = (int) count}, flags & PF_SETTINGS_RUNTIME,
                           ret_error);
-        if (r < 0)
+        if (r < 0) {
+                if (force)
+                        pf_clear_forced_count(pf);
                 return r;
+        }
         log_pf(LOG_INFO, 0, pf, "NumVFs set to %u%s%s through the API", count,
                flags & PF_SETTINGS_RUNTIME ? " (runtime)" : "", force ? " (forced)" : "");
         pf_update_desired(pf);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -205,6 +206,45 @@ void pf_load_stored(PhysicalFunction *pf) {
                 pf_config_free(*targets[i]);
                 *targets[i] = r > 0 ? c : NULL;
         }
+}
+
+static char *forced_count_name(PhysicalFunction *pf) {
+        return strjoin("forced-", pf->address);
+}
+
+int pf_mark_forced_count(PhysicalFunction *pf, unsigned count) {
+        _cleanup_free_ char *name = forced_count_name(pf);
+        char value[16];
+
+        if (!pf->host->runtime_store)
+                return -ENOENT;
+        if (!name)
+                return -ENOMEM;
+        snprintf(value, sizeof value, "%u\n", count);
+        return write_file_atomic(pf->host->runtime_store->dir, name, value);
+}
+
+void pf_clear_forced_count(PhysicalFunction *pf) {
+        _cleanup_free_ char *name = forced_count_name(pf);
+        int r;
+
+        if (!pf->host->runtime_store || !name)
+                return;
+        r = unlink_durable(pf->host->runtime_store->dir, name);
+        if (r < 0 && r != -ENOENT)
+                log_pf(LOG_WARNING, r, pf, "Failed to remove %s, ignoring: %m", name);
+}
+
+int pf_forced_count(PhysicalFunction *pf) {
+        _cleanup_free_ char *name = forced_count_name(pf), *path = NULL, *text = NULL;
+        unsigned count;
+
+        if (!pf->host->runtime_store || !name || !(path = path_join(pf->host->runtime_store->dir, name)))
+                return -1;
+        if (read_full_file(path, 64, &text, NULL) < 0 || safe_atou(strstrip(text), &count) < 0 ||
+            count > INT_MAX)
+                return -1;
+        return (int) count;
 }
 
 void pf_set_config(PhysicalFunction *pf, const PfConfig *config, char *config_error) {

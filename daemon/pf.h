@@ -96,6 +96,13 @@ int pf_refresh(PhysicalFunction *pf);
 /* Loads what the API stored for this PF; a corrupt file sets store_error, which config_error
  * carries from then on. */
 void pf_load_stored(PhysicalFunction *pf);
+/* A forced count lives in memory until the kernel has it; these keep it across a restart of sriovd in
+ * the runtime directory, so that a count persisted as forced is not refused after a crash between
+ * saving it and writing it. pf_forced_count() returns the count, or -1. */
+int pf_mark_forced_count(PhysicalFunction *pf, unsigned count);
+void pf_clear_forced_count(PhysicalFunction *pf);
+int pf_forced_count(PhysicalFunction *pf);
+
 /* Sets the matching configuration file and the refused files meant for this PF. */
 void pf_set_config(PhysicalFunction *pf, const PfConfig *config, char *config_error);
 /* Recomputes desired_num_vfs and every VF's policy from config, persisted and runtime state. */

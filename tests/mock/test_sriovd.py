@@ -563,6 +563,43 @@ class TestReconcile(SriovdTestCase):
         self.assertEqual(self.k.numvfs(PF1), 2)
         self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '0', '2'])
 
+    def test_forced_count_survives_a_crash_before_the_write(self):
+        """sriovd killed after it persisted a forced count and before it wrote it: the next sriovd
+        enforces it (forced), rather than refusing a count it was told to force."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 4)
+        d = self.start()
+        self.wait_pf(PF1, numvfs=4)
+        self.k.bind_vf(harness.vf_address(PF1, 1), 'vfio-pci')
+        entered, proceed = threading.Event(), threading.Event()
+        store_numvfs = self.k.store_numvfs
+
+        def never_written(pf, value):
+            # sriovd dies before the write reaches the kernel
+            entered.set()
+            proceed.wait(30)
+            return 0
+        self.k.store_numvfs = never_written
+        call = threading.Thread(target=lambda: self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs',
+                                                                'uint32:2', 'uint64:%d' % FLAG_FORCE))
+        call.start()
+        try:
+            self.assertTrue(entered.wait(20), 'sriovd never wrote sriov_numvfs')
+            d.proc.kill()
+            d.proc.wait()
+        finally:
+            proceed.set()
+            call.join(30)
+            self.k.store_numvfs = store_numvfs
+        self.assertEqual(self.k.numvfs(PF1), 4)
+        self.daemons.remove(d)
+        d.stop()
+        d = self.start(state_dir=d.state_dir, runtime_dir=d.runtime_dir, config_dirs=d.config_dirs)
+        self.wait_pf(PF1, numvfs=2)
+        self.assertIn('was forced', d.logtext())
+        self.assertEqual(os.listdir(os.path.join(d.runtime_dir, 'state')).count('forced-' + PF1), 0,
+                         'the mark of the forced count is gone once the kernel has it')
+
     def test_reload_lowering_refused_when_vfio_bound(self):
         """A file lowering the count is not applied while a VF is bound to vfio-pci."""
         self.k.add_pf(PF1, total=7, uevent=False)
