@@ -43,6 +43,8 @@ typedef struct PfConfig {
 PfConfig *pf_config_free(PfConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PfConfig *, pf_config_free);
 PfConfig *pf_config_new(const char *path);
+/* Whether the file has a [Match] key: one without would apply to every PF. */
+bool pf_config_has_match_key(const PfConfig *c);
 
 /* What a PF offers for [Match]. Strings may be NULL (unknown). */
 typedef struct PfMatchInfo {
