@@ -217,7 +217,7 @@ class PF:
         self.numvfs = 0
         self.autoprobe = True
         self.vfs = []           # VF addresses, by index
-        self.lock = threading.Lock()    # the kernel's device_lock()
+        self.lock = threading.RLock()   # the kernel's device_lock(); the VF writes take it too
         # fault injection
         self.partial = None     # the driver creates at most this many VFs (the write still succeeds)
         self.delay = 0.0        # seconds a change of sriov_numvfs blocks
@@ -618,33 +618,48 @@ class FakeKernel:
     def _device(self, addr):
         return self.vfs.get(addr.strip())
 
-    def store_drivers_probe(self, value):
+    def _locked_vf(self, value, handler):
+        """Runs handler(vf) under its PF's lock, as the kernel holds the device lock: a VF's write
+        and its PF's removal or count change never interleave. ENODEV for a VF gone meanwhile."""
         vf = self._device(value)
         if vf is None:
+            return None
+        with vf.pf.lock:
+            if self._device(value) is not vf:
+                return errno.ENODEV
+            return handler(vf)
+
+    def store_drivers_probe(self, value):
+        def probe(vf):
+            # pci_device_can_probe(): with sriov_drivers_autoprobe 0 a VF is probed only for its
+            # driver_override; without one it stays unbound, and the write still succeeds
+            if vf.driver is None and (vf.override or vf.pf.autoprobe):
+                self._bind(vf, vf.override or vf.pf.vf_driver)
+            return 0
+        r = self._locked_vf(value, probe)
+        if r is None:
             return errno.ENODEV if value.strip() not in self.pfs else 0
-        # pci_device_can_probe(): with sriov_drivers_autoprobe 0 a VF is probed only for its
-        # driver_override; without one it stays unbound, and the write still succeeds
-        if vf.driver is None and (vf.override or vf.pf.autoprobe):
-            self._bind(vf, vf.override or vf.pf.vf_driver)
-        return 0
+        return r
 
     def store_bind(self, driver, value):
-        vf = self._device(value)
-        if vf is None:
-            return errno.ENODEV
-        if vf.driver is not None:
-            return errno.EBUSY
-        if vf.override and vf.override != driver:
-            return errno.ENODEV
-        self._bind(vf, driver)
-        return 0
+        def bind(vf):
+            if vf.driver is not None:
+                return errno.EBUSY
+            if vf.override and vf.override != driver:
+                return errno.ENODEV
+            self._bind(vf, driver)
+            return 0
+        r = self._locked_vf(value, bind)
+        return errno.ENODEV if r is None else r
 
     def store_unbind(self, driver, value):
-        vf = self._device(value)
-        if vf is None or vf.driver != driver:
-            return errno.ENODEV
-        self._unbind(vf)
-        return 0
+        def unbind(vf):
+            if vf.driver != driver:
+                return errno.ENODEV
+            self._unbind(vf)
+            return 0
+        r = self._locked_vf(value, unbind)
+        return errno.ENODEV if r is None else r
 
     def bind_vf(self, addr, driver):
         """As an administrator would: unbind the VF's driver, set driver_override and probe."""
@@ -691,7 +706,10 @@ class FakeKernel:
                 if dev is None and addr in self.pfs:
                     self._set_attr(self.pfs[addr].devpath, 'driver_override', value.strip() + '\n')
                     return 0
-                return self.store_override(dev, value) if dev else errno.EIO
+                if dev is None:
+                    return errno.EIO
+                r = self._locked_vf(addr, lambda vf: self.store_override(vf, value))
+                return errno.EIO if r is None else r
         return errno.EACCES
 
     # --- the socket the shim talks to ---
