@@ -31,7 +31,8 @@ static double median_call(sd_bus *bus, int rounds, const char *path, const char 
                 sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_message *reply = NULL;
                 double t0 = now_ms();
-                int r = sig ? sd_bus_call_method(bus, "io.sriovd", path, iface, method, &e, &reply, sig, a, b)
+                int r = sig ? sd_bus_call_method(bus, "io.sriovd", path, iface, method, &e, &reply, sig, a,
+                                                 b)
                             : sd_bus_call_method(bus, "io.sriovd", path, iface, method, &e, &reply, NULL);
                 t[i] = now_ms() - t0;
                 if (r < 0) {
@@ -59,8 +60,8 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         printf("{\"gmo_ms\": %.3f, \"get_ms\": %.4f, \"ping_ms\": %.4f}\n",
-               median_call(bus, rounds < 20 ? rounds : 20, "/io/sriovd", "org.freedesktop.DBus.ObjectManager",
-                           "GetManagedObjects", NULL, NULL, NULL),
+               median_call(bus, rounds < 20 ? rounds : 20, "/io/sriovd",
+                           "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, NULL, NULL),
                median_call(bus, rounds, argv[1], "org.freedesktop.DBus.Properties", "Get", "ss",
                            "io.sriovd1.VirtualFunction", "MACAddress"),
                median_call(bus, rounds, argv[1], "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL));
