@@ -296,6 +296,45 @@ class TestPersistence(SriovdTestCase):
         self.restart(d)
         self.wait_pf(PF1, numvfs=2)
 
+    def test_forget_all_or_nothing(self):
+        """Forget that cannot remove the persisted state keeps the runtime state too: a refused call
+        changes nothing."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 2)
+        d = self.start()
+        self.wait_pf(PF1, numvfs=2)
+        self.set_numvfs(PF1, 4)
+        self.set_numvfs(PF1, 5, FLAG_RUNTIME)
+        persisted = os.path.join(d.state_dir, 'pf', PF1 + '.conf')
+        runtime = os.path.join(d.runtime_dir, 'state', 'pf', PF1 + '.conf')
+        self.assertTrue(os.path.exists(persisted) and os.path.exists(runtime))
+        # a file that cannot be removed: a non-empty directory in its place
+        os.rename(persisted, persisted + '.saved')
+        os.makedirs(os.path.join(persisted, 'x'))
+        with self.assertRaises(BusError):
+            self.bus.call(self.pf_path(PF1), PF_IF, 'Forget')
+        self.assertTrue(os.path.exists(runtime), 'the runtime state is back')
+        self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), 5, 'a refused Forget changes nothing')
+        self.assertEqual(self.k.numvfs(PF1), 5)
+
+    def test_stale_temporary_files_removed(self):
+        """What an interrupted atomic write left in the state directories is removed at start-up."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        d = self.start()
+        self.set_numvfs(PF1, 2)
+        d.stop()
+        stale = [os.path.join(d.state_dir, 'pf', PF1 + '.conf.#tmp.4242'),
+                 os.path.join(d.state_dir, 'leases', '0123456789abcdef0123456789abcdef.lease.#tmp.4242'),
+                 os.path.join(d.runtime_dir, 'state', 'pf', PF1 + '.conf.#tmp.4242')]
+        for f in stale:
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            with open(f, 'w') as fh:
+                fh.write('half written')
+        d = self.restart(d)
+        self.wait_pf(PF1, numvfs=2)
+        for f in stale:
+            self.assertFalse(os.path.exists(f), '%s left behind' % f)
+
     def test_config_dir_masking(self):
         """--config-dir given twice: the earlier masks a file of the same name in the later."""
         self.k.add_pf(PF1, total=7, uevent=False)
