@@ -6,7 +6,13 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "names.h"
 #include "util.h"
+
+/* The bus daemon's NameOwnerChanged for io.sriovd: sriovd started or went away. */
+#define MATCH_SRIOVD_OWNER_CHANGED                                                      \
+        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus'," \
+        "member='NameOwnerChanged',arg0='" SRIOVD_BUS_NAME "'"
 
 typedef struct PropertyBag PropertyBag;
 typedef struct VfPolicy VfPolicy;

@@ -354,11 +354,7 @@ static int watch_lease_end(sd_bus *bus, LeaseWatch *w, sd_bus_slot **ret_slot_re
                                 "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
                                 on_interfaces_removed, w);
         if (r >= 0)
-                r = sd_bus_add_match(bus, &slot_owner,
-                                     "type='signal',sender='org.freedesktop.DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                     "arg0='" SRIOVD_BUS_NAME "'",
-                                     on_name_owner_changed, w);
+                r = sd_bus_add_match(bus, &slot_owner, MATCH_SRIOVD_OWNER_CHANGED, on_name_owner_changed, w);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
 

@@ -454,11 +454,7 @@ static int monitor_subscribe(Monitor *mon) {
                                         "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
                                         on_interfaces_removed, mon);
         if (r >= 0)
-                r = sd_bus_add_match(mon->bus, NULL,
-                                     "type='signal',sender='org.freedesktop.DBus',"
-                                     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                     "arg0='" SRIOVD_BUS_NAME "'",
-                                     on_name_owner_changed, mon);
+                r = sd_bus_add_match(mon->bus, NULL, MATCH_SRIOVD_OWNER_CHANGED, on_name_owner_changed, mon);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to sriovd's signals: %m");
         return 0;
