@@ -12,7 +12,13 @@ PACKAGES=(
         busybox-static
         libvirt-clients
         polkitd libxml2-utils
+        cockpit-ws cockpit-bridge chromium
 )
+# The browser tests (tests/browser) need node and npm; a machine that has them already (another
+# vendor's nodejs, which bundles npm) keeps them, since Debian's npm would conflict with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
