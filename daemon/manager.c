@@ -150,8 +150,7 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
                 pf_force_next(pf);
         }
         pf->state = pf->desired_num_vfs < 0 && pf->config_error ? PF_STATE_FAILED : PF_STATE_UNMANAGED;
-        free(pf->last_error);
-        pf->last_error = pf->config_error ? strdup(pf->config_error) : NULL;
+        (void) pf_set_last_error(pf, pf->config_error);
 
         m->pfs[m->n_pfs++] = pf;
         log_pf(LOG_INFO, 0, pf, "Found PF %s (%s %s, driver %s, %u of %u VFs), %s", pf->address,

@@ -169,6 +169,8 @@ const sd_bus_vtable pf_vtable[] = {
         SD_BUS_PROPERTY("VirtualFunctions", "ao", property_get_vfs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastErrorTimestamp", "t", NULL, offsetof(PhysicalFunction, last_error_usec),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ConfigSource", "s", property_get_config_source, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetNumVFs", SD_BUS_ARGS("u", count, "t", flags), SD_BUS_NO_RESULT,

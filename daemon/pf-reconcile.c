@@ -80,7 +80,7 @@ void pf_set_state(PhysicalFunction *pf, PfState state, const char *error) {
                 pf->state = state;
                 changed = true;
         }
-        if (free_and_strdup(&pf->last_error, error) > 0)
+        if (pf_set_last_error(pf, error) > 0)
                 changed = true;
         if (changed) {
                 object_mark_changed(&pf->mark);

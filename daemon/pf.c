@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <limits.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "log.h"
 #include "names.h"
@@ -15,6 +16,23 @@ static const char *const pf_state_table[_PF_STATE_MAX] = {
 };
 
 DEFINE_STRING_TABLE_LOOKUP(pf_state, PfState);
+
+int pf_set_last_error(PhysicalFunction *pf, const char *error) {
+        struct timespec ts;
+        int r;
+
+        if (isempty(error))
+                error = NULL;
+        r = free_and_strdup(&pf->last_error, error);
+        if (r <= 0)
+                return r;
+        /* The moment a problem appeared, for monitoring (how long has this PF been failing?). */
+        if (error && clock_gettime(CLOCK_REALTIME, &ts) >= 0)
+                pf->last_error_usec = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+        else
+                pf->last_error_usec = 0;
+        return 1;
+}
 
 int pf_new(PfHost *host, const char *address, const char *syspath, PhysicalFunction **ret) {
         _cleanup_free_ PhysicalFunction *pf = NULL;

@@ -73,6 +73,7 @@ typedef struct PhysicalFunction {
 
         PfState state;
         char *last_error;
+        uint64_t last_error_usec; /* CLOCK_REALTIME when last_error last became what it is; 0: none */
 
         PfReconcile *reconcile; /* pf-reconcile.c's alone; NULL once the PF stopped */
         ObjectMark mark;
@@ -86,6 +87,9 @@ const char *pf_state_to_string(PfState s);
 PfState pf_state_from_string(const char *s);
 
 int pf_new(PfHost *host, const char *address, const char *syspath, PhysicalFunction **ret);
+/* Sets LastError (NULL or "" for none) and, when its text changes, LastErrorTimestamp. Returns > 0 when
+ * something changed, 0 when not, -ENOMEM. */
+int pf_set_last_error(PhysicalFunction *pf, const char *error);
 /* Call pf_reconcile_done() first. */
 PhysicalFunction *pf_free(PhysicalFunction *pf);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PhysicalFunction *, pf_free);
