@@ -22,6 +22,7 @@ const char *arg_root = NULL;
 const char *arg_consumer = NULL;
 bool arg_persistent = false;
 bool arg_libvirt_xml = false;
+bool arg_prometheus = false;
 
 /* Options that only some verbs take; a verb given one it does not take is a usage error. */
 typedef enum VerbOption {
@@ -32,7 +33,8 @@ typedef enum VerbOption {
         OPTION_CONSUMER = 1 << 4,
         OPTION_PERSISTENT = 1 << 5,
         OPTION_LIBVIRT_XML = 1 << 6,
-        _OPTION_LAST = OPTION_LIBVIRT_XML,
+        OPTION_FORMAT = 1 << 7,
+        _OPTION_LAST = OPTION_FORMAT,
 } VerbOption;
 
 #define ARGS_ANY UINT_MAX
@@ -49,7 +51,8 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        {"status", 0, 0, true, 0, verb_status, "", "Show every physical function, its VF counts and state"},
+        {"status", 0, 0, true, OPTION_FORMAT, verb_status, "",
+         "Show every physical function, its VF counts and state"},
         {"show", 1, 1, false, 0, verb_show, "DEVICE", "Show a physical function and its virtual functions"},
         {"set-numvfs", 2, 2, false, OPTION_RUNTIME | OPTION_FORCE, verb_set_numvfs, "DEVICE N",
          "Set the number of VFs of a physical function"},
@@ -309,6 +312,8 @@ static void help(void) {
                "     --version           Show the version\n"
                "     --json              Print JSON (status, show, monitor, check-config, doctor,\n"
                "                         request, leases)\n"
+               "     --format=FORMAT     status: table (default), json (as --json) or prometheus\n"
+               "                         (text exposition format, for node exporter's textfile collector)\n"
                "     --no-legend         Do not print column headers and footers\n"
                "  -H --host=[USER@]HOST  Operate on a remote host over ssh\n"
                "     --no-ask-password   Do not ask for a password to authorize\n"
@@ -340,6 +345,8 @@ static const char *option_name(VerbOption o) {
                 return "--persistent";
         case OPTION_LIBVIRT_XML:
                 return "--libvirt-xml";
+        case OPTION_FORMAT:
+                return "--format";
         }
         return "?";
 }
@@ -356,6 +363,7 @@ enum {
         ARG_CONSUMER,
         ARG_PERSISTENT,
         ARG_LIBVIRT_XML,
+        ARG_FORMAT,
 };
 
 /* The options that apply to some verbs only, recorded in *given so that dispatch_verb() refuses them
@@ -400,6 +408,18 @@ static int parse_verb_option(int c, const char *value, VerbOption *given) {
                 arg_libvirt_xml = true;
                 *given |= OPTION_LIBVIRT_XML;
                 break;
+        case ARG_FORMAT:
+                if (streq(value, "table"))
+                        arg_prometheus = false;
+                else if (streq(value, "json"))
+                        arg_json = true;
+                else if (streq(value, "prometheus"))
+                        arg_prometheus = true;
+                else
+                        return log_usage("Unknown output format '%s'; expected table, json or prometheus.",
+                                         value);
+                *given |= OPTION_FORMAT;
+                break;
         }
         return 0;
 }
@@ -419,6 +439,7 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                                                 {"consumer", required_argument, NULL, ARG_CONSUMER},
                                                 {"persistent", no_argument, NULL, ARG_PERSISTENT},
                                                 {"libvirt-xml", no_argument, NULL, ARG_LIBVIRT_XML},
+                                                {"format", required_argument, NULL, ARG_FORMAT},
                                                 {}};
         VerbOption given = 0;
         int c, r;
@@ -453,6 +474,7 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                 case ARG_CONSUMER:
                 case ARG_PERSISTENT:
                 case ARG_LIBVIRT_XML:
+                case ARG_FORMAT:
                         r = parse_verb_option(c, optarg, &given);
                         if (r != 0)
                                 return r;
@@ -468,6 +490,9 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                         return log_usage("Unknown option '%s'. See '%s --help'.", argv[optind - 1],
                                          program_invocation_short_name);
                 }
+
+        if (arg_json && arg_prometheus)
+                return log_usage("--json and --format=prometheus exclude each other.");
 
         *ret_options = given;
         return 1;

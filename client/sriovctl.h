@@ -35,6 +35,7 @@ extern const char *arg_root;
 extern const char *arg_consumer;
 extern bool arg_persistent;
 extern bool arg_libvirt_xml;
+extern bool arg_prometheus;
 
 void log_error_internal(const char *format, ...) _printf_(1, 2);
 void log_warning_internal(const char *format, ...) _printf_(1, 2);

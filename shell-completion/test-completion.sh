@@ -65,6 +65,10 @@ check "vfio-pci" sriovctl request --persistent driver=
 check "no yes" sriovctl request enp1s0 mac=02:00:00:00:00:01 trust=
 check "" sriovctl request --consumer ""
 check "leases" sriovctl lea
+check "--force --format" sriovctl status --for
+check "--format=prometheus" sriovctl status --format=p
+check "json prometheus table" sriovctl status --format ""
+check "" sriovctl --format json status ""
 check "release reload request" sriovctl re
 check "1 7" sriovctl release ""
 check "" sriovctl release 1 ""
