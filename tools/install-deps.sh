@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing sriovd needs on Debian bookworm. Idempotent; run as root.
+# python3-jsonschema and prometheus (for its promtool) check sriovctl's JSON and metrics output
+# (tests/mock/test_fleet.py). On a host booted with systemd the prometheus package also enables its
+# server; it is not needed running.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +16,7 @@ PACKAGES=(
         libvirt-clients
         polkitd libxml2-utils
         cockpit-ws cockpit-bridge chromium
+        python3-jsonschema prometheus
 )
 # The browser tests (tests/browser) need node and npm; a machine that has them already (another
 # vendor's nodejs, which bundles npm) keeps them, since Debian's npm would conflict with it.
