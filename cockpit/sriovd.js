@@ -375,7 +375,10 @@
         const list = sortedPfs();
         const root = $("pfs");
         if (state.owner === null)
-            root.replaceChildren();
+            root.replaceChildren(el("div", { class: "card", id: "not-running" }, el("div", { class: "card-body empty" },
+                "sriovd does not answer on the system bus. Start it with ",
+                el("code", {}, "systemctl start sriovd.service"),
+                "; this page shows its devices as soon as it is back.")));
         else if (!list.length && manager.valid)
             root.replaceChildren(el("div", { class: "card" }, el("div", { class: "card-body empty" },
                 "sriovd sees no PCI device with SR-IOV.")));

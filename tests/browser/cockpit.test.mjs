@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
@@ -71,6 +72,19 @@ function kernelDriver(vfAddr) {
 
 function sriovctl(...args) {
     return execFileSync(SRIOVCTL, args.map(String), { encoding: "utf8" });
+}
+
+// Asks run.py for what only it can do: hotplug in the fake kernel, stopping and starting sriovd.
+function control(command) {
+    return new Promise((resolve, reject) => {
+        let reply = "";
+        const c = net.createConnection(process.env.CONTROL, () => c.write(command + "\n"));
+        c.on("data", d => {
+            reply += d;
+        });
+        c.on("error", reject);
+        c.on("end", () => (reply.trim() === "ok" ? resolve() : reject(new Error(`${command}: ${reply}`))));
+    });
 }
 
 // --- the page ---
@@ -320,6 +334,35 @@ test("the doctor's failures are shown with their fixes", async () => {
     await shot("doctor");
     await page.click("#doctor-close");
     assert.equal(await page.$eval("#doctor", e => e.hidden), true);
+});
+
+test("a PF hot-added and hot-removed appears and goes without a reload", async () => {
+    const pf = "0000:03:00.0";
+    await control(`add-pf ${pf} sriovweb3`);
+    await page.waitForSelector(`section[data-pf="${pf}"]`, { timeout: 5000 });
+    assert.equal(await text(field(pf, "Interface")), "sriovweb3");
+    assert.equal(await text(field(pf, "State")), pfProp(pf, "State"));
+    await control(`remove-pf ${pf}`);
+    await page.waitForFunction(p => !document.querySelector(`section[data-pf="${p}"]`), { timeout: 5000 }, pf);
+});
+
+test("the page says when sriovd is not running, and shows it again when it is back", async () => {
+    await control("stop-daemon");
+    await waitText("#daemon-status", "sriovd is not running: io.sriovd is not on the system bus.", 5000);
+    assert.equal(await page.$$eval("#pfs section.pf", s => s.length), 0);
+    assert.match(await text("#not-running"), /systemctl start sriovd\.service/);
+    await shot("not-running");
+    await control("start-daemon");
+    await page.waitForSelector(`section[data-pf="${PF2}"]`, { timeout: 10000 });
+    await page.waitForFunction(() => /running|degraded/.test(document.getElementById("daemon-status").textContent),
+                               { timeout: 10000 });
+    // what the API persisted is back, from the new daemon's objects
+    await waitText(field(PF2, "DesiredNumVFs"), String(pfProp(PF2, "DesiredNumVFs")));
+    await waitText(field(PF2, "NumVFs"), String(pfProp(PF2, "NumVFs")));
+    assert.equal(await rowCount(PF2), vfPaths(PF2).length);
+    // and a change made now is shown live again
+    sriovctl("set-numvfs", PF1, 2, "--runtime");
+    await waitText(field(PF1, "NumVFs"), "2", 2000);
 });
 
 test("without administrative access the page is read-only and says why", async () => {

@@ -23,11 +23,14 @@ installs them)."""
 import argparse
 import json
 import os
+import queue
 import shutil
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -139,6 +142,59 @@ class World:
         })
         self.url_admin = self.start_ws(None)
         self.url_limited = self.start_ws(NOBODY)
+        self.control = self.start_control()
+
+    def start_control(self):
+        """A unix socket for the node tests to change what only this process can: one command per
+        connection ("add-pf ADDR IFNAME", "remove-pf ADDR", "stop-daemon", "start-daemon"), answered
+        with "ok" or "error: ..." once done."""
+        world = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                words = self.rfile.readline().decode().split()
+                done = queue.Queue()
+                world.commands.put((words, done))
+                self.wfile.write(done.get().encode())
+
+        self.commands = queue.Queue()
+        path = os.path.join(self.wd, 'control.sock')
+        self.server = socketserver.ThreadingUnixStreamServer(path, Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return path
+
+    def serve(self, proc):
+        """Runs the control socket's commands until proc exits. On this thread: a process started
+        here gets SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG)."""
+        while proc.poll() is None:
+            try:
+                words, done = self.commands.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.command(*words)
+                done.put('ok\n')
+            except Exception as e:     # reported to the test, which fails on it
+                done.put('error: %r\n' % e)
+        return proc.returncode
+
+    def command(self, verb, *args):
+        if verb == 'add-pf':
+            addr, ifname = args
+            if os.path.exists('/sys/class/net/' + ifname):
+                raise RuntimeError('the host has an interface %s' % ifname)
+            self.k.add_pf(addr, total=7, ifname=ifname)
+        elif verb == 'remove-pf':
+            self.k.remove_pf(args[0])
+        elif verb == 'stop-daemon':
+            self.daemon.stop()
+        elif verb == 'start-daemon':
+            d = self.daemon
+            self.daemon = harness.Daemon(self.k, self.bus, self.wd, config_dirs=d.config_dirs,
+                                         state_dir=d.state_dir, runtime_dir=d.runtime_dir)
+            self.daemon.wait_ready()
+        else:
+            raise ValueError('unknown command %s' % verb)
 
     def prop(self, pf, name):
         path = self.bus.call('/io/sriovd', 'io.sriovd1.Manager', 'GetPhysicalFunction', 's', pf)[0]
@@ -161,6 +217,8 @@ class World:
         return 'http://127.0.0.1:%d/cockpit/@localhost/sriovd/index.html' % port
 
     def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
         for p, log in self.procs:
             if p.poll() is None:
                 p.terminate()
@@ -204,6 +262,7 @@ def main():
             'SYSFS': world.k.sys,
             'SRIOVCTL': os.path.abspath(harness.sriovctl_path()),
             'STATE_DIR': world.daemon.state_dir,
+            'CONTROL': world.control,
             'LEASE': world.lease,
             'PF1': PF1,
             'PF2': PF2,
@@ -211,11 +270,10 @@ def main():
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
         })
         if a.keep:
-            print(json.dumps({'admin': world.url_admin, 'limited': world.url_limited,
+            print(json.dumps({'admin': world.url_admin, 'limited': world.url_limited, 'control': world.control,
                               'DBUS_SYSTEM_BUS_ADDRESS': world.bus.address}, indent=2), flush=True)
             try:
-                while True:
-                    time.sleep(3600)
+                world.serve(subprocess.Popen(['sleep', 'infinity'], preexec_fn=harness._die_with_parent))
             except KeyboardInterrupt:
                 return 0
         cmd = [node, '--test', '--test-concurrency=1']
@@ -225,7 +283,8 @@ def main():
         # node resolves imports of an ES module from the file's folder, not NODE_PATH: the test imports
         # puppeteer-core by the absolute path that MODULES gives.
         env['MODULES'] = os.path.join(modules, 'node_modules')
-        rc = subprocess.run(cmd, env=env, timeout=600).returncode
+        node_proc = subprocess.Popen(cmd, env=env, preexec_fn=harness._die_with_parent)
+        rc = world.serve(node_proc)
         if not world.daemon.alive():
             sys.stderr.write('browser tests: sriovd died (%s)\n' % world.daemon.proc.returncode)
             rc = 1
