@@ -251,7 +251,8 @@
                             el("thead", {}, el("tr", {},
                                 ["VF", "Address", "Interface", "Driver", "MAC", "VLAN / QoS", "Spoof check",
                                  "Trust", "Link state", "Rate (min / max)", "IOMMU group", "Lease", "State",
-                                 "Not in force", ""].map(h => el("th", { scope: "col" }, h)))),
+                                 "Not in force"].map(h => el("th", { scope: "col" }, h)),
+                                el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Actions")))),
                             el("tbody", {}, list.map(vf => vfRow(pf, vf)))))
                     : el("p", { class: "subtle empty" }, "No virtual functions.")));
     }
@@ -271,8 +272,9 @@
                 el("div", { class: "table-wrap" },
                     el("table", { class: "table", "aria-label": "Leases" },
                         el("thead", {}, el("tr", {},
-                            ["Consumer", "Virtual function", "Holder", "Since", ""].map(h =>
-                                el("th", { scope: "col" }, h)))),
+                            ["Consumer", "Virtual function", "Holder", "Since"].map(h =>
+                                el("th", { scope: "col" }, h)),
+                            el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Actions")))),
                         el("tbody", {}, list.map(l => {
                             const id = l.path.split("/").pop();
                             const vf = vfs[l.VirtualFunction];
