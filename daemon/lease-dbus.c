@@ -13,23 +13,24 @@ static int property_get_vf(sd_bus *bus, const char *path, const char *interface,
         PhysicalFunction *pf = l->vf_gone ? NULL : manager_find_pf(bus_current_manager(bus), l->pf_address);
         VirtualFunction *vf = pf ? pf_get_vf(pf, l->vf_index) : NULL;
 
-        return sd_bus_message_append(reply, "o", vf ? vf->object_path : "/");
+        return sd_bus_message_append_basic(reply, 'o', vf ? vf->object_path : "/");
 }
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Lease *l = userdata;
 
-        return sd_bus_message_append(reply, "s",
-                                     strempty(streq(property, "Owner") ? l->owner : l->consumer));
+        return sd_bus_message_append_basic(reply, 's',
+                                           strempty(streq(property, "Owner") ? l->owner : l->consumer));
 }
 
 static int property_get_persistent(sd_bus *bus, const char *path, const char *interface,
                                    const char *property, sd_bus_message *reply, void *userdata,
                                    sd_bus_error *error) {
         Lease *l = userdata;
+        int b = l->persistent;
 
-        return sd_bus_message_append(reply, "b", l->persistent);
+        return sd_bus_message_append_basic(reply, 'b', &b);
 }
 
 /* Answers a request with the lease and its VF, or a release with nothing. */

@@ -5,6 +5,7 @@
 #include "bus-errors.h"
 #include "bus-call.h"
 #include "bus-changes.h"
+#include "bus-objects.h"
 #include "lease-dbus.h"
 #include "log.h"
 #include "manager-dbus.h"
@@ -28,14 +29,14 @@ static int exit_handler(sd_event_source *s, void *userdata) {
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+        return sd_bus_message_append_basic(reply, 's', PACKAGE_VERSION);
 }
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
-        return sd_bus_message_append(reply, "s", manager_state_to_string(m->state));
+        return sd_bus_message_append_basic(reply, 's', manager_state_to_string(m->state));
 }
 
 static int method_list_pfs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -162,9 +163,9 @@ static int bus_add_objects(Manager *m) {
                                      manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add manager object: %m");
-        r = sd_bus_add_object_manager(m->bus, NULL, SRIOVD_MANAGER_PATH);
+        r = bus_add_object_manager(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to add object manager: %m");
+                return r;
         r = sd_bus_add_fallback_vtable(m->bus, NULL, SRIOVD_PF_PREFIX, SRIOVD_PF_INTERFACE, pf_vtable,
                                        pf_object_find, m);
         if (r < 0)

@@ -13,7 +13,7 @@
                                        const char *property, sd_bus_message *reply, void *userdata, \
                                        sd_bus_error *error) {                                       \
                 PhysicalFunction *pf = userdata;                                                    \
-                return sd_bus_message_append(reply, "s", strempty(expr));                           \
+                return sd_bus_message_append_basic(reply, 's', strempty(expr));                     \
         }
 
 DEFINE_PF_STRING_GETTER(address, pf->address);
@@ -35,7 +35,7 @@ static int property_get_vfs(sd_bus *bus, const char *path, const char *interface
                 return r;
         for (size_t i = 0; i < pf->n_vfs; i++)
                 if (pf->vfs[i]) {
-                        r = sd_bus_message_append(reply, "o", pf->vfs[i]->object_path);
+                        r = sd_bus_message_append_basic(reply, 'o', pf->vfs[i]->object_path);
                         if (r < 0)
                                 return r;
                 }
@@ -45,8 +45,9 @@ static int property_get_vfs(sd_bus *bus, const char *path, const char *interface
 static int property_get_autoprobe(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         PhysicalFunction *pf = userdata;
+        int b = pf->drivers_autoprobe;
 
-        return sd_bus_message_append(reply, "b", pf->drivers_autoprobe);
+        return sd_bus_message_append_basic(reply, 'b', &b);
 }
 
 static uint64_t settings_flags(uint64_t flags) {

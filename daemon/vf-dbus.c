@@ -11,7 +11,7 @@
                                        const char *property, sd_bus_message *reply, void *userdata, \
                                        sd_bus_error *error) {                                       \
                 VirtualFunction *vf = userdata;                                                     \
-                return sd_bus_message_append(reply, "s", strempty(expr));                           \
+                return sd_bus_message_append_basic(reply, 's', strempty(expr));                     \
         }
 
 DEFINE_VF_STRING_GETTER(address, vf->address);
@@ -25,8 +25,8 @@ static int property_get_mac(sd_bus *bus, const char *path, const char *interface
         VirtualFunction *vf = userdata;
         char buf[18];
 
-        return sd_bus_message_append(
-                reply, "s",
+        return sd_bus_message_append_basic(
+                reply, 's',
                 POLICY_HAS(&vf->actual, POLICY_MAC_ADDRESS) ? policy_format_mac(&vf->actual.mac, buf) : "");
 }
 
@@ -35,7 +35,7 @@ static int property_get_vlan_protocol(sd_bus *bus, const char *path, const char 
                                       sd_bus_error *error) {
         VirtualFunction *vf = userdata;
 
-        return sd_bus_message_append(reply, "s", vlan_protocol_to_string(vf->actual.vlan_protocol));
+        return sd_bus_message_append_basic(reply, 's', vlan_protocol_to_string(vf->actual.vlan_protocol));
 }
 
 static int property_get_link_state(sd_bus *bus, const char *path, const char *interface,
@@ -43,15 +43,15 @@ static int property_get_link_state(sd_bus *bus, const char *path, const char *in
                                    sd_bus_error *error) {
         VirtualFunction *vf = userdata;
 
-        return sd_bus_message_append(reply, "s", link_state_to_string(vf->actual.link_state));
+        return sd_bus_message_append_basic(reply, 's', link_state_to_string(vf->actual.link_state));
 }
 
 static int property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         VirtualFunction *vf = userdata;
+        int b = streq(property, "Trust") ? vf->actual.trust : vf->actual.spoof_check;
 
-        return sd_bus_message_append(reply, "b",
-                                     streq(property, "Trust") ? vf->actual.trust : vf->actual.spoof_check);
+        return sd_bus_message_append_basic(reply, 'b', &b);
 }
 
 static int property_get_lease(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -59,7 +59,7 @@ static int property_get_lease(sd_bus *bus, const char *path, const char *interfa
         VirtualFunction *vf = userdata;
         Lease *l = lease_table_find_for_vf(&bus_current_manager(bus)->leases, vf->pf_address, vf->index);
 
-        return sd_bus_message_append(reply, "o", l ? l->object_path : "/");
+        return sd_bus_message_append_basic(reply, 'o', l ? l->object_path : "/");
 }
 
 static int property_get_policy(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -18,8 +18,10 @@ import hashlib  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import unittest  # noqa: E402
+import xml.etree.ElementTree as ET  # noqa: E402
 
-from test_leases import LEASE_IF, MGR, MGR_IF, NOBODY, PF1, PF_IF, PYTHON, VF_IF, LeaseTestCase  # noqa: E402
+from harness import wait_for, write_pf_conf  # noqa: E402
+from test_leases import LEASE_IF, MGR, MGR_IF, NOBODY, PF1, PF2, PF_IF, PYTHON, VF_IF, LeaseTestCase  # noqa: E402
 
 # The caller, as its own process (so that it can run as another user): reads the introspection of
 # the objects it is given, builds the calls below from each method's signature, makes them and
@@ -153,6 +155,83 @@ class TestBusRobustness(LeaseTestCase):
             self.assertEqual(self.snapshot(d), before, 'state changed (as %s)' % (user or 'root'))
         self.assertEqual(self.bus.get(pf, PF_IF, 'State'), 'enforced')
 
+
+class TestManagedObjects(LeaseTestCase):
+    """sriovd answers GetManagedObjects itself (daemon/bus-objects.c), not through sd-bus' generic
+    object manager: the reply must hold what sd-bus' own GetAll and Introspect say of each object."""
+
+    def objects(self):
+        """Every object sriovd serves, as the manager's methods and properties list them."""
+        paths = list(self.leases())
+        for pf in self.bus.call(MGR, MGR_IF, 'ListPhysicalFunctions')[0]:
+            paths += [pf] + self.bus.get(pf, PF_IF, 'VirtualFunctions')
+        return paths
+
+    def check_managed_objects(self):
+        r = self.bus.busctl('--json=short', 'call', 'io.sriovd', MGR, 'org.freedesktop.DBus.ObjectManager',
+                            'GetManagedObjects')
+        reply = json.loads(r.stdout)
+        self.assertEqual(reply['type'], 'a{oa{sa{sv}}}')
+        gmo = reply['data'][0]
+        paths = self.objects()
+        # a path twice in the reply would be one key of the JSON object: count the entries too
+        plain = self.bus.busctl('call', 'io.sriovd', MGR, 'org.freedesktop.DBus.ObjectManager',
+                                'GetManagedObjects').stdout.split()
+        self.assertEqual(plain[:2], ['a{oa{sa{sv}}}', str(len(paths))])
+        self.assertEqual(sorted(gmo), sorted(paths))
+        for path in paths:
+            xml = self.bus.call(path, 'org.freedesktop.DBus.Introspectable', 'Introspect')[0]
+            interfaces = [i.get('name') for i in ET.fromstring(xml).findall('interface')]
+            self.assertEqual(list(gmo[path]), interfaces, path)
+            for iface in interfaces:
+                if iface.startswith('org.freedesktop.DBus.'):
+                    self.assertEqual(gmo[path][iface], {}, '%s %s' % (path, iface))
+                    continue
+                r = self.bus.busctl('--json=short', 'call', 'io.sriovd', path, 'org.freedesktop.DBus.Properties',
+                                    'GetAll', 's', iface)
+                get_all = json.loads(r.stdout)['data'][0]
+                # names, order, D-Bus types and values
+                self.assertEqual(list(gmo[path][iface].items()), list(get_all.items()), '%s %s' % (path, iface))
+        return gmo
+
+    def test_managed_objects_as_get_all(self):
+        # PF2's link settings fail (the fake kernel has no rtnetlink): a policy, a failed state and
+        # errors in the reply as well
+        self.k.add_pf(PF2, total=4, uevent=False)
+        write_pf_conf(self.etc, '20-pf2.conf', {'PciAddress': PF2}, 2,
+                      '\n[VirtualFunction]\nVirtualFunction=0-1\nMACAddress=02:00:00:00:00:20\nVLANId=7\n'
+                      'Trust=yes\nLinkState=enable\nMaxTxRate=100\n')
+        self.setup_pf(3)
+        pf2 = self.pf_path(PF2)
+        wait_for(lambda: self.bus.get(pf2, PF_IF, 'State') == 'failed', what='%s failed' % PF2)
+        lease, vf = self.request(PF1, Consumer='vm1', persistent=True)
+        gmo = self.check_managed_objects()
+        self.assertEqual(len(gmo), 1 + 2 + 3 + 2, 'a lease, two PFs, five VFs')
+        self.assertEqual(gmo[vf][VF_IF]['Lease'], {'type': 'o', 'data': lease})
+        self.assertEqual(gmo[lease][LEASE_IF]['VirtualFunction'], {'type': 'o', 'data': vf})
+        self.assertEqual(gmo[lease][LEASE_IF]['Consumer'], {'type': 's', 'data': 'vm1'})
+        vf2 = self.vf_paths(PF2)[1]
+        self.assertEqual(gmo[vf2][VF_IF]['Policy'], {'type': 'a{sv}', 'data': {
+            'MACAddress': {'type': 's', 'data': '02:00:00:00:00:20'}, 'VLANId': {'type': 'q', 'data': 7},
+            'Trust': {'type': 'b', 'data': True}, 'LinkState': {'type': 's', 'data': 'enable'},
+            'MaxTxRate': {'type': 'u', 'data': 100}}})
+        self.assertEqual(gmo[vf2][VF_IF]['State'], {'type': 's', 'data': 'failed'})
+        self.assertIn('no network interface', gmo[vf2][VF_IF]['LastError']['data'])
+        self.assertEqual(gmo[pf2][PF_IF]['VirtualFunctions'], {'type': 'ao', 'data': self.vf_paths(PF2)})
+
+        # a change is in the next reply
+        self.bus.call(lease, LEASE_IF, 'Release')
+        pf1 = self.pf_path(PF1)
+        self.bus.call(pf1, PF_IF, 'SetNumVFs', 'ut', 2, 1)
+        gmo = self.check_managed_objects()
+        self.assertEqual(len(gmo), 2 + 2 + 2, 'two PFs, four VFs')
+        self.assertEqual(gmo[pf1][PF_IF]['NumVFs'], {'type': 'u', 'data': 2})
+        self.assertEqual(gmo[vf][VF_IF]['Lease'], {'type': 'o', 'data': '/'})
+
+        name, _ = self.call_error(MGR, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', 's', 'x')
+        self.assertEqual(name, 'org.freedesktop.DBus.Error.InvalidArgs')
+        name, _ = self.call_error(pf1, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects')
+        self.assertIn(name, CONTRACT)
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)

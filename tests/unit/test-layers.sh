@@ -7,7 +7,7 @@ top=$1
 
 python3 "$top/tools/include-graph.py" "$top/daemon"
 
-bus_layer='^(main|manager-dbus|pf-dbus|vf-dbus|lease-dbus|bus-call|bus-changes|polkit)\.[ch]$'
+bus_layer='^(main|manager-dbus|pf-dbus|vf-dbus|lease-dbus|bus-call|bus-changes|bus-objects|polkit)\.[ch]$'
 bad=()
 for f in "$top"/daemon/*.[ch]; do
         name=$(basename "$f")
