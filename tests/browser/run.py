@@ -276,7 +276,7 @@ def main():
                 world.serve(subprocess.Popen(['sleep', 'infinity'], preexec_fn=harness._die_with_parent))
             except KeyboardInterrupt:
                 return 0
-        cmd = [node, '--test', '--test-concurrency=1']
+        cmd = [node, '--test']
         if a.pattern:
             cmd += ['--test-name-pattern', a.pattern]
         cmd.append(os.path.join(HERE, 'cockpit.test.mjs'))
