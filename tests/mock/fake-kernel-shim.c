@@ -17,6 +17,13 @@
  * whose writes come back here), and the open family, to drop O_TRUNC on watched attributes: sysfs
  * ignores it, a testbed file would be emptied by it.
  *
+ * Also interposed: recvmsg and recv, for the kernel's answer to a uevent listener that fell behind.
+ * umockdev hands uevents to a libudev monitor over a unix socket named event<N> in the testbed, where
+ * a full queue makes the sender wait; a netlink socket instead drops what does not fit and fails the
+ * listener's next receive with ENOBUFS. The harness, when it emulates that (FakeKernel's
+ * uevent_overrun), drops the uevent and creates enobufs-event<N> beside the socket; the listener's
+ * next receive removes that file and fails with ENOBUFS, once, as the kernel reports an overrun.
+ *
  * Without $SRIOV_MOCK_KERNEL_SOCKET the shim passes everything through.
  */
 
@@ -29,6 +36,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -344,6 +352,49 @@ static FILE *open_stream(const char *path, const char *mode) {
                 errno = saved;
         }
         return f;
+}
+
+/* True once after the harness dropped uevents meant for the listener on fd (see the top). The raw
+ * syscalls keep umockdev's wrappers, which fake a netlink address, out of it. */
+static bool uevent_overrun(int fd) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        char marker[sizeof(sa.sun_path) + 16];
+        const char *base;
+
+        if (!enabled() || syscall(SYS_getsockname, fd, &sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+            len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+                return false;
+        sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+        base = strrchr(sa.sun_path, '/') + 1;
+        if (strncmp(base, "event", 5) != 0)
+                return false;
+        snprintf(marker, sizeof(marker), "%.*senobufs-%s", (int) (base - sa.sun_path), sa.sun_path, base);
+        return syscall(SYS_unlinkat, AT_FDCWD, marker, 0) == 0;
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+        static ssize_t (*real)(int, struct msghdr *, int);
+
+        if (uevent_overrun(fd)) {
+                errno = ENOBUFS;
+                return -1;
+        }
+        if (!real)
+                real = dlsym(RTLD_NEXT, "recvmsg");
+        return real(fd, msg, flags);
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
+        static ssize_t (*real)(int, void *, size_t, int);
+
+        if (uevent_overrun(fd)) {
+                errno = ENOBUFS;
+                return -1;
+        }
+        if (!real)
+                real = dlsym(RTLD_NEXT, "recv");
+        return real(fd, buf, len, flags);
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode) {

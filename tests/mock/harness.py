@@ -257,6 +257,13 @@ class FakeKernel:
         self.tblock = threading.RLock()
         self.sendlock = threading.Lock()    # one uevent at a time, in order, as from one kernel
         self.seqnum = 0
+        # uevent_overrun: a listener that falls behind loses uevents and gets ENOBUFS, as from a
+        # netlink socket whose buffer is full (see _send_or_drop); lose_uevents drops every uevent
+        # while set, as a buffer full at that moment would
+        self.uevent_overrun = False
+        self.lose_uevents = False
+        self.uevents_sent = self.uevents_dropped = self.overruns = 0
+        self._congested = set()
         self.pfs = {}
         self.vfs = {}
         self.next_iommu_group = 1
@@ -328,6 +335,9 @@ class FakeKernel:
                         s.connect(listener)
                     except (ConnectionRefusedError, FileNotFoundError):
                         continue    # the monitor is gone
+                    if self.uevent_overrun:
+                        self._send_or_drop(s, listener, msg)
+                        continue
                     s.settimeout(30)
                     try:
                         s.send(msg)
@@ -336,6 +346,32 @@ class FakeKernel:
                                          'dropped %s %s\n' % (action, syspath))
         if self.verbose:
             sys.stderr.write('kernel: uevent %s %s\n' % (action, syspath))
+
+    def _send_or_drop(self, s, listener, msg):
+        """As the kernel sends to a netlink listener: what does not fit is dropped, and the first drop
+        since the listener last caught up fails its next receive with ENOBUFS (the shim reads the
+        marker file enobufs-event<N>). Here "does not fit" is the unix socket's queue being full
+        (net.unix.max_dgram_qlen datagrams), far less than a netlink buffer holds; the congestion
+        ends once the listener has had its ENOBUFS and a uevent fits again."""
+        marker = os.path.join(os.path.dirname(listener), 'enobufs-' + os.path.basename(listener))
+        s.setblocking(False)
+        try:
+            if self.lose_uevents:
+                raise BlockingIOError
+            s.send(msg)
+            self.uevents_sent += 1
+            if listener in self._congested and not os.path.exists(marker):
+                self._congested.discard(listener)
+        except BlockingIOError:
+            self.uevents_dropped += 1
+            if listener not in self._congested:
+                self._congested.add(listener)
+                self.overruns += 1
+                open(marker, 'w').close()
+
+    def uevent(self, syspath, action='change'):
+        """A uevent of an existing device, as `udevadm trigger` or a driver makes one."""
+        self._uevent(syspath, action)
 
     def _set_prop(self, syspath, key, value):
         """Edits the device's uevent file (what libudev reads for properties)."""

@@ -579,6 +579,27 @@ class TestReconcile(SriovdTestCase):
         self.assertEqual(self.sriovd_numvfs_writes(PF1), ['4', '4'])
         self.assertEqual(len(self.k.virtfn_links(PF1)), 4)
 
+    def test_lost_uevents_put_back(self):
+        """A count changed while its uevents were lost to an overrun is put back by the re-read that
+        follows the ENOBUFS (the kernel's overrun as the fake kernel emulates it; the real one in
+        tests/vm/scenarios/72-uevent-storm.sh)."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3)
+        d = self.start()
+        self.wait_pf(PF1, numvfs=3)
+        self.k.uevent_overrun = True
+        self.k.lose_uevents = True
+        self.assertEqual(self.k.set_numvfs(PF1, 0), 0)
+        self.k.lose_uevents = False
+        self.assertEqual(self.k.overruns, 1)
+        self.assertEqual(len(self.k.writes(PF1, by='harness')), 1)
+        # the next uevent that fits (of another PF) wakes sriovd; its receive fails with ENOBUFS first
+        self.k.uevent(self.k.pfs[PF2].devpath, 'change')
+        wait_for(lambda: 'uevents were lost' in d.logtext(), what='the overrun logged')
+        self.wait_pf(PF1, numvfs=3)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['3', '3'])
+
     def test_vfio_bound_refused_without_force(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf('10-first.conf', PF1, 4)
