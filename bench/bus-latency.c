@@ -3,11 +3,14 @@
  * spends longer turning a large reply into objects than sriovd spends making it).
  *
  *   bus-latency VF-PATH ROUNDS
+ *   bus-latency --busy
  *
  * Prints one JSON object: the median milliseconds of GetManagedObjects on /io/sriovd, of a Get of a
- * VF's MACAddress, and of org.freedesktop.DBus.Peer.Ping on the same object. */
+ * VF's MACAddress, and of org.freedesktop.DBus.Peer.Ping on the same object. With --busy, calls
+ * GetManagedObjects back to back until it is killed, and prints nothing: load for B5. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 
@@ -49,16 +52,20 @@ static double median_call(sd_bus *bus, int rounds, const char *path, const char 
 
 int main(int argc, char *argv[]) {
         sd_bus *bus = NULL;
-        int rounds;
+        int rounds = 0;
 
-        if (argc != 3 || (rounds = atoi(argv[2])) < 1) {
-                fprintf(stderr, "usage: bus-latency VF-PATH ROUNDS\n");
+        if (!(argc == 2 && strcmp(argv[1], "--busy") == 0) && (argc != 3 || (rounds = atoi(argv[2])) < 1)) {
+                fprintf(stderr, "usage: bus-latency VF-PATH ROUNDS | --busy\n");
                 return 2;
         }
         if (sd_bus_open_system(&bus) < 0) {
                 fprintf(stderr, "cannot connect to the system bus\n");
                 return 1;
         }
+        if (rounds == 0)
+                for (;;)
+                        (void) median_call(bus, 1, "/io/sriovd", "org.freedesktop.DBus.ObjectManager",
+                                           "GetManagedObjects", NULL, NULL, NULL);
         printf("{\"gmo_ms\": %.3f, \"get_ms\": %.4f, \"ping_ms\": %.4f}\n",
                median_call(bus, rounds < 20 ? rounds : 20, "/io/sriovd",
                            "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, NULL, NULL),

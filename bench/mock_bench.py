@@ -1,16 +1,24 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""B3 (scale) and B4 (idle) on mock hardware: the real sriovd under tests/mock's fake kernel and a
-private bus. Prints one JSON object per measurement on stdout.
+"""B3 (scale), B4 (idle) and B5 (uevent storm) on mock hardware: the real sriovd under tests/mock's
+fake kernel and a private bus. Prints one JSON object per measurement on stdout.
 
     bench/mock_bench.py --build-dir DIR --latency-client BIN [--scale PFSxVFS]... [--idle SECONDS]
+                        [--storm UEVENTS]
 
 B3: PFs x VFs present before sriovd starts (each PF's count in its configuration file, so sriovd
 finds everything enforced and builds an object per VF). Start to READY=1 (wall, and sriovd's own CPU
-over all its threads from /proc), RSS at READY, GetManagedObjects latency, and a VF property Get
-against org.freedesktop.DBus.Peer.Ping on the same daemon (median of 200 each, as a ratio: both pay
+over all its threads from /proc), RSS at READY, GetManagedObjects latency (and the CPU sriovd and
+dbus-daemon spend on one), and a VF property Get against org.freedesktop.DBus.Peer.Ping on the same daemon (median of 200 each, as a ratio: both pay
 the same bus round trip, the difference is sriovd's work), timed by a C client (bench/bus-latency.c).
-B4: context switches and CPU of sriovd over SECONDS with nothing happening."""
+B4: context switches and CPU of sriovd over SECONDS with nothing happening.
+B5, after B4 on the same daemon: UEVENTS change uevents of VFs while sriovd is busy (a client asks
+GetManagedObjects back to back), sent as a netlink socket would: what does not fit into sriovd's
+queue is dropped and its next receive fails with ENOBUFS (FakeKernel.uevent_overrun). Halfway, the
+first PF's count goes to 0 behind sriovd's back, its uevents lost as to a full buffer. After the
+storm, uevents are delivered again. Measured: the
+time from the storm's end until that count is back and every PF enforced, and from the count change
+until it is back."""
 
 import argparse
 import json
@@ -49,7 +57,56 @@ def ctx_switches(pid):
     return n
 
 
-def scale(harness, latency_client, n_pfs, n_vfs, idle):
+def storm(harness, k, conn, d, latency_client, bus, addrs, n_events):
+    """B5 on a running daemon whose PFs (addrs) are all enforced."""
+    pfs = [conn.get_object('io.sriovd', p) for p in conn.get_object('io.sriovd', '/io/sriovd').ListPhysicalFunctions(
+        dbus_interface='io.sriovd1.Manager')]
+
+    def states():
+        return [p.Get('io.sriovd1.PhysicalFunction', 'State', dbus_interface='org.freedesktop.DBus.Properties')
+                for p in pfs]
+
+    victim = addrs[0]
+    count = k.numvfs(victim)
+    others = [v for v in k.vfs.values() if v.pf.addr != victim]
+    lost_before = d.logtext().count('uevents were lost')
+    busy = subprocess.Popen([latency_client, '--busy'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
+                            stdout=subprocess.DEVNULL)
+    time.sleep(1)
+    k.uevent_overrun = True
+    t_start = time.time()
+    for i in range(n_events):
+        if i == n_events // 2:
+            k.lose_uevents = True
+            k.set_numvfs(victim, 0)
+            k.lose_uevents = False
+            t_change = time.time()
+        k.uevent(others[i % len(others)].devpath, 'change')
+    t_end = time.time()
+    # after the storm, uevents are delivered again: a netlink buffer (16 MiB by default) holds the
+    # few hundred of the put-back that the mock's queue of max_dgram_qlen datagrams does not
+    k.uevent_overrun = False
+    busy.terminate()
+    busy.wait()
+    t_back = None
+    deadline = t_end + 600
+    while time.time() < deadline:
+        if t_back is None and k.numvfs(victim) == count:
+            t_back = time.time()
+        if t_back is not None and all(s == 'enforced' for s in states()):
+            break
+        time.sleep(0.05)
+    t_conv = time.time()
+    print(json.dumps({'bench': 'B5', 'uevents': n_events, 'vf_objects': len(k.vfs), 'storm_s': round(t_end - t_start, 2),
+                      'delivered': k.uevents_sent, 'dropped': k.uevents_dropped, 'overruns': k.overruns,
+                      'enobufs_logged': d.logtext().count('uevents were lost') - lost_before,
+                      'count_back': t_back is not None,
+                      'change_to_back_s': round(t_back - t_change, 2) if t_back else None,
+                      'end_to_converged_s': round(t_conv - t_end, 2),
+                      'converged': t_back is not None and all(s == 'enforced' for s in states())}), flush=True)
+
+
+def scale(harness, latency_client, n_pfs, n_vfs, idle, n_storm):
     import dbus
     k = harness.FakeKernel(vf_netdevs=False).start()
     bus = harness.Bus()
@@ -57,8 +114,10 @@ def scale(harness, latency_client, n_pfs, n_vfs, idle):
     d = None
     try:
         t = time.time()
+        addrs = []
         for i in range(n_pfs):
             addr = '0000:%02x:00.0' % (1 + 3 * i)  # 256 VFs take three buses
+            addrs.append(addr)
             k.add_pf(addr, total=n_vfs, numvfs=n_vfs, uevent=False)
             harness.write_pf_conf(os.path.join(wd, 'etc'), '%02d.conf' % i, {'PciAddress': addr}, n_vfs)
         testbed = time.time() - t
@@ -91,12 +150,18 @@ def scale(harness, latency_client, n_pfs, n_vfs, idle):
             perf.send_signal(2)
             perf.wait()
         # the round trips as a C client sees them: dbus-python would mostly measure its own decoding
+        # sriovd's and dbus-daemon's shares of it: their CPU over the client's run, per GetManagedObjects
+        # (the 400 Get and Ping calls add well under a millisecond each)
+        c0, b0 = proc_cpu(pid), proc_cpu(bus.proc.pid)
         lat = json.loads(subprocess.run([latency_client, str(vf), '200'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
                                         capture_output=True, text=True, check=True).stdout)
+        gmo_cpu, gmo_bus_cpu = (proc_cpu(pid) - c0) / 20, (proc_cpu(bus.proc.pid) - b0) / 20
         print(json.dumps({'bench': 'B3', 'pfs': n_pfs, 'vfs_per_pf': n_vfs, 'vf_objects': n_pfs * n_vfs,
                           'objects': len(objects), 'testbed_s': round(testbed, 1),
                           'ready_wall_s': round(wall, 3), 'ready_cpu_s': round(cpu, 3), 'rss_mib': round(rss, 1),
-                          'gmo_median_ms': round(lat['gmo_ms'], 1), 'get_ms': round(lat['get_ms'], 3),
+                          'gmo_median_ms': round(lat['gmo_ms'], 1), 'gmo_cpu_ms': round(gmo_cpu * 1000, 1),
+                          'gmo_bus_cpu_ms': round(gmo_bus_cpu * 1000, 1),
+                          'get_ms': round(lat['get_ms'], 3),
                           'ping_ms': round(lat['ping_ms'], 3),
                           'get_ping_ratio': round(lat['get_ms'] / lat['ping_ms'], 2)}), flush=True)
         if idle:
@@ -105,6 +170,8 @@ def scale(harness, latency_client, n_pfs, n_vfs, idle):
             print(json.dumps({'bench': 'B4', 'seconds': idle, 'vf_objects': n_pfs * n_vfs,
                               'cpu_s': round(proc_cpu(pid) - c0, 3),
                               'context_switches': ctx_switches(pid) - s0}), flush=True)
+        if n_storm:
+            storm(harness, k, conn, d, latency_client, bus, addrs, n_storm)
     finally:
         if d:
             d.stop()
@@ -118,6 +185,7 @@ def main():
     ap.add_argument('--build-dir', required=True)
     ap.add_argument('--scale', action='append', default=[], help='PFSxVFS, e.g. 16x256')
     ap.add_argument('--idle', type=int, default=0, help='B4 seconds on the first scale point')
+    ap.add_argument('--storm', type=int, default=0, help='B5 uevents on the first scale point')
     ap.add_argument('--latency-client', required=True, help='bench/bus-latency.c, built')
     args = ap.parse_args()
     os.environ['MOCK_BUILD_DIR'] = os.path.abspath(args.build_dir)
@@ -125,7 +193,7 @@ def main():
     harness.ensure_preload()
     for i, sc in enumerate(args.scale or ['16x256']):
         p, v = (int(x) for x in sc.split('x'))
-        scale(harness, args.latency_client, p, v, args.idle if i == 0 else 0)
+        scale(harness, args.latency_client, p, v, args.idle if i == 0 else 0, args.storm if i == 0 else 0)
 
 
 if __name__ == '__main__':
