@@ -15,8 +15,14 @@
 /* SetNumVFs() and SetPolicy() flags */
 #define SRIOVD_FLAG_RUNTIME UINT64_C(0x1)
 #define SRIOVD_FLAG_FORCE UINT64_C(0x2)
-#define SRIOVD_NUMVFS_FLAGS_ALL (SRIOVD_FLAG_RUNTIME | SRIOVD_FLAG_FORCE)
+#define SRIOVD_FLAG_WAIT UINT64_C(0x4)
+#define SRIOVD_NUMVFS_FLAGS_ALL (SRIOVD_FLAG_RUNTIME | SRIOVD_FLAG_FORCE | SRIOVD_FLAG_WAIT)
 #define SRIOVD_POLICY_FLAGS_ALL (SRIOVD_FLAG_RUNTIME)
+/* SetNumVFsWithOptions() options; how long lease holders get to release with the wait flag */
+#define SRIOVD_OPTION_WAIT_USEC "WaitUSec"
+#define SRIOVD_WAIT_USEC_DEFAULT (UINT64_C(60) * 1000000)
+#define SRIOVD_WAIT_USEC_MAX (UINT64_C(3600) * 1000000)
+#define SRIOVD_WAIT_SEC_MAX 3600
 
 /* Default directories; each configuration directory holds pf.d/ */
 #define SRIOVD_CONFIG_DIR_ETC "/etc/sriovd"

@@ -1,6 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-changes.h"
+#include "lease.h"
 #include "names.h"
+
+/* An object's signal of its own interface, from its state now. */
+static void bus_emit_object_event(Manager *m, ObjectMark *mark) {
+        if (mark->kind == OBJECT_LEASE) {
+                Lease *l = mark->object;
+                (void) sd_bus_emit_signal(m->bus, mark->path, SRIOVD_LEASE_INTERFACE, "ReleaseRequested",
+                                          "t", l->release_deadline);
+        }
+}
 
 static const char *const object_interfaces[_OBJECT_KIND_MAX] = {
         [OBJECT_MANAGER] = SRIOVD_MANAGER_INTERFACE,
@@ -34,6 +44,8 @@ void bus_flush_changes(Manager *m) {
                         /* no names: every EMITS_CHANGE property of the vtable, with its value */
                         (void) sd_bus_emit_properties_changed_strv(m->bus, mark->path,
                                                                    object_interfaces[mark->kind], NULL);
-                mark->added = mark->changed = false;
+                if (m->bus && mark->event)
+                        bus_emit_object_event(m, mark);
+                mark->added = mark->changed = mark->event = false;
         }
 }

@@ -55,6 +55,13 @@ void object_mark_changed(ObjectMark *mark) {
         object_mark_enqueue(mark);
 }
 
+void object_mark_event(ObjectMark *mark) {
+        if (!mark->queue || !mark->queue->enabled)
+                return;
+        mark->event = true;
+        object_mark_enqueue(mark);
+}
+
 void object_mark_removed(ObjectMark *mark) {
         ChangeQueue *q = mark->queue;
         bool announced = !mark->added;
@@ -77,7 +84,7 @@ void object_mark_removed(ObjectMark *mark) {
 
 void object_mark_done(ObjectMark *mark) {
         object_mark_unlink(mark);
-        mark->added = mark->changed = false;
+        mark->added = mark->changed = mark->event = false;
 }
 
 ObjectMark *change_queue_pop(ChangeQueue *q) {

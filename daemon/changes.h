@@ -28,6 +28,7 @@ struct ObjectMark {
         const char *path; /* the object's own path string */
         bool added; /* InterfacesAdded not sent yet */
         bool changed; /* PropertiesChanged not sent yet */
+        bool event; /* a signal of the object's own not sent yet (a lease's ReleaseRequested) */
         bool queued;
         ObjectMark *prev, *next;
 };
@@ -49,6 +50,9 @@ void object_mark_init(ObjectMark *mark, ChangeQueue *q, ObjectKind kind, void *o
 void object_mark_added(ObjectMark *mark);
 /* Some of its properties changed; several marks in one iteration make one signal. */
 void object_mark_changed(ObjectMark *mark);
+/* The object has something to announce with a signal of its own interface, made from its state
+ * when the queue is drained (after its InterfacesAdded or PropertiesChanged). */
+void object_mark_event(ObjectMark *mark);
 /* The object leaves the bus: call before freeing it. An object added and removed within one
  * iteration is never announced at all. */
 void object_mark_removed(ObjectMark *mark);

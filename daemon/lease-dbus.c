@@ -181,6 +181,7 @@ const sd_bus_vtable lease_vtable[] = {
         SD_BUS_PROPERTY("CreatedAt", "t", NULL, offsetof(Lease, created_at), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("ReleaseRequested", SD_BUS_ARGS("t", deadline), 0),
         SD_BUS_VTABLE_END,
 };
 

@@ -32,6 +32,7 @@ typedef struct Lease {
         VfPolicy layer; /* what sits on top of the VF's policy now: options, or saved while releasing */
 
         bool releasing;
+        uint64_t release_deadline; /* µs, CLOCK_REALTIME: asked to release by then (ReleaseRequested) */
         bool vf_gone; /* its VF was destroyed: nothing to restore, nothing reserved */
         sd_bus_track *track; /* the owner, while it is on the bus */
         ObjectMark mark;

@@ -3,6 +3,7 @@
 #include <systemd/sd-id128.h>
 
 #include "converge.h"
+#include "drain.h"
 #include "job.h"
 #include "leasing.h"
 #include "log.h"
@@ -82,8 +83,11 @@ static void lease_finish(Manager *m, Lease *l, LeaseReplyTo *reply, int error, c
         log_info("Lease %s of VF %u on %s (%s) ended%s%s", l->id, l->vf_index, l->pf_address,
                  strempty(l->consumer), why ? ": " : "", strempty(why));
         /* the VF's own policy may set keys the lease had changed: put it in force again */
-        if (pf)
+        if (pf) {
                 (void) pf_schedule_reconcile(pf, 0);
+                /* a change of the count may be waiting for this lease */
+                pf_drain_check(pf);
+        }
         if (reply)
                 reply_once(reply, error, why, NULL, NULL);
         lease_free(l);
@@ -122,6 +126,7 @@ static void release_done(Request *req, int error, const char *message, void *use
         LeaseCall *c = userdata;
         Lease *l = lease_table_find(&c->manager->leases, c->id);
         _cleanup_free_ char *keys = NULL, *why = NULL;
+        PhysicalFunction *pf;
         VirtualFunction *vf;
 
         if (!l) {
@@ -137,6 +142,10 @@ static void release_done(Request *req, int error, const char *message, void *use
                 if (error == -EBUSY && lease_owner_on_bus(c->manager, l) &&
                     lease_track_owner(c->manager, l) < 0)
                         log_warning("Failed to watch the owner of lease %s again, ignoring", l->id);
+                /* a change of the count past its deadline waited for this release alone */
+                pf = manager_find_pf(c->manager, l->pf_address);
+                if (pf)
+                        pf_drain_check(pf);
                 reply_once(&c->reply, error, message, NULL, NULL);
                 return;
         }
@@ -486,7 +495,8 @@ static VirtualFunction *lease_pick_vf(Manager *m, PhysicalFunction *only, const 
         for (size_t i = 0; i < m->n_pfs; i++) {
                 PhysicalFunction *p = m->pfs[i];
 
-                if ((only && p != only) || !lease_driver_allowed(p, options))
+                /* a PF whose VFs are asked back for a change of the count hands none out */
+                if ((only && p != only) || !lease_driver_allowed(p, options) || pf_drain_pending(p))
                         continue;
                 for (size_t j = 0; j < p->n_vfs; j++)
                         if (p->vfs[j] &&
@@ -525,6 +535,12 @@ static int lease_choose_vf(Manager *m, const LeaseRequest *args, PhysicalFunctio
                                "(\"\") or one that LeaseDrivers= in its configuration allows",
                                args->options.driver, pf ? pf->address : "any PF"),
                        -EINVAL;
+
+        if (pf) {
+                int r = pf_drain_check_idle(pf, ret_error);
+                if (r < 0)
+                        return r;
+        }
 
         /* marked taken before this call returns to the loop, so two requests never get the same one */
         vf = lease_pick_vf(m, pf, &args->options, &chosen);

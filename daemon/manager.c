@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "build-config.h"
+#include "drain.h"
 #include "log.h"
 #include "manager.h"
 #include "names.h"
@@ -176,6 +177,7 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
                         m->n_pfs--;
                         break;
                 }
+        pf_drain_done(pf, -ENODEV, "The PF was removed");
         pf_reconcile_done(pf, -ENODEV, "The PF was removed");
         pf_free(pf);
         manager_update_state(m);
@@ -185,6 +187,8 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
  * VF policy is applied again, once per burst. */
 static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
         (void) pf_refresh(pf);
+        /* a leased VF destroyed (by hand, say) releases its lease's hold */
+        pf_drain_check(pf);
         pf_check_drift(pf);
         if (!pf_job_running(pf) && pf->state != PF_STATE_DRIFT && pf_has_vf_policy(pf))
                 (void) pf_schedule_reconcile(pf, EVENT_COALESCE_USEC);
@@ -628,8 +632,10 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
 
 void manager_stop(Manager *m) {
         m->host.stopping = true;
-        for (size_t i = 0; i < m->n_pfs; i++)
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                pf_drain_done(m->pfs[i], -ESHUTDOWN, "sriovd is stopping");
                 pf_reconcile_done(m->pfs[i], -ESHUTDOWN, "sriovd is stopping");
+        }
 }
 
 Manager *manager_free(Manager *m) {

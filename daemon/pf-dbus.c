@@ -3,6 +3,7 @@
 
 #include "bus-call.h"
 #include "bus-errors.h"
+#include "drain.h"
 #include "names.h"
 #include "pf-dbus.h"
 #include "pf-settings.h"
@@ -52,36 +53,149 @@ static int property_get_autoprobe(sd_bus *bus, const char *path, const char *int
 
 static uint64_t settings_flags(uint64_t flags) {
         return (flags & SRIOVD_FLAG_RUNTIME ? PF_SETTINGS_RUNTIME : 0) |
-               (flags & SRIOVD_FLAG_FORCE ? PF_SETTINGS_FORCE : 0);
+               (flags & SRIOVD_FLAG_FORCE ? PF_SETTINGS_FORCE : 0) |
+               (flags & SRIOVD_FLAG_WAIT ? PF_SETTINGS_WAIT : 0);
+}
+
+/* A SetNumVFs call that may wait for leases to be released: its caller is watched meanwhile, and its
+ * leaving the bus cancels the wait. */
+typedef struct NumVfsCall {
+        BusCall *call;
+        sd_bus_track *track;
+        Request *req; /* the request this belongs to */
+        char address[PCI_ADDRESS_MAX];
+} NumVfsCall;
+
+static void num_vfs_call_free(void *userdata) {
+        NumVfsCall *c = userdata;
+
+        if (!c)
+                return;
+        sd_bus_track_unref(c->track);
+        bus_call_free(c->call);
+        free(c);
+}
+
+static void num_vfs_call_done(Request *req, int error, const char *message, void *userdata) {
+        NumVfsCall *c = userdata;
+
+        c->track = sd_bus_track_unref(c->track);
+        bus_call_reply(c->call, error, message);
+}
+
+static int num_vfs_caller_left(sd_bus_track *t, void *userdata) {
+        NumVfsCall *c = userdata;
+        PhysicalFunction *pf = manager_find_pf(c->call->manager, c->address);
+
+        c->track = sd_bus_track_unref(c->track);
+        /* nobody to answer any more */
+        c->call->message = sd_bus_message_unref(c->call->message);
+        if (pf)
+                pf_drain_cancel(pf, c->req);
+        return 0;
+}
+
+static Request *num_vfs_request_new(Manager *m, sd_bus_message *message, PhysicalFunction *pf) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        NumVfsCall *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return NULL;
+        c->call = bus_call_new(m, message);
+        if (!c->call) {
+                num_vfs_call_free(c);
+                return NULL;
+        }
+        memcpy(c->address, pf->address, sizeof c->address);
+        req = request_new(num_vfs_call_done, num_vfs_call_free, c);
+        if (!req) {
+                num_vfs_call_free(c);
+                return NULL;
+        }
+        c->req = req;
+        if (sd_bus_track_new(sd_bus_message_get_bus(message), &c->track, num_vfs_caller_left, c) < 0 ||
+            sd_bus_track_add_sender(c->track, message) < 0)
+                return NULL;
+        return TAKE_PTR(req);
+}
+
+/* SetNumVFs() and SetNumVFsWithOptions(), once the sender is authorized and the arguments read. */
+static int set_num_vfs(sd_bus_message *message, PhysicalFunction *pf, uint32_t count, uint64_t flags,
+                       uint64_t wait_usec, sd_bus_error *error) {
+        _cleanup_(request_unrefp) Request *req = NULL;
+        _cleanup_free_ char *refusal = NULL;
+        Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
+        int r;
+
+        if (flags & ~SRIOVD_NUMVFS_FLAGS_ALL)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown flags 0x%" PRIx64,
+                                         flags & ~SRIOVD_NUMVFS_FLAGS_ALL);
+
+        req = flags & SRIOVD_FLAG_WAIT ? num_vfs_request_new(m, message, pf) : bus_request_new(m, message);
+        if (!req)
+                return -ENOMEM;
+        r = pf_set_num_vfs(pf, count, settings_flags(flags), wait_usec, req, &refusal);
+        if (r < 0)
+                return bus_error_from_model(error, r, refusal);
+        request_arm(req);
+        return 1;
 }
 
 static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(request_unrefp) Request *req = NULL;
-        _cleanup_free_ char *refusal = NULL;
         PhysicalFunction *pf = userdata;
-        Manager *m = bus_current_manager(sd_bus_message_get_bus(message));
         uint32_t count;
         uint64_t flags;
         int r;
 
-        r = manager_authorize(m, message, POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address), error);
+        r = manager_authorize(bus_current_manager(sd_bus_message_get_bus(message)), message,
+                              POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address), error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         r = sd_bus_message_read(message, "ut", &count, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~SRIOVD_NUMVFS_FLAGS_ALL)
-                return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown flags 0x%" PRIx64,
-                                         flags & ~SRIOVD_NUMVFS_FLAGS_ALL);
+        return set_num_vfs(message, pf, count, flags, PF_SETTINGS_WAIT_UNSET, error);
+}
 
-        req = bus_request_new(m, message);
-        if (!req)
-                return -ENOMEM;
-        r = pf_set_num_vfs(pf, count, settings_flags(flags), req, &refusal);
+static int method_set_num_vfs_with_options(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        PhysicalFunction *pf = userdata;
+        uint64_t flags, wait_usec = PF_SETTINGS_WAIT_UNSET;
+        uint32_t count;
+        int r;
+
+        r = manager_authorize(bus_current_manager(sd_bus_message_get_bus(message)), message,
+                              POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address), error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
+        r = sd_bus_message_read(message, "ut", &count, &flags);
         if (r < 0)
-                return bus_error_from_model(error, r, refusal);
-        request_arm(req);
-        return 1;
+                return r;
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                if (!streq(key, SRIOVD_OPTION_WAIT_USEC))
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'",
+                                                 key);
+                r = sd_bus_message_read(message, "v", "t", &wait_usec);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
+                                                 "Option " SRIOVD_OPTION_WAIT_USEC " expects type t");
+                r = sd_bus_message_exit_container(message);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+        return set_num_vfs(message, pf, count, flags, wait_usec, error);
 }
 
 /* SetVirtualFunctionPolicy() and VirtualFunction.SetPolicy(), once the sender is authorized and the
@@ -176,6 +290,9 @@ const sd_bus_vtable pf_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetNumVFs", SD_BUS_ARGS("u", count, "t", flags), SD_BUS_NO_RESULT,
                                 method_set_num_vfs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetNumVFsWithOptions",
+                                SD_BUS_ARGS("u", count, "t", flags, "a{sv}", options), SD_BUS_NO_RESULT,
+                                method_set_num_vfs_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetVirtualFunctionPolicy",
                                 SD_BUS_ARGS("u", index, "a{sv}", policy, "t", flags), SD_BUS_NO_RESULT,
                                 method_set_vf_policy, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -457,7 +457,7 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         return 0;
 }
 
-int pf_plan(PhysicalFunction *pf, int desired, bool force, ReconcilePlan *ret) {
+int pf_plan(PhysicalFunction *pf, int desired, bool force, bool ignore_leases, ReconcilePlan *ret) {
         _cleanup_free_ ReconcileVf *vfs = NULL;
         size_t n = 0;
 
@@ -486,6 +486,7 @@ int pf_plan(PhysicalFunction *pf, int desired, bool force, ReconcilePlan *ret) {
                         .current = pf->num_vfs,
                         .total = pf->total_vfs,
                         .force = force,
+                        .ignore_leases = ignore_leases,
                         .vfs = vfs,
                         .n_vfs = n,
                 },
@@ -620,7 +621,7 @@ int pf_reconcile(PhysicalFunction *pf, Request *req) {
         r = pf_refresh_or_fail(pf);
         if (r < 0)
                 return r;
-        r = pf_plan(pf, pf->desired_num_vfs, rc->force_next, &plan);
+        r = pf_plan(pf, pf->desired_num_vfs, rc->force_next, false, &plan);
         rc->force_next = false;
         if (r < 0) {
                 complete_requests(&rc->waiting, &rc->n_waiting, r, "Out of memory");

@@ -47,8 +47,9 @@ void pf_set_state(PhysicalFunction *pf, PfState state, const char *error);
  * converged or failed. */
 int pf_reconcile(PhysicalFunction *pf, Request *req);
 /* Plans desired (with force) against the kernel's state now, as pf_reconcile() would; for a caller
- * that must refuse before it changes anything. Returns the plan; the caller frees it. */
-int pf_plan(PhysicalFunction *pf, int desired, bool force, ReconcilePlan *ret);
+ * that must refuse before it changes anything. With ignore_leases, as if every lease on the PF were
+ * released. Returns the plan; the caller frees it. */
+int pf_plan(PhysicalFunction *pf, int desired, bool force, bool ignore_leases, ReconcilePlan *ret);
 /* Starts the job for a plan made by pf_plan() just now, or waits for the running job and plans
  * again after it. */
 int pf_reconcile_planned(PhysicalFunction *pf, ReconcilePlan *plan, bool force, Request *req);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "converge.h"
+#include "drain.h"
 #include "log.h"
 #include "names.h"
 #include "pf-reconcile.h"
@@ -118,7 +119,9 @@ static int pf_save_state(PhysicalFunction *pf, const StateChange *ch, bool runti
         return 0;
 }
 
-int pf_set_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, Request *req, char **ret_error) {
+/* The count change itself, checked against the kernel and the leases as they are now. */
+static int pf_apply_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, Request *req,
+                            char **ret_error) {
         _cleanup_(reconcile_plan_done) ReconcilePlan plan = {};
         bool force = flags & PF_SETTINGS_FORCE;
         int r;
@@ -136,7 +139,7 @@ int pf_set_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, Request
 
         /* planned once, against the kernel as it is now: a refusal changes nothing, and the plan is the
          * one the job carries out */
-        r = pf_plan(pf, (int) count, force, &plan);
+        r = pf_plan(pf, (int) count, force, false, &plan);
         if (r < 0)
                 return r;
         if (plan.action == PLAN_REFUSE) {
@@ -164,10 +167,78 @@ int pf_set_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, Request
         }
         log_pf(LOG_INFO, 0, pf, "NumVFs set to %u%s%s through the API", count,
                flags & PF_SETTINGS_RUNTIME ? " (runtime)" : "", force ? " (forced)" : "");
+        /* a forced change goes through a change waiting for leases: that one is answered now */
+        if (pf_drain_pending(pf)) {
+                _cleanup_free_ char *m = NULL;
+                (void) asprintf_safe(&m, "Superseded by a forced change of NumVFs of %s to %u", pf->address,
+                                     count);
+                pf_drain_done(pf, -EBUSY, m ?: "Superseded by a forced change of NumVFs");
+        }
         pf_update_desired(pf);
 
         req->scope_vf = REQUEST_SCOPE_COUNT;
         (void) pf_reconcile_planned(pf, &plan, force, req);
+        return 0;
+}
+
+int pf_set_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags, uint64_t wait_usec, Request *req,
+                   char **ret_error) {
+        _cleanup_(reconcile_plan_done) ReconcilePlan plan = {}, drained = {};
+        bool wait = flags & PF_SETTINGS_WAIT;
+        int r;
+
+        if (wait && (flags & PF_SETTINGS_FORCE))
+                return asprintf_safe(ret_error, "The wait and force flags exclude each other: force removes "
+                                                "leased VFs without asking"),
+                       -EINVAL;
+        if (!wait && wait_usec != PF_SETTINGS_WAIT_UNSET)
+                return asprintf_safe(ret_error, "WaitUSec is for the wait flag only"), -EINVAL;
+        if (wait && wait_usec == PF_SETTINGS_WAIT_UNSET)
+                wait_usec = SRIOVD_WAIT_USEC_DEFAULT;
+        if (wait && (wait_usec == 0 || wait_usec > SRIOVD_WAIT_USEC_MAX))
+                return asprintf_safe(ret_error,
+                                     "Invalid WaitUSec %" PRIu64 ": more than 0 and at most %" PRIu64
+                                     " (one hour) is expected",
+                                     wait_usec, SRIOVD_WAIT_USEC_MAX),
+                       -EINVAL;
+        /* one change at a time: a forced one goes through a waiting one, anything else waits its turn */
+        if (!(flags & PF_SETTINGS_FORCE)) {
+                r = pf_drain_check_idle(pf, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        flags &= ~PF_SETTINGS_WAIT;
+        if (!wait)
+                return pf_apply_num_vfs(pf, count, flags, req, ret_error);
+
+        r = pf_check_stuck(pf, ret_error);
+        if (r < 0)
+                return r;
+        (void) pf_refresh(pf);
+        r = pf_plan(pf, (int) count, false, false, &plan);
+        if (r < 0)
+                return r;
+        if (plan.action != PLAN_REFUSE || plan.error != -EBUSY)
+                return pf_apply_num_vfs(pf, count, flags, req, ret_error);
+
+        /* only leases are asked: a VF on vfio-pci that no lease holds (a VM's) still needs force, and
+         * then nobody is asked anything */
+        r = pf_plan(pf, (int) count, false, true, &drained);
+        if (r < 0)
+                return r;
+        if (drained.action == PLAN_REFUSE) {
+                log_pf(LOG_WARNING, drained.error, pf, "Refused SetNumVFs(%u): %s", count, drained.message);
+                *ret_error = TAKE_PTR(drained.message);
+                return drained.error;
+        }
+        r = pf_drain_start(pf, count, flags, wait_usec, req, pf_apply_num_vfs);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                *ret_error = TAKE_PTR(plan.message);
+                return plan.error;
+        }
+        req->scope_vf = REQUEST_SCOPE_COUNT;
         return 0;
 }
 

@@ -40,6 +40,7 @@ typedef struct PfHost {
 } PfHost;
 
 typedef struct PfReconcile PfReconcile;
+typedef struct PfDrain PfDrain;
 
 typedef struct PhysicalFunction {
         PfHost *host;
@@ -76,6 +77,7 @@ typedef struct PhysicalFunction {
         uint64_t last_error_usec; /* CLOCK_REALTIME when last_error last became what it is; 0: none */
 
         PfReconcile *reconcile; /* pf-reconcile.c's alone; NULL once the PF stopped */
+        PfDrain *drain; /* drain.c's alone: a count change waiting for leases to be released */
         ObjectMark mark;
 } PhysicalFunction;
 

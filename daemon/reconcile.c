@@ -32,7 +32,7 @@ static char *busy_vfs(const ReconcileInput *in, unsigned keep) {
                 const ReconcileVf *v = in->vfs + i;
                 bool vfio = streq_ptr(v->driver, DRIVER_VFIO_PCI);
 
-                if (v->index < keep || (!vfio && !v->lease))
+                if (v->index < keep || (!vfio && !v->lease) || (v->lease && in->ignore_leases))
                         continue;
                 fprintf(f, "%sVF %u (%s, %s%s)", ftell(f) > 0 ? ", " : "", v->index, strempty(v->address),
                         v->lease ? "leased by " : "bound to vfio-pci", strempty(v->lease));
@@ -44,6 +44,12 @@ static char *busy_vfs(const ReconcileInput *in, unsigned keep) {
         if (isempty(s))
                 return mfree(s);
         return s;
+}
+
+unsigned reconcile_first_destroyed(unsigned current, unsigned desired) {
+        /* Changing one non-zero count to another returns EBUSY, so the kernel needs 0 first, which
+         * destroys every VF, not only the ones above the new count: any change destroys them all. */
+        return desired == current ? current : 0;
 }
 
 int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
@@ -72,9 +78,7 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
                 return refuse(ret, -ENOENT, m);
         }
 
-        /* Changing one non-zero count to another returns EBUSY, so the kernel needs 0 first, which
-         * destroys every VF, not only the ones above the new count. */
-        keep = (in->current > 0 && desired > 0) ? 0 : desired;
+        keep = reconcile_first_destroyed(in->current, desired);
         if (!in->force && in->current > 0) {
                 busy = busy_vfs(in, keep);
                 if (busy) {

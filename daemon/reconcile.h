@@ -21,6 +21,7 @@ typedef struct ReconcileInput {
         unsigned current; /* sriov_numvfs */
         unsigned total; /* sriov_totalvfs */
         bool force; /* destroy VFs even when bound to vfio-pci or leased */
+        bool ignore_leases; /* plan as if every leased VF were released (what a drain waits for) */
         const ReconcileVf *vfs;
         size_t n_vfs;
 } ReconcileInput;
@@ -40,6 +41,8 @@ typedef struct ReconcilePlan {
 } ReconcilePlan;
 
 int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret);
+/* The first VF index that changing the count from current to desired destroys; current when none. */
+unsigned reconcile_first_destroyed(unsigned current, unsigned desired);
 void reconcile_plan_done(ReconcilePlan *p);
 
 /* The message for a failed write of sriov_numvfs: error is the kernel's -errno. */

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The D-Bus contract snapshot in dbus/io.sriovd1.xml must be what the running sriovd serves: its
-io.sriovd1.* interfaces are introspected from the manager, a PF and a VF object on a mock testbed
-and compared member by member. `--update` rewrites the snapshot from the daemon."""
+io.sriovd1.* interfaces are introspected from the manager, a PF, a VF and a lease object on a mock
+testbed and compared member by member. `--update` rewrites the snapshot from the daemon."""
 
 import os
 import sys
@@ -46,8 +46,10 @@ def serve_and_introspect():
         d.wait_ready()
         pf = bus.call('/io/sriovd', 'io.sriovd1.Manager', 'GetPhysicalFunction', 's', PF)[0]
         vfs = bus.get(pf, 'io.sriovd1.PhysicalFunction', 'VirtualFunctions')
+        lease = bus.call('/io/sriovd', 'io.sriovd1.Manager', 'RequestVirtualFunction', 'sa{sv}', PF, 1,
+                         'Persistent', 'b', 'true')[0]
         found = {}
-        for path in ('/io/sriovd', pf, vfs[0]):
+        for path in ('/io/sriovd', pf, vfs[0], lease):
             r = bus.busctl('introspect', '--xml-interface', 'io.sriovd', path)
             found.update(interfaces(r.stdout))
         return found

@@ -52,7 +52,7 @@ BAD = {
     's': ['', MiB, 'vm\x01', '../../sys', '0000:ff:1f.7'],
     'u': [dbus.UInt32(0xffffffff), dbus.UInt32(4096)],
     'q': [dbus.UInt16(0xffff)],
-    't': [dbus.UInt64(0xffffffffffffffff), dbus.UInt64(0x4)],
+    't': [dbus.UInt64(0xffffffffffffffff), dbus.UInt64(0x8)],  # 0x8: the first flag no method knows
     'a{sv}': BAD_DICTS,
 }
 # A value of each type that is fine on its own, for the arguments not under test. Not sent alone: each

@@ -194,6 +194,50 @@ START_TEST(test_leased_refused) {
 }
 END_TEST
 
+/* What a drain plans with: leased VFs as if released, a VF on vfio-pci that no lease holds still
+ * refused, and one the lease itself put on vfio-pci not. */
+START_TEST(test_ignore_leases) {
+        static const ReconcileVf leased[] = {
+                {.index = 0, .address = "0000:01:10.0", .driver = "vfio-pci", .lease = "vm1"},
+                {.index = 1, .address = "0000:01:10.2", .driver = "igbvf", .lease = "vm2"},
+        };
+        static const ReconcileVf vm[] = {
+                {.index = 0, .address = "0000:01:10.0", .driver = "igbvf", .lease = "vm1"},
+                {.index = 1, .address = "0000:01:10.2", .driver = "vfio-pci"},
+        };
+        ReconcileInput in = input(1, 2);
+
+        in.ignore_leases = true;
+        in.vfs = leased;
+        in.n_vfs = ELEMENTSOF(leased);
+        {
+                _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+                ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+                ck_assert_int_eq(p.action, PLAN_WRITE);
+                ck_assert_int_eq(p.n_values, 2);
+        }
+        in.vfs = vm;
+        in.n_vfs = ELEMENTSOF(vm);
+        {
+                _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+                ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+                ck_assert_int_eq(p.action, PLAN_REFUSE);
+                ck_assert_int_eq(p.error, -EBUSY);
+                ck_assert_ptr_nonnull(strstr(p.message, "VF 1 (0000:01:10.2, bound to vfio-pci)"));
+                ck_assert_ptr_null(strstr(p.message, "vm1"));
+        }
+}
+END_TEST
+
+START_TEST(test_first_destroyed) {
+        ck_assert_uint_eq(reconcile_first_destroyed(0, 4), 0);
+        ck_assert_uint_eq(reconcile_first_destroyed(4, 4), 4);
+        ck_assert_uint_eq(reconcile_first_destroyed(4, 0), 0);
+        ck_assert_uint_eq(reconcile_first_destroyed(4, 2), 0);
+        ck_assert_uint_eq(reconcile_first_destroyed(2, 4), 0);
+}
+END_TEST
+
 static Suite *reconcile_suite(void) {
         Suite *s = suite_create("reconcile");
         TCase *tc = tcase_create("plan");
@@ -208,6 +252,8 @@ static Suite *reconcile_suite(void) {
         tcase_add_test(tc, test_vfio_unaffected);
         tcase_add_test(tc, test_write_error_messages);
         tcase_add_test(tc, test_leased_refused);
+        tcase_add_test(tc, test_ignore_leases);
+        tcase_add_test(tc, test_first_destroyed);
         suite_add_tcase(s, tc);
         return s;
 }
