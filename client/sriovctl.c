@@ -16,6 +16,7 @@ bool arg_legend = true;
 bool arg_ask_password = true;
 bool arg_runtime = false;
 bool arg_force = false;
+unsigned arg_wait_sec = 0;
 const char *arg_host = NULL;
 char **arg_config_dirs = NULL;
 const char *arg_root = NULL;
@@ -34,7 +35,8 @@ typedef enum VerbOption {
         OPTION_PERSISTENT = 1 << 5,
         OPTION_LIBVIRT_XML = 1 << 6,
         OPTION_FORMAT = 1 << 7,
-        _OPTION_LAST = OPTION_FORMAT,
+        OPTION_WAIT = 1 << 8,
+        _OPTION_LAST = OPTION_WAIT,
 } VerbOption;
 
 #define ARGS_ANY UINT_MAX
@@ -54,7 +56,7 @@ static const Verb verbs[] = {
         {"status", 0, 0, true, OPTION_FORMAT, verb_status, "",
          "Show every physical function, its VF counts and state"},
         {"show", 1, 1, false, 0, verb_show, "DEVICE", "Show a physical function and its virtual functions"},
-        {"set-numvfs", 2, 2, false, OPTION_RUNTIME | OPTION_FORCE, verb_set_numvfs, "DEVICE N",
+        {"set-numvfs", 2, 2, false, OPTION_RUNTIME | OPTION_FORCE | OPTION_WAIT, verb_set_numvfs, "DEVICE N",
          "Set the number of VFs of a physical function"},
         {"set-vf", 3, ARGS_ANY, false, OPTION_RUNTIME, verb_set_vf, "DEVICE INDEX KEY=VALUE...",
          "Set the policy of one virtual function"},
@@ -230,10 +232,14 @@ int parse_policy_args(char **args, VfPolicy *policy) {
 }
 
 int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what) {
+        return call_method_timeout(bus, m, SRIOVCTL_LONG_CALL_USEC, what);
+}
+
+int call_method_timeout(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, const char *what) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call(bus, m, SRIOVCTL_LONG_CALL_USEC, &error, NULL);
+        r = sd_bus_call(bus, m, timeout_usec, &error, NULL);
         if (r < 0) {
                 log_error("Failed to %s: %s", what, bus_error_message(&error, r));
                 return r;
@@ -319,6 +325,8 @@ static void help(void) {
                "     --no-ask-password   Do not ask for a password to authorize\n"
                "     --runtime           set-numvfs, set-vf: change until reboot, do not persist\n"
                "     --force             set-numvfs: even when VFs are leased or bound to vfio-pci\n"
+               "     --wait=SECONDS      set-numvfs: ask the holders of leased VFs to release them, wait\n"
+               "                         up to SECONDS (1-3600) for them, then change the count\n"
                "     --config-dir=DIR    check-config: read DIR/pf.d/ instead of the default\n"
                "                         directories; may be given several times\n"
                "     --root=DIR          doctor: read /sys, /proc, /etc and /lib below DIR\n"
@@ -347,6 +355,8 @@ static const char *option_name(VerbOption o) {
                 return "--libvirt-xml";
         case OPTION_FORMAT:
                 return "--format";
+        case OPTION_WAIT:
+                return "--wait";
         }
         return "?";
 }
@@ -364,6 +374,7 @@ enum {
         ARG_PERSISTENT,
         ARG_LIBVIRT_XML,
         ARG_FORMAT,
+        ARG_WAIT,
 };
 
 /* The options that apply to some verbs only, recorded in *given so that dispatch_verb() refuses them
@@ -420,6 +431,14 @@ static int parse_verb_option(int c, const char *value, VerbOption *given) {
                                          value);
                 *given |= OPTION_FORMAT;
                 break;
+        case ARG_WAIT:
+                if (safe_atou(value, &arg_wait_sec) < 0 || arg_wait_sec < 1 ||
+                    arg_wait_sec > SRIOVD_WAIT_SEC_MAX)
+                        return log_usage(
+                                "Invalid --wait '%s': a number of seconds from 1 to %u is expected.", value,
+                                SRIOVD_WAIT_SEC_MAX);
+                *given |= OPTION_WAIT;
+                break;
         }
         return 0;
 }
@@ -440,6 +459,7 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                                                 {"persistent", no_argument, NULL, ARG_PERSISTENT},
                                                 {"libvirt-xml", no_argument, NULL, ARG_LIBVIRT_XML},
                                                 {"format", required_argument, NULL, ARG_FORMAT},
+                                                {"wait", required_argument, NULL, ARG_WAIT},
                                                 {}};
         VerbOption given = 0;
         int c, r;
@@ -475,6 +495,7 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
                 case ARG_PERSISTENT:
                 case ARG_LIBVIRT_XML:
                 case ARG_FORMAT:
+                case ARG_WAIT:
                         r = parse_verb_option(c, optarg, &given);
                         if (r != 0)
                                 return r;
@@ -494,6 +515,9 @@ static int parse_argv(int argc, char *argv[], VerbOption *ret_options) {
         if (arg_json && arg_prometheus)
                 return log_usage("--json and --format=prometheus exclude each other.");
 
+        if ((given & OPTION_WAIT) && (given & OPTION_FORCE))
+                return log_usage("--wait and --force exclude each other: --force removes leased VFs without "
+                                 "asking.");
         *ret_options = given;
         return 1;
 }

@@ -29,6 +29,7 @@ extern bool arg_legend;
 extern bool arg_ask_password;
 extern bool arg_runtime;
 extern bool arg_force;
+extern unsigned arg_wait_sec; /* 0: not given */
 extern const char *arg_host;
 extern char **arg_config_dirs;
 extern const char *arg_root;
@@ -79,6 +80,8 @@ int parse_policy_args(char **args, VfPolicy *policy);
 
 /* Calls a method that may take minutes; on failure logs "Failed to <what>: <daemon message>". */
 int call_long_method(sd_bus *bus, sd_bus_message *m, const char *what);
+/* The same with a timeout of its own. */
+int call_method_timeout(sd_bus *bus, sd_bus_message *m, uint64_t timeout_usec, const char *what);
 
 /* Blocks SIGINT and SIGTERM, so that they arrive through an event loop. Logs its failure. */
 int block_exit_signals(void);

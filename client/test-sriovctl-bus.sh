@@ -122,12 +122,19 @@ run 0 set-numvfs 01:00.0 4 --runtime
 expect_calls "SetNumVFs 0000:01:00.0 4 0x1"
 run 1 set-numvfs 0000:02:00.0 0
 expect_err_exact "sriovctl: Failed to set NumVFs on 0000:02:00.0: VF 0000:02:10.0 of 0000:02:00.0 is bound to vfio-pci; pass the force flag to remove it anyway"
+run 1 set-numvfs 0000:02:00.0 0 --wait 3600
+expect_calls "SetNumVFsWithOptions 0000:02:00.0 0 0x4 WaitUSec:t=3600000000"
+expect_err_exact "sriovctl: Failed to set NumVFs on 0000:02:00.0: Refusing to change NumVFs of 0000:02:00.0 from 1 to 0: leases were not released within 3600 s: VF 0 (0000:02:10.0) leased by vm1 (lease /io/sriovd/lease/1, owner :1.5, uid 0); use force to override"
 run 0 set-numvfs 0000:02:00.0 0 --force
 expect_calls "SetNumVFs 0000:02:00.0 0 0x2"
 run 1 set-numvfs enp1s0 9
 expect_err_exact "sriovctl: Failed to set NumVFs on enp1s0: 0000:01:00.0 supports at most 8 VFs, 9 requested"
 run 0 set-numvfs enp1s0 3 --force --runtime
 expect_calls "SetNumVFs 0000:01:00.0 3 0x3"
+# --wait: SetNumVFsWithOptions with the wait flag and the time in µs; a refusal in the daemon's words
+run 0 set-numvfs enp1s0 2 --wait 45 --runtime
+expect_calls "SetNumVFsWithOptions 0000:01:00.0 2 0x5 WaitUSec:t=45000000"
+run 0 set-numvfs enp1s0 3 --runtime
 run 0 show enp1s0
 expect_out "VFs: 3 (desired 3, total 8)"
 

@@ -78,6 +78,20 @@ run 2 set-numvfs 0000:01:00.0 99999999999
 expect_err "Invalid number of VFs"
 run 2 status --runtime
 expect_err "Option --runtime does not apply to 'status'"
+# --wait SECONDS: a whole number from 1 to 3600, checked before connecting
+for bad in abc -5 0 3601 99999999999999999999 1.5 "" 10s " 7"; do
+        run 2 set-numvfs 0000:01:00.0 2 --wait "$bad"
+        expect_err "Invalid --wait '$bad': a number of seconds from 1 to 3600 is expected."
+        expect_no_out
+done
+run 2 set-numvfs 0000:01:00.0 2 --wait=-1
+expect_err "Invalid --wait '-1'"
+run 2 set-numvfs 0000:01:00.0 2 --wait
+expect_err "Option '--wait' needs an argument"
+run 2 set-numvfs 0000:01:00.0 2 --wait 30 --force
+expect_err "--wait and --force exclude each other"
+run 2 set-vf 0000:01:00.0 0 vlan=1 --wait 5
+expect_err "Option --wait does not apply to 'set-vf'"
 run 2 set-vf 0000:01:00.0 0 vlan=1 --force
 expect_err "Option --force does not apply to 'set-vf'"
 run 2 show 0000:01:00.0 --config-dir /tmp
@@ -153,6 +167,9 @@ run 1 --json leases
 run 1 set-vf 0000:01:00.0 0 mac=02:00:00:00:00:01 vlan=42 qos=3 trust=yes spoofchk=no state=auto min-rate=0 max-rate=1000 driver=vfio-pci
 expect_err "Failed to connect to the system bus"
 run 1 set-numvfs 0000:01:00.0 4 --runtime --force
+run 1 set-numvfs 0000:01:00.0 4 --wait 1
+expect_err "Failed to connect to the system bus"
+run 1 set-numvfs 0000:01:00.0 4 --wait=3600 --runtime
 run 1 status
 run 1
 

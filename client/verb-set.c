@@ -20,21 +20,29 @@ int verb_set_numvfs(int argc, char *argv[]) {
                 flags |= SRIOVD_FLAG_RUNTIME;
         if (arg_force)
                 flags |= SRIOVD_FLAG_FORCE;
+        if (arg_wait_sec > 0)
+                flags |= SRIOVD_FLAG_WAIT;
 
         r = acquire_pf(device, &bus, &path, NULL);
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_PF_INTERFACE, "SetNumVFs");
+        r = sd_bus_message_new_method_call(bus, &m, SRIOVD_BUS_NAME, path, SRIOVD_PF_INTERFACE,
+                                           arg_wait_sec > 0 ? "SetNumVFsWithOptions" : "SetNumVFs");
         if (r < 0)
                 return log_error_errno(r, "Failed to create a bus message: %m");
         r = sd_bus_message_append(m, "ut", (uint32_t) count, flags);
+        if (r >= 0 && arg_wait_sec > 0)
+                r = sd_bus_message_append(m, "a{sv}", 1, SRIOVD_OPTION_WAIT_USEC, "t",
+                                          (uint64_t) arg_wait_sec * UINT64_C(1000000));
         if (r < 0)
                 return log_error_errno(r, "Failed to create a bus message: %m");
 
         if (asprintf(&what, "set NumVFs on %s", device) < 0)
                 return log_error_errno(ENOMEM, "Out of memory.");
-        return call_long_method(bus, m, what);
+        /* the holders' time comes on top of the kernel's */
+        return call_method_timeout(
+                bus, m, SRIOVCTL_LONG_CALL_USEC + (uint64_t) arg_wait_sec * UINT64_C(1000000), what);
 }
 
 int verb_set_vf(int argc, char *argv[]) {

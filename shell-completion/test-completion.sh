@@ -72,6 +72,9 @@ check "" sriovctl --format json status ""
 check "release reload request" sriovctl re
 check "1 7" sriovctl release ""
 check "" sriovctl release 1 ""
+check "10 30 300 60" sriovctl set-numvfs enp1s0 2 --wait ""
+check "0000:01:00.0 0000:02:00.0 enp1s0" sriovctl set-numvfs --wait 30 ""
+check "" sriovctl set-numvfs --wait 30 enp1s0 ""
 
 # Every verb and long option of --help can be completed.
 help=$("$SRIOVCTL" --help)

@@ -217,6 +217,23 @@ class PhysicalFunction(Object):
         self.set_vfs(count)
         self.update(State=dbus.String("enforced"), LastError=dbus.String(""))
 
+    @dbus.service.method(PF, in_signature="uta{sv}", out_signature="")
+    def SetNumVFsWithOptions(self, count, flags, options):
+        log_call("SetNumVFsWithOptions %s %d 0x%x %s" % (
+            self.props["PciAddress"], count, flags,
+            " ".join("%s:%s=%s" % (k, sig_of(v), v) for k, v in sorted(options.items()))))
+        if flags & ~0x7:
+            raise Error("InvalidArgument", "Unknown flags 0x%x" % flags)
+        if self.vfio_bound and count != len(self.vfs):
+            raise Error("Busy", "Refusing to change NumVFs of %s from %d to %d: leases were not released "
+                        "within %d s: VF 0 (%s) leased by vm1 (lease /io/sriovd/lease/1, owner :1.5, uid 0); "
+                        "use force to override" % (self.props["PciAddress"], len(self.vfs), count,
+                                                   options["WaitUSec"] // 1000000,
+                                                   self.vfs[0].props["PciAddress"]))
+        self.update(DesiredNumVFs=dbus.Int32(count), State=dbus.String("converging"))
+        self.set_vfs(count)
+        self.update(State=dbus.String("enforced"), LastError=dbus.String(""))
+
     @dbus.service.method(PF, in_signature="ua{sv}t", out_signature="")
     def SetVirtualFunctionPolicy(self, index, policy, flags):
         log_call("SetVirtualFunctionPolicy %s %d %s 0x%x" % (
