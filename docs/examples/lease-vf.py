@@ -7,7 +7,8 @@ This is what a VM manager or another daemon does instead of keeping its own pool
   1. subscribe to the signals that tell it the VF is lost (before asking, so nothing is missed),
   2. Manager.RequestVirtualFunction(selector, options) -> (lease, vf),
   3. read the VF's PciAddress (and hand it to the guest, e.g. as libvirt <hostdev>),
-  4. run until told to stop, reacting if the lease ends or the VF disappears meanwhile,
+  4. run until told to stop, reacting if the lease ends or the VF disappears meanwhile, or giving
+     the VF back when an admin asks for it (ReleaseRequested: a change of the PF's VF count waits),
   5. Lease.Release(), which puts the VF back as it was before the lease.
 
 A non-persistent lease belongs to this program's bus connection: if the program dies, sriovd
@@ -18,7 +19,8 @@ Needs python3-dbus and python3-gi (Debian packages). Examples:
   lease-vf.py --consumer vm1 --mac 02:00:00:00:00:01 --vlan 42
   lease-vf.py --pf enp1s0f0 --driver '' --hold 60
 
-Prints "lease PATH", "vf PATH" and "address PCI-ADDRESS", then "released" at the end. Exit status:
+Prints "lease PATH", "vf PATH" and "address PCI-ADDRESS", "release requested by DEADLINE" when asked
+to, then "released" at the end. Exit status:
 0 released, 1 the request or the release failed, 3 the VF was lost while it was held.
 """
 
@@ -98,6 +100,13 @@ def main():
         if 'Lease' in changed and held['lease'] and str(changed['Lease']) != held['lease']:
             lost('the VF is no longer held by this lease')
 
+    # An admin changes the PF's VF count and asks the holders first: stop using the VF (detach it from
+    # the guest) and release it before the deadline (µs since the epoch), or the change fails.
+    def on_release_requested(deadline, path=None):
+        if path == held['lease']:
+            print('release requested by %d' % deadline, flush=True)
+            loop.quit()
+
     def on_name_owner_changed(name, old_owner, new_owner):
         if not new_owner:
             lost('sriovd left the bus')
@@ -105,6 +114,8 @@ def main():
     bus.add_signal_receiver(on_interfaces_removed, 'InterfacesRemoved', OBJECT_MANAGER_IFACE,
                             BUS_NAME, MANAGER_PATH)
     bus.add_signal_receiver(on_properties_changed, 'PropertiesChanged', PROPERTIES_IFACE, BUS_NAME,
+                            path_keyword='path')
+    bus.add_signal_receiver(on_release_requested, 'ReleaseRequested', LEASE_IFACE, BUS_NAME,
                             path_keyword='path')
     bus.add_signal_receiver(on_name_owner_changed, 'NameOwnerChanged', 'org.freedesktop.DBus',
                             'org.freedesktop.DBus', '/org/freedesktop/DBus', arg0=BUS_NAME)
