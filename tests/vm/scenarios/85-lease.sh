@@ -4,7 +4,9 @@
 # the PF down, so that no link notification told sriovd: the lease must read the VF from the kernel);
 # a second lease, on the other VF (VLAN and QoS before), ends when its holder is killed (its name
 # leaves the bus), and a third when its holder disconnects; each VF is restored the same way. The
-# lease journal is empty at the end.
+# lease journal is empty at the end. Then the drain protocol: sriovctl set-numvfs --wait asks the holder
+# of a lease to release (ReleaseRequested), it does, and the count goes 2 -> 1 through 0; a
+# holder that does not release is named in the refusal after the wait, and the count stays.
 # vm-needs: sriovd sriovctl
 . "$VM_LIB"
 
@@ -90,3 +92,32 @@ for holder in release kill; do
         assert_eq "$(ls /var/lib/sriovd/leases/ 2>/dev/null)" "" "lease journal"
         assert_eq "$(vfprop "$vf" MACAddress)" "$(echo "$before" | sed -n "s/^ *vf $idx *link\/ether \([0-9a-f:]*\) .*/\1/p")" "MACAddress read back after the lease"
 done
+
+log "drain: set-numvfs --wait asks the holder of a lease, which releases; then 2 -> 1"
+lease_start drainer MACAddress=02:00:00:00:85:d0 Consumer=vm-drain
+: >set-numvfs.out
+sriovctl set-numvfs "$pf" 1 --wait 120 --runtime >set-numvfs.out 2>&1 &
+setpid=$!
+wait_until 60 "the lease asked to release" grep -q "asked to release" "$VM_RESULT_DIR/sriovd.log"
+assert_eq "$(pf_numvfs "$pf")" 2 "sriov_numvfs while the change waits"
+echo release >&"$drainer_fd"
+wait "$setpid" || fail "set-numvfs --wait: $(cat set-numvfs.out)"
+exec {drainer_fd}>&-
+assert_eq "$(pf_numvfs "$pf")" 1 "sriov_numvfs after the holder released"
+wait_eq 10 "no leases left" "ao 0" sbus call io.sriovd /io/sriovd io.sriovd1.Manager ListLeases
+
+log "drain: a holder that does not release is named, the count stays"
+lease_start stayer Consumer=vm-stays
+start=$(date +%s)
+if sriovctl set-numvfs "$pf" 2 --wait 3 --runtime >set-numvfs.out 2>&1; then
+        fail "set-numvfs --wait succeeded past a lease that was not released"
+fi
+took=$(($(date +%s) - start))
+log "$(cat set-numvfs.out) (after ${took} s)"
+assert_contains "$(cat set-numvfs.out)" "vm-stays" "Busy names the consumer"
+assert_contains "$(cat set-numvfs.out)" "not released within 3 s" "Busy names the wait"
+[ "$took" -ge 3 ] || fail "failed before the deadline (${took} s)"
+assert_eq "$(pf_numvfs "$pf")" 1 "sriov_numvfs after the refused change"
+echo exit >&"$stayer_fd"
+exec {stayer_fd}>&-
+wait_eq 30 "no leases left" "ao 0" sbus call io.sriovd /io/sriovd io.sriovd1.Manager ListLeases
