@@ -24,6 +24,8 @@ pf_conf 30-hotplugged "$third" 2 "$(macs "$third" 2)"
 check_vf_netdevs() { # WHEN PF COUNT
         local when=$1 p=$2 n=$3 i vf dev addr
         wait_eq 60 "$when: $n VFs of $p on igbvf with a netdev" "$n" vf_netdev_count "$p"
+        # udevd renames a new netdev (eth0 -> enp3s0v1) after it appears: read it once renamed
+        settle
         i=0
         for vf in $(vf_list "$p"); do
                 dev=$(ls "/sys/bus/pci/devices/$vf/net")
