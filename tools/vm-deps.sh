@@ -4,7 +4,9 @@
 #     machine's own Debian apt source (no mirror host name is written here);
 #   - busybox-static (the guest's initramfs);
 #   - a guest kernel: Debian's linux-image-<version>-amd64, downloaded and unpacked (not installed) into
-#     the cache folder ($SRIOVD_VM_CACHE, default /var/cache/sriovd-vm), then depmod'ed.
+#     the cache folder ($SRIOVD_VM_CACHE, default /var/cache/sriovd-vm), then depmod'ed;
+#   - a second guest kernel, the 6.12 line from bookworm-backports (what its linux-image-amd64 points
+#     to), the same way, for the vm-6.12 test (tests/vm/vmrun.py --kernel 6.12).
 # Idempotent and fast when everything is already there. Run as root (the kernel step alone works as any
 # user that can write the cache folder).
 #
@@ -12,6 +14,8 @@
 #   SRIOVD_VM_CACHE    cache folder (default /var/cache/sriovd-vm)
 #   SRIOVD_VM_KERNEL   kernel package version to use, e.g. 6.1.0-35 (default: the newest 6.x kernel that
 #                      the machine's default apt sources offer, i.e. what linux-image-amd64 depends on)
+#   SRIOVD_VM_KERNEL_6_12  the same for the second kernel, e.g. 6.12.95+deb12 (default: what
+#                      bookworm-backports' linux-image-amd64 depends on)
 set -euo pipefail
 
 CACHE="${SRIOVD_VM_CACHE:-/var/cache/sriovd-vm}"
@@ -150,8 +154,36 @@ pick_kernel_version() {
         echo "$v"
 }
 
+# unpack_kernel VERSION: downloads linux-image-VERSION-amd64 into $CACHE/kernel/VERSION, unpacked and
+# depmod'ed, unless it is there already.
+unpack_kernel() {
+        local v="$1" dir pkg tmp kver
+        dir="$CACHE/kernel/$v"
+        [ -f "$dir/.complete" ] && return 0
+        pkg="linux-image-$v-amd64"
+        say "downloading $pkg into $CACHE"
+        tmp=$(mktemp -d "$CACHE/dl.XXXXXX")
+        chmod 755 "$tmp"  # apt-get download drops to the _apt user
+        (cd "$tmp" && apt-get download -q "$pkg" >&2) ||
+                { rm -rf "$tmp"; die "apt-get download $pkg failed (try 'apt-get update' as root)"; }
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        dpkg-deb -x "$tmp"/*.deb "$dir"
+        rm -rf "$tmp"
+        kver=$(ls "$dir/lib/modules" | head -n1)
+        [ -n "$kver" ] && [ -e "$dir/boot/vmlinuz-$kver" ] || die "unexpected layout in $pkg"
+        depmod -b "$dir" "$kver"
+        touch "$dir/.complete"
+}
+
+# set_kernel_version FILE VERSION: records which unpacked kernel a line uses (vmrun.py reads FILE).
+set_kernel_version() {
+        echo "$2" >"$CACHE/$1.tmp"
+        mv "$CACHE/$1.tmp" "$CACHE/$1"
+}
+
 fetch_kernel() {
-        local v dir pkg tmp
+        local v
         mkdir -p "$CACHE"
         # Reuse what is cached unless a specific version was asked for.
         if [ -z "${SRIOVD_VM_KERNEL:-}" ] && [ -f "$CACHE/kernel-version" ]; then
@@ -163,29 +195,45 @@ fetch_kernel() {
         fi
 
         v=$(pick_kernel_version)
-        dir="$CACHE/kernel/$v"
-        if [ ! -f "$dir/.complete" ]; then
-                pkg="linux-image-$v-amd64"
-                say "downloading $pkg into $CACHE"
-                tmp=$(mktemp -d "$CACHE/dl.XXXXXX")
-                chmod 755 "$tmp"  # apt-get download drops to the _apt user
-                (cd "$tmp" && apt-get download -q "$pkg" >&2) ||
-                        { rm -rf "$tmp"; die "apt-get download $pkg failed (try 'apt-get update' as root)"; }
-                rm -rf "$dir"
-                mkdir -p "$dir"
-                dpkg-deb -x "$tmp"/*.deb "$dir"
-                rm -rf "$tmp"
-                local kver
-                kver=$(ls "$dir/lib/modules" | head -n1)
-                [ -n "$kver" ] && [ -e "$dir/boot/vmlinuz-$kver" ] || die "unexpected layout in $pkg"
-                depmod -b "$dir" "$kver"
-                touch "$dir/.complete"
+        unpack_kernel "$v"
+        set_kernel_version kernel-version "$v"
+        say "guest kernel $v-amd64 unpacked in $CACHE/kernel/$v"
+}
+
+# The 6.12 line: the version bookworm-backports' linux-image-amd64 depends on, e.g. 6.12.95+deb12.
+pick_kernel_6_12_version() {
+        if [ -n "${SRIOVD_VM_KERNEL_6_12:-}" ]; then
+                echo "${SRIOVD_VM_KERNEL_6_12%-amd64}"
+                return 0
         fi
-        echo "$v" >"$CACHE/kernel-version.tmp"
-        mv "$CACHE/kernel-version.tmp" "$CACHE/kernel-version"
-        say "guest kernel $v-amd64 unpacked in $dir"
+        local v
+        v=$(apt-cache show linux-image-amd64 2>/dev/null |
+                awk '/^Version:/ { ver = $2 } /^Depends:/ && ver ~ /bpo12/ { print }' |
+                sed -n 's/.*linux-image-\(6\.12\.[^ ,]*\)-amd64.*/\1/p' | sort -V | tail -n1)
+        [ -n "$v" ] || die "no linux-image-6.12.*-amd64 found in bookworm-backports (is it enabled? run as root)"
+        echo "$v"
+}
+
+fetch_kernel_6_12() {
+        local v
+        mkdir -p "$CACHE"
+        if [ -z "${SRIOVD_VM_KERNEL_6_12:-}" ] && [ -f "$CACHE/kernel-version-6.12" ]; then
+                v=$(cat "$CACHE/kernel-version-6.12")
+                if [ -f "$CACHE/kernel/$v/.complete" ]; then
+                        say "second guest kernel $v-amd64 cached in $CACHE/kernel/$v"
+                        return 0
+                fi
+        fi
+
+        is_root && enable_backports
+        v=$(pick_kernel_6_12_version)
+        unpack_kernel "$v"
+        set_kernel_version kernel-version-6.12 "$v"
+        say "second guest kernel $v-amd64 unpacked in $CACHE/kernel/$v"
 }
 
 install_packages
 fetch_kernel
-say "ready: $(qemu-system-x86_64 --version | head -n1), kernel $(cat "$CACHE/kernel-version")-amd64 in $CACHE"
+fetch_kernel_6_12
+say "ready: $(qemu-system-x86_64 --version | head -n1), kernels $(cat "$CACHE/kernel-version")-amd64 and" \
+        "$(cat "$CACHE/kernel-version-6.12")-amd64 in $CACHE"

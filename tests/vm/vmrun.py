@@ -73,11 +73,12 @@ def find_qemu():
 
 
 class Kernel:
-    def __init__(self, cache):
+    def __init__(self, cache, line=''):
+        """line: '' for the default kernel, or a second line tools/vm-deps.sh fetches ('6.12')."""
         self.cache = cache
-        vfile = os.path.join(cache, 'kernel-version')
+        vfile = os.path.join(cache, 'kernel-version' + (f'-{line}' if line else ''))
         if not os.path.exists(vfile):
-            missing_dependency(f'no guest kernel in {cache}')
+            missing_dependency(f'no guest kernel{" " + line if line else ""} in {cache} ({vfile} missing)')
         v = open(vfile).read().strip()
         self.root = os.path.join(cache, 'kernel', v)
         if not os.path.exists(os.path.join(self.root, '.complete')):
@@ -378,6 +379,11 @@ def main():
                     help='meson build dir with daemon/sriovd and client/sriovctl')
     ap.add_argument('--work-dir', help='where logs and results go (default: BUILD/tests/vm/work)')
     ap.add_argument('--cache', default=os.environ.get('SRIOVD_VM_CACHE', '/var/cache/sriovd-vm'))
+    ap.add_argument('--kernel', default='', choices=['', '6.12'],
+                    help="guest kernel line: the default one (Debian's linux-image-amd64) or 6.12 (from "
+                         'bookworm-backports); both come from tools/vm-deps.sh')
+    ap.add_argument('--exclude', action='append', default=[], metavar='NAME',
+                    help='leave this scenario out (exact name); may be given several times')
     ap.add_argument('--boot', default='iommu', choices=BOOTS,
                     help='iommu: q35 with intel-iommu and intel_iommu=on (default); no-iommu: neither, for '
                          'the scenarios with "# vm-boot: no-iommu"')
@@ -406,7 +412,7 @@ def main():
     if os.geteuid() != 0:
         missing_dependency('the VM tier must run as root (9p export of / with security_model=none)')
     qemu = find_qemu()
-    kernel = Kernel(args.cache)
+    kernel = Kernel(args.cache, args.kernel)
     build_dir = os.path.abspath(args.build_dir) if args.build_dir else None
     binaries = {}
     if build_dir:
@@ -422,7 +428,13 @@ def main():
         selected.append((name[:-3] if name.endswith('.sh') else name, os.path.abspath(args.script), 0))
         args.echo = True
     else:
+        known = list_scenarios()
+        for n in args.exclude:
+            if n not in known:
+                sys.exit(f'vmrun: --exclude {n!r}: no such scenario; have: {" ".join(known)}')
         for n in resolve_scenarios(args.scenarios):
+            if n in args.exclude:
+                continue
             path = os.path.join(SCENARIO_DIR, n + '.sh')
             m = scenario_meta(path)
             if m['mode'] != args.mode:
@@ -444,7 +456,9 @@ def main():
         log('nothing to run')
         return EXIT_SKIP
 
-    work = os.path.abspath(args.work_dir or os.path.join(build_dir or '/tmp', 'tests', 'vm', f'work-{args.mode}' + ('' if args.boot == 'iommu' else f'-{args.boot}')))
+    work_name = (f'work-{args.mode}' + ('' if args.boot == 'iommu' else f'-{args.boot}') +
+                 (f'-{args.kernel}' if args.kernel else ''))
+    work = os.path.abspath(args.work_dir or os.path.join(build_dir or '/tmp', 'tests', 'vm', work_name))
     if os.path.exists(work):
         shutil.rmtree(work)
     shared = os.path.join(work, 'shared')
