@@ -8,9 +8,11 @@ fake kernel and a private bus. Prints one JSON object per measurement on stdout.
 
 B3: PFs x VFs present before sriovd starts (each PF's count in its configuration file, so sriovd
 finds everything enforced and builds an object per VF). Start to READY=1 (wall, and sriovd's own CPU
-over all its threads from /proc), RSS at READY, GetManagedObjects latency (and the CPU sriovd and
-dbus-daemon spend on one), and a VF property Get against org.freedesktop.DBus.Peer.Ping on the same daemon (median of 200 each, as a ratio: both pay
-the same bus round trip, the difference is sriovd's work), timed by a C client (bench/bus-latency.c).
+over all its threads from /proc), RSS at READY, GetManagedObjects latency (also with sriovd,
+dbus-daemon and the client at real-time priority, ahead of the other processes of a shared machine),
+the CPU sriovd and dbus-daemon spend on one, and a VF property Get against
+org.freedesktop.DBus.Peer.Ping on the same daemon (median of 200 each, as a ratio: both pay the same
+bus round trip, the difference is sriovd's work), timed by a C client (bench/bus-latency.c).
 B4: context switches and CPU of sriovd over SECONDS with nothing happening.
 B5, after B4 on the same daemon: UEVENTS change uevents of VFs while sriovd is busy (a client asks
 GetManagedObjects back to back), sent as a netlink socket would: what does not fit into sriovd's
@@ -156,11 +158,30 @@ def scale(harness, latency_client, n_pfs, n_vfs, idle, n_storm):
         lat = json.loads(subprocess.run([latency_client, str(vf), '200'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
                                         capture_output=True, text=True, check=True).stdout)
         gmo_cpu, gmo_bus_cpu = (proc_cpu(pid) - c0) / 20, (proc_cpu(bus.proc.pid) - b0) / 20
+        # again with sriovd, dbus-daemon and the client ahead of every other process (SCHED_FIFO) for
+        # those few seconds: on a shared machine, the round trip without the time spent waiting for a CPU
+        rt = None
+        try:
+            for p in (pid, bus.proc.pid):
+                os.sched_setscheduler(p, os.SCHED_FIFO, os.sched_param(10))
+            rt = json.loads(subprocess.run(['chrt', '-f', '10', latency_client, str(vf), '20'],
+                                           env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
+                                           capture_output=True, text=True, check=True).stdout)['gmo_ms']
+        except (OSError, subprocess.CalledProcessError) as e:
+            sys.stderr.write('mock_bench: no real-time priority (%s): no GetManagedObjects figure ahead of '
+                             'other processes\n' % e)
+        finally:
+            for p in (pid, bus.proc.pid):
+                try:
+                    os.sched_setscheduler(p, os.SCHED_OTHER, os.sched_param(0))
+                except OSError:
+                    pass
         print(json.dumps({'bench': 'B3', 'pfs': n_pfs, 'vfs_per_pf': n_vfs, 'vf_objects': n_pfs * n_vfs,
                           'objects': len(objects), 'testbed_s': round(testbed, 1),
                           'ready_wall_s': round(wall, 3), 'ready_cpu_s': round(cpu, 3), 'rss_mib': round(rss, 1),
                           'gmo_median_ms': round(lat['gmo_ms'], 1), 'gmo_cpu_ms': round(gmo_cpu * 1000, 1),
                           'gmo_bus_cpu_ms': round(gmo_bus_cpu * 1000, 1),
+                          'gmo_rt_median_ms': round(rt, 1) if rt is not None else None,
                           'get_ms': round(lat['get_ms'], 3),
                           'ping_ms': round(lat['ping_ms'], 3),
                           'get_ping_ratio': round(lat['get_ms'] / lat['ping_ms'], 2)}), flush=True)
