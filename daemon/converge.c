@@ -17,6 +17,7 @@ void converge_work_free(ConvergeWork *w) {
                 free(w->outcomes[i].message);
         free(w->outcomes);
         free(w->wants);
+        free(w->released);
         free(w->syspath);
         free(w->pf_driver);
         free(w->pf_message);
@@ -133,9 +134,13 @@ static void write_numvfs(ConvergeWork *w) {
  * netdev driver on the way. But then the kernel probes a VF without driver_override for no driver at
  * all, drivers_probe included (pci_device_can_probe()): when the probe for the default driver found
  * none and autoprobe_opened is given, autoprobe is turned on and the VF probed again;
- * *autoprobe_opened says it is on now, and the caller turns it off again. */
+ * *autoprobe_opened says it is on now, and the caller turns it off again. With only_unclaimed (a VF
+ * without Driver= policy) a VF that has a driver or a driver_override is left as it is: it is a VM
+ * manager's to bind (libvirt's managed='yes' sets driver_override, unbinds the VF and probes it;
+ * when it gives the VF back it unbinds it and clears the override), and sriovd binds the default
+ * driver only to a VF nobody claimed, such as one it just created. */
 static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const char *want, VfOutcome *o,
-                    bool *autoprobe_opened) {
+                    bool *autoprobe_opened, bool only_unclaimed) {
         _cleanup_free_ char *cur = NULL, *address = NULL, *override = NULL, *unbind = NULL;
         char link[32];
         bool want_default = isempty(want);
@@ -156,6 +161,8 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
         if (want_default) {
                 /* bound to something and no override left: that is the default driver */
                 if (cur && !override)
+                        return;
+                if (only_unclaimed && (cur || override))
                         return;
         } else if (streq_ptr(cur, want))
                 return;
@@ -225,20 +232,22 @@ static void bind_vfs(ConvergeWork *w, unsigned num, bool autoprobe_off) {
                 for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
                         const VfPolicy *p = i < w->n_wants ? w->wants + i : NULL;
                         bool named = p && POLICY_HAS(p, POLICY_DRIVER) && !isempty(p->driver);
+                        bool released = w->released && i < w->n_wants && w->released[i];
                         _cleanup_free_ char *vfpath = NULL;
                         char link[32];
 
                         if (!w->outcomes[i].present || named != (pass == 0))
                                 continue;
                         /* VFs without Driver= get the default driver even when autoprobe is off */
-                        if (!named && !(p && POLICY_HAS(p, POLICY_DRIVER)) && !autoprobe_off)
+                        if (!named && !(p && POLICY_HAS(p, POLICY_DRIVER)) && !autoprobe_off && !released)
                                 continue;
                         snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", i);
                         vfpath = strjoin(w->syspath, link);
                         if (!vfpath)
                                 break;
                         bind_vf(w, i, vfpath, named ? p->driver : NULL, w->outcomes + i,
-                                autoprobe_off ? &opened : NULL);
+                                autoprobe_off ? &opened : NULL,
+                                !(p && POLICY_HAS(p, POLICY_DRIVER)) && !released);
                 }
 
         if (opened) {
@@ -419,7 +428,7 @@ static void reload_stale_vf_drivers(ConvergeWork *w, unsigned num, bool autoprob
                                      ifname, address, mac);
                 bind_vf(w, i, vfpath,
                         POLICY_HAS(want, POLICY_DRIVER) && want->driver[0] ? want->driver : NULL, o,
-                        autoprobe_off ? &opened : NULL);
+                        autoprobe_off ? &opened : NULL, false);
         }
         if (opened)
                 (void) work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");

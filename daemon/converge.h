@@ -32,6 +32,7 @@ typedef struct ConvergeWork {
         VfPolicy *wants; /* desired policy by VF index */
         size_t n_wants;
         bool apply; /* false: only read back */
+        bool *released; /* by VF index: its Driver= went, back to the default driver */
 
         /* output */
         int numvfs_error;

@@ -427,6 +427,16 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         snprintf(w->ifname, sizeof w->ifname, "%s", strempty(pf->interface));
         w->apply = apply;
         w->n_wants = n_wants;
+        if (apply) {
+                w->released = calloc(MAX(n_wants, 1u), sizeof(bool));
+                if (!w->released)
+                        return -ENOMEM;
+                for (unsigned i = 0; i < n_wants && i < pf->n_vfs; i++)
+                        if (pf->vfs[i] && pf->vfs[i]->driver_released) {
+                                w->released[i] = true;
+                                pf->vfs[i]->driver_released = false;
+                        }
+        }
         for (unsigned i = 0; i < n_wants; i++)
                 if (pf_desired_vf_policy(pf, i, w->wants + i) && POLICY_HAS(w->wants + i, POLICY_DRIVER) &&
                     !isempty(w->wants[i].driver))

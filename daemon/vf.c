@@ -95,6 +95,12 @@ void vf_set_state(VirtualFunction *vf, VfState state, int error, const char *mes
 void vf_set_policy(VirtualFunction *vf, const VfPolicy *policy) {
         if (policy_equal(policy, &vf->policy))
                 return;
+        /* Without Driver= a VF that has a driver is left to whoever bound it (a VM manager), but the
+         * driver sriovd bound for the policy it had goes with that policy. */
+        if (POLICY_HAS(policy, POLICY_DRIVER))
+                vf->driver_released = false;
+        else if (POLICY_HAS(&vf->policy, POLICY_DRIVER) && !isempty(vf->policy.driver))
+                vf->driver_released = true;
         vf->policy = *policy;
         object_mark_changed(&vf->mark);
 }

@@ -25,6 +25,7 @@ typedef struct VirtualFunction {
         int iommu_group; /* -1: none */
         VfPolicy policy; /* desired, from configuration, API and lease */
         VfPolicy actual; /* read back from the kernel; ->set marks what it reported */
+        bool driver_released; /* its Driver= went: the next apply binds its default driver */
         VfState state;
         int error; /* -errno of the last failure */
         char *last_error;

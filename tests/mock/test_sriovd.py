@@ -440,6 +440,47 @@ class TestReconcile(SriovdTestCase):
         wait_for(lambda: self.vf(vp, 'Driver') == 'vfio-pci', what='VF1 Driver vfio-pci on the bus')
         self.assertEqual(self.vf(vp, 'Interface'), '')
 
+    def test_vm_manager_binding_left_alone(self):
+        """A VF without Driver= policy is a VM manager's to bind: libvirt's managed='yes' (override
+        vfio-pci, unbind, probe) is left alone by the applies that follow, even on a PF whose
+        sriov_drivers_autoprobe stays 0 for another VF's Driver=vfio-pci; once libvirt gives it back
+        (unbind, override cleared, a probe that binds nothing with autoprobe 0), sriovd binds its own
+        driver again."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3, extra='\n[VirtualFunction]\nVirtualFunction=2\nDriver=vfio-pci\n')
+        self.start()
+        self.wait_pf(PF1, numvfs=3)
+        vf0 = harness.vf_address(PF1, 0)
+        vf = self.k.vfs[vf0]
+        self.assertEqual(vf.driver, 'igbvf')
+        self.assertEqual(self.k.attr(self.k.pfs[PF1].devpath, 'sriov_drivers_autoprobe'), '0\n')
+
+        # libvirt's virPCIDeviceBindToStub(): driver_override first, then unbind and probe
+        with vf.pf.lock:
+            self.k.store_override(vf, 'vfio-pci\n')
+            self.k._unbind(vf)
+        self.assertEqual(self.k.store_drivers_probe(vf0), 0)
+        self.assertEqual(vf.driver, 'vfio-pci')
+        n_writes = len(self.k.log)
+        r = harness.sriovctl(self.bus, 'apply')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(1)  # the coalesced reconciles of the uevents as well
+        self.assertEqual(vf.driver, 'vfio-pci')
+        touched = [w for w in self.k.log[n_writes:]
+                   if w['by'] == 'sriovd' and (vf0 in w['path'] or w['value'].strip() == vf0)]
+        self.assertEqual(touched, [])
+        vp = self.vf_paths(PF1)[0]
+        wait_for(lambda: self.vf(vp, 'Driver') == 'vfio-pci', what='VF 0 Driver vfio-pci on the bus')
+        self.assertEqual(self.vf(vp, 'State'), 'ok')
+
+        # libvirt's virPCIDeviceUnbindFromStub(): unbind, override cleared, probe: nothing binds
+        with vf.pf.lock:
+            self.k._unbind(vf)
+            self.k.store_override(vf, '\n')
+        self.assertEqual(self.k.store_drivers_probe(vf0), 0)
+        wait_for(lambda: vf.driver == 'igbvf', what='VF 0 bound to igbvf again by sriovd')
+        self.wait_pf(PF1)
+
     def test_properties_changed(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.start()
