@@ -4,8 +4,27 @@
 #include "names.h"
 #include "sriovctl.h"
 
-/* Finds the VF with the given Index among the PF's VirtualFunctions and reads all its properties. */
-static int find_vf(sd_bus *bus, const char *device, char **vf_paths, unsigned index, PropertyBag *ret) {
+/* The VF's desired policy (its Policy property, a{sv}) as a bag of its keys. */
+static int read_policy(sd_bus *bus, const char *path, PropertyBag *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_get_property(bus, SRIOVD_BUS_NAME, path, SRIOVD_VF_INTERFACE, "Policy", &error, &reply,
+                                "a{sv}");
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the policy of %s: %s", path,
+                                       bus_error_message(&error, r));
+        r = property_bag_read_dict(reply, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the policy of %s: %m", path);
+        return 0;
+}
+
+/* Finds the VF with the given Index among the PF's VirtualFunctions and reads all its properties,
+ * and its policy into ret_policy. */
+static int find_vf(sd_bus *bus, const char *device, char **vf_paths, unsigned index, PropertyBag *ret,
+                   PropertyBag *ret_policy) {
         for (char **p = vf_paths; p && *p; p++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(property_bag_done) PropertyBag vf = {};
@@ -22,6 +41,12 @@ static int find_vf(sd_bus *bus, const char *device, char **vf_paths, unsigned in
                 }
 
                 if (property_bag_int(&vf, "Index", -1) == (int64_t) index) {
+                        /* a daemon from before the per-VF policy work has none */
+                        if (property_bag_find(&vf, "Policy")) {
+                                r = read_policy(bus, *p, ret_policy);
+                                if (r < 0)
+                                        return r;
+                        }
                         *ret = vf;
                         vf = (PropertyBag){};
                         return 0;
@@ -34,7 +59,7 @@ static int find_vf(sd_bus *bus, const char *device, char **vf_paths, unsigned in
 }
 
 int verb_libvirt_xml(int argc, char *argv[]) {
-        _cleanup_(property_bag_done) PropertyBag pf = {}, vf = {};
+        _cleanup_(property_bag_done) PropertyBag pf = {}, vf = {}, policy = {};
         _cleanup_free_ char *xml = NULL;
         const char *device = argv[1], *address, *mac = NULL;
         const Property *p;
@@ -51,7 +76,7 @@ int verb_libvirt_xml(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        r = find_vf(bus, device, property_bag_strv(&pf, "VirtualFunctions"), index, &vf);
+        r = find_vf(bus, device, property_bag_strv(&pf, "VirtualFunctions"), index, &vf, &policy);
         if (r < 0)
                 return r;
 
@@ -60,12 +85,16 @@ int verb_libvirt_xml(int argc, char *argv[]) {
                 return log_error_errno(ENODEV, "Virtual function %u of %s has no PCI address.", index,
                                        device);
 
-        /* MACAddress and VLANId come with the per-VF policy work; a daemon without them gives an
-         * element without <mac> and <vlan>, which libvirt accepts. */
-        p = property_bag_find(&vf, "MACAddress");
+        /* The policy's MAC address and VLAN, which sriovd keeps on the VF (and puts back if the domain
+         * set others), or else what the VF has now; libvirt sets them when the domain starts. */
+        p = property_bag_find(&policy, "MACAddress");
+        if (!p || !p->string)
+                p = property_bag_find(&vf, "MACAddress");
         if (p && p->string)
                 mac = p->string;
-        p = property_bag_find(&vf, "VLANId");
+        p = property_bag_find(&policy, "VLANId");
+        if (!p)
+                p = property_bag_find(&vf, "VLANId");
         if (p && p->integer > 0)
                 vlan = (unsigned) p->integer;
 

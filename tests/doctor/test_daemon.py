@@ -127,7 +127,8 @@ class BusTest(unittest.TestCase):
         return {'pfs': [{'address': PF, 'interface': 'enp1s0', 'vfs': [
             {'index': 0, 'address': '0000:01:10.0', 'mac': '00:00:00:00:00:00', 'vlan': 0},
             {'index': 2, 'address': '0000:01:10.4', 'mac': '02:00:00:00:00:01', 'vlan': 42},
-            {'index': 1, 'address': '0000:01:10.2', 'mac': '', 'vlan': 7}]}], **extra}
+            {'index': 1, 'address': '0000:01:10.2', 'mac': '', 'vlan': 7},
+            {'index': 3, 'address': '0000:01:10.6', 'mac': '00:00:00:00:00:00', 'vlan': 0}]}], **extra}
 
     def validate(self, element):
         path = os.path.join(self.dir, 'domain.xml')
@@ -155,17 +156,27 @@ class BusTest(unittest.TestCase):
     def test_libvirt_xml_without_mac_or_vlan(self):
         self.start_fake(self.vfs())
         # by interface name; the kernel's all-zero MAC and VLAN 0 are left out
-        r = self.ctl('libvirt-xml', 'enp1s0', '0')
+        r = self.ctl('libvirt-xml', 'enp1s0', '3')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn('<mac', r.stdout)
         self.assertNotIn('<vlan', r.stdout)
-        self.assertIn("bus='0x01' slot='0x10' function='0x0'", r.stdout)
+        self.assertIn("bus='0x01' slot='0x10' function='0x6'", r.stdout)
         self.validate(r.stdout)
         # by short address; an empty MAC is left out, the VLAN is kept
         r = self.ctl('libvirt-xml', '01:00.0', '1')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn('<mac', r.stdout)
         self.assertIn("<tag id='7'/>", r.stdout)
+        self.validate(r.stdout)
+
+    def test_libvirt_xml_policy_first(self):
+        # VF 0's policy has a MAC address and VLAN 42 that the kernel does not report (yet): they are
+        # what sriovd keeps on the VF, so they are what the domain asks for
+        self.start_fake(self.vfs())
+        r = self.ctl('libvirt-xml', PF, '0')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<mac address='02:00:00:00:00:00'/>", r.stdout)
+        self.assertIn("<tag id='42'/>", r.stdout)
         self.validate(r.stdout)
 
     def test_libvirt_xml_daemon_without_vf_settings(self):

@@ -554,6 +554,24 @@ class TestSetPolicy(PolicyTestCase):
         self.assertEqual(self.policy(1), {})
         self.wait_pf()
 
+    def test_libvirt_xml_prints_the_policy(self):
+        """sriovctl libvirt-xml prints the MAC address and VLAN of the VF's policy, which sriovd keeps
+        on the VF, so that libvirt sets the same: here the kernel reports neither (no rtnetlink in the
+        fake kernel), and the element has them all the same; a VF without policy has none."""
+        self.k.add_pf(PF1, total=7, ifname='sriovmock1', uevent=False)
+        self.conf(2, [('1', {'MACAddress': '02:00:00:00:00:91', 'VLANId': '91'})])
+        self.start()
+        self.wait_pf(state='failed', numvfs=2)
+        r = harness.sriovctl(self.bus, 'libvirt-xml', PF1, 1)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<mac address='02:00:00:00:00:91'/>", r.stdout)
+        self.assertIn("<tag id='91'/>", r.stdout)
+        self.assertIn("slot='0x10' function='0x2'", r.stdout)
+        r = harness.sriovctl(self.bus, 'libvirt-xml', PF1, 0)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn('<mac', r.stdout)
+        self.assertNotIn('<vlan>', r.stdout)
+
     def test_refused_calls_change_nothing(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf(4)
