@@ -40,9 +40,17 @@ PfConfig *pf_config_free(PfConfig *c) {
         free(c->match_interface);
         free(c->match_driver);
         strv_free(c->lease_drivers);
+        free(c->network_managed_vfs);
         free(c->vfs);
         free(c);
         return NULL;
+}
+
+bool pf_config_vf_network_managed(const PfConfig *c, unsigned index) {
+        for (size_t i = 0; c && i < c->n_network_managed_vfs; i++)
+                if (index >= c->network_managed_vfs[i].first && index <= c->network_managed_vfs[i].last)
+                        return true;
+        return false;
 }
 
 bool pf_config_has_match_key(const PfConfig *c) {
@@ -306,6 +314,45 @@ static int parse_pf_key(Parser *p, const char *key, const char *value) {
                                                     "Invalid LeaseDrivers=: '%s' is no driver name", w);
                         if (!strv_contains(c->lease_drivers, w) && strv_extend(&c->lease_drivers, w) < 0)
                                 return -ENOMEM;
+                }
+                return 0;
+        }
+        if (streq(key, "NetworkManagedVFs")) {
+                _cleanup_free_ char *copy = strdup(value);
+                char *save = NULL;
+
+                if (!copy)
+                        return -ENOMEM;
+                /* a list, like LeaseDrivers= */
+                if (isempty(value)) {
+                        c->network_managed_vfs = mfree(c->network_managed_vfs);
+                        c->n_network_managed_vfs = 0;
+                }
+                for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                        VfRange range, *a;
+                        int r = parse_vf_range(w, &range.first, &range.last);
+
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r == -ERANGE)
+                                return parser_error(p, p->line,
+                                                    "Invalid NetworkManagedVFs=: '%s': VF indexes go up to %u",
+                                                    w, VF_INDEX_MAX);
+                        if (r == -EDOM)
+                                return parser_error(p, p->line,
+                                                    "Invalid NetworkManagedVFs=: '%s': the first index of a "
+                                                    "range must not exceed the last",
+                                                    w);
+                        if (r < 0)
+                                return parser_error(p, p->line,
+                                                    "Invalid NetworkManagedVFs=: '%s' is no VF index N or "
+                                                    "range N-M",
+                                                    w);
+                        a = reallocarray(c->network_managed_vfs, c->n_network_managed_vfs + 1, sizeof *a);
+                        if (!a)
+                                return -ENOMEM;
+                        c->network_managed_vfs = a;
+                        c->network_managed_vfs[c->n_network_managed_vfs++] = range;
                 }
                 return 0;
         }

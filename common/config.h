@@ -8,6 +8,11 @@
 #include "policy.h"
 #include "util.h"
 
+typedef struct VfRange {
+        unsigned first;
+        unsigned last;
+} VfRange;
+
 /* One [VirtualFunction] section: VirtualFunction=N or N-M, followed by policy keys. */
 typedef struct VfSection {
         unsigned first;
@@ -35,6 +40,8 @@ typedef struct PfConfig {
         int drivers_autoprobe; /* -1 when not given, else 0/1 */
         char **lease_drivers; /* drivers a lease may bind this PF's VFs to, beyond vfio-pci and the default
                                */
+        VfRange *network_managed_vfs; /* VFs whose netdevs are left to a network manager */
+        size_t n_network_managed_vfs;
 
         VfSection *vfs;
         size_t n_vfs;
@@ -61,6 +68,10 @@ bool pf_config_matches(const PfConfig *c, const PfMatchInfo *info);
 /* The effective policy of VF index after all sections of c (later sections override earlier ones
  * key by key). Returns true if any section covers index. */
 bool pf_config_vf_policy(const PfConfig *c, unsigned index, VfPolicy *ret);
+
+/* Whether NetworkManagedVFs= names VF index: its netdev is left to a network manager, not marked as
+ * sriovd's. */
+bool pf_config_vf_network_managed(const PfConfig *c, unsigned index);
 
 /* Parses one file. require_match: files in pf.d need a [Match] with at least one key; the state
  * store's files do not. On a parse error returns -EBADMSG and ret_error = "file:line: message", and

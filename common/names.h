@@ -33,6 +33,9 @@
 #define SRIOVD_STATE_DIR "/var/lib/sriovd"
 #define SRIOVD_RUNTIME_DIR "/run/sriovd"
 #define SRIOVD_STORE_VERSION "1"
+/* In the runtime directory: one empty file per VF (named by its PCI address) whose netdev is sriovd's;
+ * udev/70-sriovd.rules marks such netdevs unmanaged for NetworkManager and systemd-networkd. */
+#define SRIOVD_MANAGED_VF_SUBDIR "managed-vf"
 
 /* sysfs, relative to a PCI device's directory */
 #define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
@@ -46,6 +49,7 @@
 #define SYSFS_IOMMU_GROUP "iommu_group"
 #define SYSFS_DRIVER "driver"
 #define SYSFS_NET "net"
+#define SYSFS_UEVENT "uevent"
 #define SYSFS_VENDOR "vendor"
 #define SYSFS_DEVICE "device"
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "converge.h"
 #include "log.h"
@@ -17,7 +20,9 @@ void converge_work_free(ConvergeWork *w) {
                 free(w->outcomes[i].message);
         free(w->outcomes);
         free(w->wants);
+        free(w->managed);
         free(w->released);
+        free(w->managed_vf_dir);
         free(w->syspath);
         free(w->pf_driver);
         free(w->pf_message);
@@ -434,6 +439,80 @@ static void reload_stale_vf_drivers(ConvergeWork *w, unsigned num, bool autoprob
                 (void) work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
 }
 
+/* Marks of VFs that are gone (the count went down, the PF was unplugged) go: a VF created again later,
+ * maybe by someone else, starts unmarked. */
+static void remove_stale_marks(ConvergeWork *w) {
+        DIR *d = opendir(w->managed_vf_dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *dev = NULL;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                dev = path_join(SYSFS_PCI_DEVICES, de->d_name);
+                if (dev && access(dev, F_OK) < 0 && errno == ENOENT)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        closedir(d);
+}
+
+/* Each VF whose netdev is sriovd's gets a mark, a file named by its PCI address, that the udev rule
+ * turns into NM_UNMANAGED=1 and ID_NET_MANAGED_BY=io.sriovd on the netdev. VFs are created with
+ * sriov_drivers_autoprobe=0 and bound by bind_vfs() after this, so the mark is there before a netdev
+ * driver ever sees the VF: NetworkManager, which waits for udev to have processed a netdev, never gets
+ * an unmarked one. A VF whose mark changes while it has a netdev gets a "change" uevent, so that udev
+ * applies the rule again: its database has the new properties (NetworkManager reads them when a netdev
+ * appears). */
+static void mark_vfs(ConvergeWork *w, unsigned num) {
+        remove_stale_marks(w);
+        if (mkdir(w->managed_vf_dir, 0755) < 0 && errno != EEXIST) {
+                char m[PATH_MAX + 64];
+                snprintf(m, sizeof m, "Failed to create %s: %m", w->managed_vf_dir);
+                pf_message_add(w, m);
+                return;
+        }
+        for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
+                _cleanup_free_ char *address = NULL, *mark = NULL, *vfpath = NULL, *ifname = NULL,
+                                    *uevent = NULL;
+                bool want = i < w->n_wants && w->managed[i], have;
+                char link[32];
+                int r = 0;
+
+                snprintf(link, sizeof link, SYSFS_VIRTFN_PREFIX "%u", i);
+                if (!w->outcomes[i].present || sysfs_read_link_name(w->syspath, link, &address) < 0)
+                        continue;
+                mark = path_join(w->managed_vf_dir, address);
+                if (!mark)
+                        return;
+                have = access(mark, F_OK) >= 0;
+                if (want == have)
+                        continue;
+                if (want) {
+                        int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                        if (fd < 0)
+                                r = -errno;
+                        else
+                                close(fd);
+                } else if (unlink(mark) < 0 && errno != ENOENT)
+                        r = -errno;
+                if (r < 0) {
+                        outcome_fail(w->outcomes + i, r, "Failed to %s %s: %m", want ? "create" : "remove",
+                                     mark);
+                        continue;
+                }
+                vfpath = path_join(w->syspath, link);
+                if (!vfpath || sysfs_read_interface(vfpath, &ifname) < 0)
+                        continue;
+                uevent = strjoin(vfpath, "/" SYSFS_NET "/", ifname, "/" SYSFS_UEVENT);
+                if (uevent && (r = work_write(w, uevent, NULL, "change")) < 0)
+                        outcome_fail(w->outcomes + i, r,
+                                     "Failed to send a change uevent for %s (its mark changed): %m", ifname);
+        }
+}
+
 /* The VFs' link settings over the PF's rtnetlink, then (bind) each VF's driver, then what the kernel
  * has: on igb the PF hands a VF its MAC when the VF driver starts, and drivers such as iavf reset a VF
  * for every change, so the settings go in before a VF driver ever sees the VF. */
@@ -521,6 +600,8 @@ void converge_run(ConvergeWork *w) {
                 w->outcomes[i].present = sysfs_attr_exists(w->syspath, link);
         }
 
+        if (w->apply && w->managed_vf_dir)
+                mark_vfs(w, num);
         link_settings_and_drivers(w, num, w->apply, autoprobe == 0);
 
         /* what the configuration says, or what it was before the VFs were created */

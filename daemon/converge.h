@@ -32,6 +32,8 @@ typedef struct ConvergeWork {
         VfPolicy *wants; /* desired policy by VF index */
         size_t n_wants;
         bool apply; /* false: only read back */
+        char *managed_vf_dir; /* NULL: no marks */
+        bool *managed; /* by VF index: its netdev is sriovd's, not a network manager's */
         bool *released; /* by VF index: its Driver= went, back to the default driver */
 
         /* output */

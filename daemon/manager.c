@@ -587,7 +587,8 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 log_error_errno(r, "Failed to open state directory %s, persisting is disabled: %m",
                                 state_dir);
         runtime_state = path_join(runtime_dir, "state");
-        if (!runtime_state)
+        m->managed_vf_dir = path_join(runtime_dir, SRIOVD_MANAGED_VF_SUBDIR);
+        if (!runtime_state || !m->managed_vf_dir)
                 return log_oom();
         r = store_open(runtime_state, &m->runtime_store);
         if (r < 0)
@@ -621,6 +622,7 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 .waiting_for_drivers = waiting_for_drivers,
                 .state_changed = pf_state_changed,
                 .userdata = m,
+                .managed_vf_dir = m->managed_vf_dir,
                 .kernel_timeout_usec =
                         number_from_env(ENV_SRIOVD_KERNEL_TIMEOUT_SEC, KERNEL_TIMEOUT_SEC_DEFAULT) *
                         USEC_PER_SEC,
@@ -661,6 +663,7 @@ Manager *manager_free(Manager *m) {
         store_free(m->store);
         store_free(m->runtime_store);
         strv_free(m->config_dirs);
+        free(m->managed_vf_dir);
         pci_names_close(m->pci_access);
         sd_event_unref(m->event);
         free(m);

@@ -41,6 +41,7 @@ typedef struct Manager {
         ConfigSet *config;
         Store *store;
         Store *runtime_store;
+        char *managed_vf_dir; /* the runtime directory's SRIOVD_MANAGED_VF_SUBDIR */
 
         PfHost host; /* what every PF is given */
         PhysicalFunction **pfs;

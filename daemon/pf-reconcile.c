@@ -437,6 +437,16 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
                                 pf->vfs[i]->driver_released = false;
                         }
         }
+        if (apply && pf->host->managed_vf_dir) {
+                w->managed_vf_dir = strdup(pf->host->managed_vf_dir);
+                w->managed = calloc(MAX(n_wants, 1u), sizeof(bool));
+                if (!w->managed_vf_dir || !w->managed)
+                        return -ENOMEM;
+                /* the VFs of a PF sriovd manages are its own, but for those the admin leaves to a
+                 * network manager */
+                for (unsigned i = 0; i < n_wants && pf->desired_num_vfs >= 0; i++)
+                        w->managed[i] = !pf_config_vf_network_managed(pf->config, i);
+        }
         for (unsigned i = 0; i < n_wants; i++)
                 if (pf_desired_vf_policy(pf, i, w->wants + i) && POLICY_HAS(w->wants + i, POLICY_DRIVER) &&
                     !isempty(w->wants[i].driver))

@@ -37,6 +37,7 @@ typedef struct PfHost {
         void *userdata;
         bool stopping; /* sriovd is stopping: no new kernel work */
         uint64_t kernel_timeout_usec; /* a kernel job not done by then fails its PF */
+        const char *managed_vf_dir; /* where the marks of VF netdevs that are sriovd's go */
 } PfHost;
 
 typedef struct PfReconcile PfReconcile;

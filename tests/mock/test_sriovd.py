@@ -440,6 +440,50 @@ class TestReconcile(SriovdTestCase):
         wait_for(lambda: self.vf(vp, 'Driver') == 'vfio-pci', what='VF1 Driver vfio-pci on the bus')
         self.assertEqual(self.vf(vp, 'Interface'), '')
 
+    def test_managed_vf_marks(self):
+        """The VFs of a managed PF are marked in the runtime directory's managed-vf/ (for the udev
+        rule that makes network managers leave their netdevs alone) before a driver is bound to them,
+        but for those in NetworkManagedVFs=; marks follow the configuration and go with their VFs; an
+        unmanaged PF's VFs are never marked."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.assertEqual(self.k.set_numvfs(PF2, 2), 0)  # VFs sriovd does not manage
+        self.conf('10-first.conf', PF1, 3, extra='NetworkManagedVFs=1\n')
+        marked_at_bind = {}
+        bind = self.k._bind
+
+        def spy(vf, driver):
+            marked_at_bind[vf.addr] = os.path.exists(os.path.join(d.runtime_dir, 'managed-vf', vf.addr))
+            bind(vf, driver)
+        self.k._bind = spy
+        d = self.start()
+        self.wait_pf(PF1, numvfs=3)
+        marks = lambda: sorted(os.listdir(os.path.join(d.runtime_dir, 'managed-vf')))  # noqa: E731
+        vf0, vf1, vf2 = (harness.vf_address(PF1, i) for i in range(3))
+        self.assertEqual(marks(), [vf0, vf2])
+        self.assertEqual(marked_at_bind, {vf0: True, vf1: False, vf2: True})
+        self.assertEqual(self.k.vfs[vf0].driver, 'igbvf')
+
+        # NetworkManagedVFs= gone: VF 1 is marked too, and its netdev told (a change uevent)
+        self.conf('10-first.conf', PF1, 3)
+        harness.sriovctl(self.bus, 'reload')
+        self.assertEqual(marks(), [vf0, vf1, vf2])
+        with open(os.path.join(self.k._abs(self.k.vfs[vf1].devpath), 'net', self.k.vfs[vf1].ifname,
+                               'uevent')) as f:
+            self.assertIn('change', f.read())
+
+        # fewer VFs: the marks of the VFs that went go with them
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 1)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(marks(), [vf0])
+
+        # the PF no longer managed: no marks
+        os.unlink(os.path.join(self.etc, 'pf.d', '10-first.conf'))
+        self.bus.call(self.pf_path(PF1), PF_IF, 'Forget')
+        harness.sriovctl(self.bus, 'reload')
+        self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), -1)
+        self.assertEqual(marks(), [])
+
     def test_vm_manager_binding_left_alone(self):
         """A VF without Driver= policy is a VM manager's to bind: libvirt's managed='yes' (override
         vfio-pci, unbind, probe) is left alone by the applies that follow, even on a PF whose

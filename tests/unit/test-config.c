@@ -244,6 +244,28 @@ END_TEST
  * well-formed configuration line: the file may be a link to a secret, and the message goes to
  * LastError, which every bus user can read. */
 /* Repeated sections and keys: one rule each, as sriovd.conf(5) says. */
+START_TEST(test_network_managed_vfs) {
+        _cleanup_(pf_config_freep) PfConfig *c = NULL, *d = NULL;
+
+        /* a list of indexes and ranges, adding up; an empty value clears it */
+        c = parse_ok(MATCH "[PhysicalFunction]\nNetworkManagedVFs=9\nNetworkManagedVFs=\n"
+                           "NetworkManagedVFs=1 4-6\n[PhysicalFunction]\nNetworkManagedVFs=0\n");
+        ck_assert_uint_eq(c->n_network_managed_vfs, 3);
+        for (unsigned i = 0; i < 10; i++)
+                ck_assert_int_eq(pf_config_vf_network_managed(c, i), i == 0 || i == 1 || (i >= 4 && i <= 6));
+        d = parse_ok(MATCH "[PhysicalFunction]\nNumVFs=2\n");
+        ck_assert(!pf_config_vf_network_managed(d, 0));
+        ck_assert(!pf_config_vf_network_managed(NULL, 0));
+
+        parse_bad(MATCH "[PhysicalFunction]\nNetworkManagedVFs=1 x\n", 4,
+                  "Invalid NetworkManagedVFs=: 'x' is no VF index N or range N-M");
+        parse_bad(MATCH "[PhysicalFunction]\nNetworkManagedVFs=5-2\n", 4,
+                  "Invalid NetworkManagedVFs=: '5-2': the first index of a range must not exceed the last");
+        parse_bad(MATCH "[PhysicalFunction]\nNetworkManagedVFs=4096\n", 4,
+                  "Invalid NetworkManagedVFs=: '4096': VF indexes go up to 4095");
+}
+END_TEST
+
 START_TEST(test_duplicates) {
         _cleanup_(pf_config_freep) PfConfig *c = NULL, *d = NULL, *e = NULL, *partial = NULL;
         _cleanup_free_ char *error = NULL;
@@ -962,6 +984,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_parse_errors);
         tcase_add_test(tc, test_errors_quote_no_content);
         tcase_add_test(tc, test_duplicates);
+        tcase_add_test(tc, test_network_managed_vfs);
         tcase_add_test(tc, test_overlapping_ranges);
         tcase_add_test(tc, test_many_overlapping_sections);
         tcase_add_test(tc, test_overlap_check_matches_per_index);
