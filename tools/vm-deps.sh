@@ -3,6 +3,8 @@
 #   - QEMU >= 8 (the igb SR-IOV NIC) from bookworm-backports, which is enabled by deriving it from the
 #     machine's own Debian apt source (no mirror host name is written here);
 #   - busybox-static (the guest's initramfs);
+#   - NetworkManager and libvirt (libvirt-daemon-system, libvirt-clients), which the guest's systemd boot
+#     runs next to sriovd (the guest uses the host's root, so they are installed here; nothing is started);
 #   - a guest kernel: Debian's linux-image-<version>-amd64, downloaded and unpacked (not installed) into
 #     the cache folder ($SRIOVD_VM_CACHE, default /var/cache/sriovd-vm), then depmod'ed;
 #   - a second guest kernel, the 6.12 line from bookworm-backports (what its linux-image-amd64 points
@@ -116,15 +118,30 @@ enable_backports() {
 }
 
 install_packages() {
-        # What the guest runs from the host's root: udevd, a system bus, ip, modprobe; busybox for the initramfs.
+        # What the guest runs from the host's root: udevd, a system bus, ip, modprobe; busybox for the initramfs;
+        # NetworkManager and libvirtd, which the systemd boot starts next to sriovd (91-networkmanager,
+        # 92-libvirt). Installing them starts nothing on a host whose PID 1 is not systemd.
         local p missing=()
-        for p in busybox-static kmod udev dbus dbus-daemon iproute2 python3 python3-dbus; do
+        for p in busybox-static kmod udev dbus dbus-daemon iproute2 python3 python3-dbus network-manager \
+                libvirt-daemon-system libvirt-clients; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
         done
         if [ ${#missing[@]} -gt 0 ]; then
                 is_root || die "missing packages: ${missing[*]}; run this script as root"
                 apt_update
-                apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+                # NetworkManager and libvirtd are for the guest: on a host that runs systemd, installing
+                # them must not start them (NetworkManager would take over the host's network). A
+                # policy-rc.d that forbids every start does that, for the install only.
+                local policy=/usr/sbin/policy-rc.d added=
+                if [ ! -e "$policy" ]; then
+                        printf '#!/bin/sh\n# written by sriovd tools/vm-deps.sh for one apt-get install\nexit 101\n' >"$policy"
+                        chmod 755 "$policy"
+                        added=1
+                fi
+                local rc=0
+                apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || rc=$?
+                [ -z "$added" ] || rm -f "$policy"
+                [ "$rc" = 0 ] || die "apt-get install ${missing[*]} failed"
         fi
 
         if have_qemu_igb; then

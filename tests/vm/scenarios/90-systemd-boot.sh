@@ -9,7 +9,7 @@
 # Preparation before boot: 90-systemd-boot.setup (which also makes igb bind late, after sriovd starts).
 # vm-mode: systemd
 # vm-needs: sriovd sriovctl
-# vm-timeout: 240
+# vm-timeout: 360
 . "$VM_LIB"
 
 wait_eq 120 "sriovd.service active" active systemctl is-active sriovd.service
