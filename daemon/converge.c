@@ -33,24 +33,37 @@ void converge_work_init(ConvergeWork *w) {
         w->lock = (pthread_mutex_t) PTHREAD_MUTEX_INITIALIZER;
 }
 
+/* The slot of w->doing this thread reports in: 0 on the job's thread, 1.. on its binding workers. */
+static _Thread_local unsigned work_slot;
+
 void converge_work_doing(ConvergeWork *w, char *buf, size_t size) {
+        unsigned busy = 0;
+
+        buf[0] = 0;
         pthread_mutex_lock(&w->lock);
-        snprintf(buf, size, "%s", w->doing);
+        for (size_t i = 0; i < ELEMENTSOF(w->doing); i++)
+                if (w->doing[i][0] && busy++ == 0)
+                        snprintf(buf, size, "%s", w->doing[i]);
         pthread_mutex_unlock(&w->lock);
+        if (busy > 1) {
+                size_t n = strlen(buf);
+                snprintf(buf + n, size - n, " (and %u more calls)", busy - 1);
+        }
 }
 
 /* What the job does now, for a job whose kernel call does not return. */
 static void work_doing(ConvergeWork *w, const char *fmt, ...) _printf_(2, 3);
 static void work_doing(ConvergeWork *w, const char *fmt, ...) {
+        char *slot = w->doing[work_slot];
         va_list ap;
 
         pthread_mutex_lock(&w->lock);
         if (fmt) {
                 va_start(ap, fmt);
-                (void) vsnprintf(w->doing, sizeof w->doing, fmt, ap);
+                (void) vsnprintf(slot, sizeof w->doing[0], fmt, ap);
                 va_end(ap);
         } else
-                w->doing[0] = 0;
+                slot[0] = 0;
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -134,25 +147,68 @@ static void write_numvfs(ConvergeWork *w) {
         }
 }
 
-/* Binds one VF to driver ("" = the default one): unbind, driver_override, drivers_probe. With
- * sriov_drivers_autoprobe=0 the VF is created unbound, so a VF meant for vfio-pci never meets its
- * netdev driver on the way. But then the kernel probes a VF without driver_override for no driver at
- * all, drivers_probe included (pci_device_can_probe()): when the probe for the default driver found
- * none and autoprobe_opened is given, autoprobe is turned on and the VF probed again;
- * *autoprobe_opened says it is on now, and the caller turns it off again. With only_unclaimed (a VF
- * without Driver= policy) a VF that has a driver or a driver_override is left as it is: it is a VM
- * manager's to bind (libvirt's managed='yes' sets driver_override, unbinds the VF and probes it;
+/* sriov_drivers_autoprobe opened around the probes for the default driver. With it 0 the VFs are
+ * created unbound, so a VF meant for vfio-pci never meets its netdev driver on the way; but then the
+ * kernel probes a VF without driver_override for no driver at all, drivers_probe included
+ * (pci_device_can_probe()). The first probe for a default driver opens it, once for every worker of
+ * the job; the job closes it again after the last one. */
+typedef struct AutoprobeGate {
+        pthread_mutex_t lock;
+        bool closed; /* autoprobe was 0 when binding started */
+        bool opened; /* this job set it to 1 */
+        int error; /* opening it failed */
+} AutoprobeGate;
+
+static int gate_open(ConvergeWork *w, AutoprobeGate *g) {
+        int r;
+
+        if (!g)
+                return 0;
+        pthread_mutex_lock(&g->lock);
+        if (g->closed && !g->opened && g->error == 0) {
+                r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "1");
+                if (r < 0)
+                        g->error = r;
+                else
+                        g->opened = true;
+        }
+        r = g->error;
+        pthread_mutex_unlock(&g->lock);
+        return r;
+}
+
+static void gate_close(ConvergeWork *w, AutoprobeGate *g) {
+        int r;
+
+        if (!g || !g->opened)
+                return;
+        g->opened = false;
+        r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
+        if (r < 0) {
+                char m[160];
+                errno = -r;
+                snprintf(m, sizeof m, "Failed to set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=0 again: %m");
+                pf_message_add(w, m);
+        }
+}
+
+/* Binds one VF to driver (NULL = the default one): unbind, driver_override, drivers_probe. Touches
+ * only the VF's own outcome: binding workers run it for different VFs at once. With only_unclaimed
+ * (a VF without Driver= policy) a VF that has a driver or a driver_override is left as it is: it is
+ * a VM manager's to bind (libvirt's managed='yes' sets driver_override, unbinds the VF and probes it;
  * when it gives the VF back it unbinds it and clears the override), and sriovd binds the default
  * driver only to a VF nobody claimed, such as one it just created. */
-static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const char *want, VfOutcome *o,
-                    bool *autoprobe_opened, bool only_unclaimed) {
-        _cleanup_free_ char *cur = NULL, *address = NULL, *override = NULL, *unbind = NULL;
-        char link[32];
+static void bind_vf(ConvergeWork *w, unsigned index, const char *want, AutoprobeGate *gate,
+                    bool only_unclaimed) {
+        _cleanup_free_ char *vfpath = NULL, *cur = NULL, *address = NULL, *override = NULL, *unbind = NULL;
+        VfOutcome *o = w->outcomes + index;
         bool want_default = isempty(want);
+        char link[32];
         int r;
 
         snprintf(link, sizeof link, SYSFS_VIRTFN_PREFIX "%u", index);
-        if (sysfs_read_link_name(w->syspath, link, &address) < 0)
+        vfpath = path_join(w->syspath, link);
+        if (!vfpath || sysfs_read_link_name(w->syspath, link, &address) < 0)
                 return;
         (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
         {
@@ -197,12 +253,8 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
                 o->failed_keys |= KEY(POLICY_DRIVER);
                 return;
         }
-        r = work_write(w, SYSFS_DRIVERS_PROBE, NULL, address);
-        /* drivers_probe says ENODEV or EINVAL when no driver took the device; the link tells */
-        cur = mfree(cur);
-        (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
-        if (want_default && !cur && autoprobe_opened && !*autoprobe_opened) {
-                r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "1");
+        if (want_default) {
+                r = gate_open(w, gate);
                 if (r < 0) {
                         outcome_fail(o, r,
                                      "Failed to bind VF %u (%s) to its default driver: cannot "
@@ -210,10 +262,18 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
                                      index, address);
                         return;
                 }
-                *autoprobe_opened = true;
-                r = work_write(w, SYSFS_DRIVERS_PROBE, NULL, address);
-                (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
         }
+        pthread_mutex_lock(&w->lock);
+        w->probes++;
+        w->probes_at_once = MAX(w->probes_at_once, ++w->probing);
+        pthread_mutex_unlock(&w->lock);
+        r = work_write(w, SYSFS_DRIVERS_PROBE, NULL, address);
+        pthread_mutex_lock(&w->lock);
+        w->probing--;
+        pthread_mutex_unlock(&w->lock);
+        /* drivers_probe says ENODEV or EINVAL when no driver took the device; the link tells */
+        cur = mfree(cur);
+        (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
         if (!want_default && !streq_ptr(cur, want)) {
                 outcome_fail(o, r < 0 ? r : -ENODEV, "Failed to bind VF %u (%s) to %s: no driver took it%s",
                              index, address, want,
@@ -227,43 +287,116 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *vfpath, const c
                              address);
 }
 
-static void bind_vfs(ConvergeWork *w, unsigned num, bool autoprobe_off) {
-        bool opened = false;
+/* The driver VF index is bound to: its Driver=, or NULL for the default one. */
+static const char *vf_wanted_driver(ConvergeWork *w, unsigned index) {
+        const VfPolicy *p = index < w->n_wants ? w->wants + index : NULL;
 
-        /* Two passes: every VF that names a driver has its driver_override before the second pass
-         * turns autoprobe on for the VFs that get the default one, so none of them meets that driver
-         * meanwhile. */
-        for (int pass = 0; pass < 2; pass++)
-                for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
-                        const VfPolicy *p = i < w->n_wants ? w->wants + i : NULL;
-                        bool named = p && POLICY_HAS(p, POLICY_DRIVER) && !isempty(p->driver);
-                        bool released = w->released && i < w->n_wants && w->released[i];
-                        _cleanup_free_ char *vfpath = NULL;
-                        char link[32];
+        return p && POLICY_HAS(p, POLICY_DRIVER) && !isempty(p->driver) ? p->driver : NULL;
+}
 
-                        if (!w->outcomes[i].present || named != (pass == 0))
-                                continue;
-                        /* VFs without Driver= get the default driver even when autoprobe is off */
-                        if (!named && !(p && POLICY_HAS(p, POLICY_DRIVER)) && !autoprobe_off && !released)
-                                continue;
-                        snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", i);
-                        vfpath = strjoin(w->syspath, link);
-                        if (!vfpath)
-                                break;
-                        bind_vf(w, i, vfpath, named ? p->driver : NULL, w->outcomes + i,
-                                autoprobe_off ? &opened : NULL,
-                                !(p && POLICY_HAS(p, POLICY_DRIVER)) && !released);
-                }
+/* A VF without Driver= is bound only while nobody claimed it; one whose Driver= went (released) is
+ * bound to its default driver once, whoever has it. */
+static bool vf_only_unclaimed(ConvergeWork *w, unsigned index) {
+        const VfPolicy *p = index < w->n_wants ? w->wants + index : NULL;
+        bool released = w->released && index < w->n_wants && w->released[index];
 
-        if (opened) {
-                int r = work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
-                if (r < 0) {
-                        char m[160];
-                        errno = -r;
-                        snprintf(m, sizeof m, "Failed to set " SYSFS_SRIOV_DRIVERS_AUTOPROBE "=0 again: %m");
-                        pf_message_add(w, m);
-                }
+        return !(p && POLICY_HAS(p, POLICY_DRIVER)) && !released;
+}
+
+/* VFs bound at once: each probe is one blocking write that the kernel serializes per VF (the
+ * device lock of the VF it probes), and a probe is most of what a VF costs (igbvf resets the VF and
+ * asks the PF for its MAC over the mailbox, then registers a netdev). The job's thread is worker 0. */
+typedef struct BindBatch {
+        ConvergeWork *w;
+        AutoprobeGate *gate;
+        bool restart; /* drivers started again: every VF's, claimed or not */
+        const unsigned *vfs;
+        size_t n_vfs;
+        pthread_mutex_t lock;
+        size_t next; /* under lock */
+} BindBatch;
+
+typedef struct BindWorker {
+        BindBatch *batch;
+        unsigned slot;
+        pthread_t thread;
+        bool started;
+} BindWorker;
+
+static void *bind_worker(void *userdata) {
+        BindWorker *wk = userdata;
+        BindBatch *b = wk->batch;
+        unsigned slot = work_slot;
+
+        work_slot = wk->slot;
+        for (;;) {
+                size_t i;
+
+                pthread_mutex_lock(&b->lock);
+                i = b->next < b->n_vfs ? b->next++ : SIZE_MAX;
+                pthread_mutex_unlock(&b->lock);
+                if (i == SIZE_MAX)
+                        break;
+                bind_vf(b->w, b->vfs[i], vf_wanted_driver(b->w, b->vfs[i]), b->gate,
+                        !b->restart && vf_only_unclaimed(b->w, b->vfs[i]));
         }
+        work_slot = slot;
+        return NULL;
+}
+
+static void bind_batch(ConvergeWork *w, const unsigned *vfs, size_t n, AutoprobeGate *gate, bool restart) {
+        BindBatch b = {.w = w,
+                       .gate = gate,
+                       .restart = restart,
+                       .vfs = vfs,
+                       .n_vfs = n,
+                       .lock = PTHREAD_MUTEX_INITIALIZER};
+        BindWorker workers[CONVERGE_BIND_WORKERS] = {};
+        size_t k = MIN(n, (size_t) CONVERGE_BIND_WORKERS);
+
+        if (n == 0)
+                return;
+        /* the job's thread has every signal blocked, and so have the threads it starts; one that cannot
+         * be started leaves its share to the others */
+        for (size_t i = 1; i < k; i++) {
+                workers[i] = (BindWorker){.batch = &b, .slot = (unsigned) i};
+                workers[i].started = pthread_create(&workers[i].thread, NULL, bind_worker, workers + i) == 0;
+        }
+        workers[0] = (BindWorker){.batch = &b, .slot = 0};
+        (void) bind_worker(workers);
+        for (size_t i = 1; i < k; i++)
+                if (workers[i].started)
+                        (void) pthread_join(workers[i].thread, NULL);
+}
+
+static void bind_vfs(ConvergeWork *w, unsigned num, bool autoprobe_off) {
+        AutoprobeGate gate = {.lock = PTHREAD_MUTEX_INITIALIZER, .closed = autoprobe_off};
+        _cleanup_free_ unsigned *named = NULL, *defaults = NULL;
+        size_t n_named = 0, n_defaults = 0;
+
+        named = calloc(MAX(num, 1u), sizeof *named);
+        defaults = calloc(MAX(num, 1u), sizeof *defaults);
+        if (!named || !defaults)
+                return;
+        for (unsigned i = 0; i < num && i < w->n_outcomes; i++) {
+                const VfPolicy *p = i < w->n_wants ? w->wants + i : NULL;
+                bool released = w->released && i < w->n_wants && w->released[i];
+
+                if (!w->outcomes[i].present)
+                        continue;
+                if (vf_wanted_driver(w, i))
+                        named[n_named++] = i;
+                /* VFs without Driver= get the default driver when autoprobe is off, or the kernel has
+                 * already given it to them */
+                else if (autoprobe_off || (p && POLICY_HAS(p, POLICY_DRIVER)) || released)
+                        defaults[n_defaults++] = i;
+        }
+
+        /* every VF that names a driver has its driver_override before autoprobe opens for the VFs that
+         * get the default one, so none of them meets that driver meanwhile */
+        bind_batch(w, named, n_named, NULL, false);
+        bind_batch(w, defaults, n_defaults, &gate, false);
+        gate_close(w, &gate);
 }
 
 static const char *key_list(uint32_t keys, char *buf, size_t size) {
@@ -401,9 +534,14 @@ static void check_accepted(ConvergeWork *w, const NetlinkVfChange *changes, size
  * before, or while the PF was down, has another MAC than the PF gives the VF. Starting that driver
  * again while the PF is up gives it the right one. */
 static void reload_stale_vf_drivers(ConvergeWork *w, unsigned num, bool autoprobe_off) {
-        bool opened = false;
+        AutoprobeGate gate = {.lock = PTHREAD_MUTEX_INITIALIZER, .closed = autoprobe_off};
+        _cleanup_free_ unsigned *stale = NULL;
+        size_t n_stale = 0;
 
         if (!sysfs_netdev_is_up(w->syspath, w->ifname))
+                return;
+        stale = calloc(MAX(num, 1u), sizeof *stale);
+        if (!stale)
                 return;
         for (unsigned i = 0; i < num && i < w->n_outcomes && i < w->n_wants; i++) {
                 _cleanup_free_ char *vfpath = NULL, *driver = NULL, *ifname = NULL, *address = NULL,
@@ -431,12 +569,10 @@ static void reload_stale_vf_drivers(ConvergeWork *w, unsigned num, bool autoprob
                 (void) strextend_sep(&w->pf_message, "; ",
                                      "VF %u's netdev %s had %s, not %s: its driver was started again", i,
                                      ifname, address, mac);
-                bind_vf(w, i, vfpath,
-                        POLICY_HAS(want, POLICY_DRIVER) && want->driver[0] ? want->driver : NULL, o,
-                        autoprobe_off ? &opened : NULL, false);
+                stale[n_stale++] = i;
         }
-        if (opened)
-                (void) work_write(w, w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, "0");
+        bind_batch(w, stale, n_stale, &gate, true);
+        gate_close(w, &gate);
 }
 
 /* Marks of VFs that are gone (the count went down, the PF was unplugged) go: a VF created again later,
@@ -580,11 +716,17 @@ static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, 
 void converge_run(ConvergeWork *w) {
         unsigned num = 0, autoprobe = 1;
         bool creating = w->apply && w->n_values > 0 && w->values[w->n_values - 1] > 0;
+        /* Opening autoprobe waits until the VFs are bound: while it is 0 every VF without Driver= is
+         * bound to its default driver, a VF that had vfio-pci (a lease that ended, a Driver= removed)
+         * included, as the kernel would have bound it with autoprobe on. */
+        bool opening = w->apply && !creating && w->autoprobe > 0;
         int before = -1;
 
+        w->autoprobe_found = -1;
         if (w->apply) {
                 /* VFs are created with no driver probing them: settings first, drivers after */
-                before = set_autoprobe(w, creating ? 0 : w->autoprobe);
+                before = set_autoprobe(w, creating ? 0 : opening ? -1 : w->autoprobe);
+                w->autoprobe_found = before >= 0 ? before : -1;
                 write_numvfs(w);
         }
 
@@ -607,4 +749,6 @@ void converge_run(ConvergeWork *w) {
         /* what the configuration says, or what it was before the VFs were created */
         if (creating)
                 (void) set_autoprobe(w, w->autoprobe >= 0 ? w->autoprobe : before >= 0 ? before : 1);
+        else if (opening)
+                (void) set_autoprobe(w, w->autoprobe);
 }

@@ -12,6 +12,11 @@
  * sriov_numvfs writes, VF driver binding, and the per-VF link settings over rtnetlink, followed
  * by a read-back of what the kernel has. It works on copies only, never on the PF object. */
 
+/* VFs are bound by this many threads at most (the job's own among them), each blocked in one write
+ * to drivers_probe or a driver's unbind at a time */
+#define CONVERGE_BIND_WORKERS 16
+#define CONVERGE_DOING_MAX (PATH_MAX + 64)
+
 typedef struct VfOutcome {
         bool present; /* virtfnN exists after the work */
         VfPolicy actual; /* read back; ->set marks what the kernel reported */
@@ -35,22 +40,28 @@ typedef struct ConvergeWork {
         char *managed_vf_dir; /* NULL: no marks */
         bool *managed; /* by VF index: its netdev is sriovd's, not a network manager's */
         bool *released; /* by VF index: its Driver= went, back to the default driver */
+        bool driver_named; /* a VF names its driver: autoprobe is 0 for it */
 
         /* output */
         int numvfs_error;
+        int autoprobe_found; /* sriov_drivers_autoprobe before the job, -1 when not read */
         char *pf_message; /* autoprobe or netlink problems that concern the whole PF */
         VfOutcome *outcomes; /* by VF index */
         size_t n_outcomes;
         bool truncated;
+        unsigned probes; /* drivers_probe writes */
+        unsigned probes_at_once; /* the most of them in the kernel at the same time */
 
-        /* the kernel call under way, "" between calls; read by the loop while the job runs */
+        /* the kernel calls under way, "" between calls, one per thread (the job's, which is also the
+         * first VF binding worker, then the other workers'); read by the loop while the job runs */
         pthread_mutex_t lock;
-        char doing[PATH_MAX + 64];
+        unsigned probing; /* drivers_probe writes under way */
+        char doing[CONVERGE_BIND_WORKERS][CONVERGE_DOING_MAX];
 } ConvergeWork;
 
 void converge_work_init(ConvergeWork *w);
 void converge_work_free(ConvergeWork *w);
-/* Copies what the job is doing now, from the event loop. */
+/* Copies what the job is doing now (a call under way, and how many more are), from the event loop. */
 void converge_work_doing(ConvergeWork *w, char *buf, size_t size);
 void converge_run(ConvergeWork *w);
 

@@ -186,6 +186,10 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
 /* A VF appeared, went, or changed driver: a reset VF comes back with default settings, so a PF with
  * VF policy is applied again, once per burst. */
 static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
+        /* A job on the PF reads it again when it ends and judges every VF then: the uevents of the VFs
+         * it creates and binds (several each) would only read the same PF over and over meanwhile. */
+        if (pf_job_running(pf))
+                return;
         (void) pf_refresh(pf);
         /* a leased VF destroyed (by hand, say) releases its lease's hold */
         pf_drain_check(pf);
@@ -248,7 +252,7 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                         return;
                 }
                 pf = manager_find_pf_of_vf(m, name);
-                if (pf) {
+                if (pf && !pf_job_running(pf)) {
                         /* a VF's netdev going away may be the first sign that its VF went */
                         (void) pf_refresh(pf);
                         pf_check_drift(pf);

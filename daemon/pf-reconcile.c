@@ -49,7 +49,10 @@ static int add_request(Request ***list, size_t *n, Request *req) {
 
 int pf_reconcile_init(PhysicalFunction *pf) {
         pf->reconcile = calloc(1, sizeof *pf->reconcile);
-        return pf->reconcile ? 0 : -ENOMEM;
+        if (!pf->reconcile)
+                return -ENOMEM;
+        pf->reconcile->autoprobe_saved = -1;
+        return 0;
 }
 
 void pf_reconcile_done(PhysicalFunction *pf, int error, const char *message) {
@@ -299,6 +302,18 @@ static void job_set_pf_state(PhysicalFunction *pf, int count_error, const char *
                 pf_set_state(pf, PF_STATE_ENFORCED, NULL);
 }
 
+/* Remembers what sriov_drivers_autoprobe was when a job first closed it for a VF's named driver, and
+ * forgets it once a job without one has put it back (or the configuration says what it is). */
+static void job_autoprobe_outcome(PhysicalFunction *pf, const ConvergeWork *w) {
+        PfReconcile *rc = pf->reconcile;
+
+        if (w->driver_named) {
+                if (rc->autoprobe_saved < 0 && w->autoprobe_found > 0)
+                        rc->autoprobe_saved = w->autoprobe_found;
+        } else if (pf_desired_autoprobe(pf) >= 0 || pf->drivers_autoprobe == (rc->autoprobe_saved > 0))
+                rc->autoprobe_saved = -1;
+}
+
 static void job_done(Job *j) {
         _cleanup_free_ char *message = NULL, *vf_errors = NULL;
         JobContext *c = j->userdata;
@@ -327,6 +342,9 @@ static void job_done(Job *j) {
         error = job_count_outcome(pf, w, &message);
         if (w->pf_message)
                 log_pf(LOG_WARNING, 0, pf, "%s", w->pf_message);
+        if (w->probes > 0)
+                log_pf(LOG_DEBUG, 0, pf, "%u VF driver probes, up to %u at once", w->probes,
+                       w->probes_at_once);
         if (w->truncated && !rc->warned_truncated) {
                 log_pf(LOG_WARNING, 0, pf,
                        "The kernel's VF list of %s is truncated (too many VFs for one netlink attribute); "
@@ -335,6 +353,8 @@ static void job_done(Job *j) {
                 rc->warned_truncated = true;
         }
         drift = job_vf_outcomes(pf, w, &vf_errors);
+        if (w->apply)
+                job_autoprobe_outcome(pf, w);
         if (w->apply) {
                 job_set_pf_state(pf, error, message, vf_errors);
                 pf_complete_running(pf, error < 0 ? error : rc->count_error_code,
@@ -371,7 +391,7 @@ static int job_timeout_handler(sd_event_source *s, uint64_t usec, void *userdata
         PfReconcile *rc = pf->reconcile;
         JobContext *c = rc->job ? rc->job->userdata : NULL;
         _cleanup_free_ char *m = NULL;
-        char doing[sizeof c->work->doing] = "";
+        char doing[CONVERGE_DOING_MAX] = "";
 
         rc->job_timeout = sd_event_source_disable_unref(rc->job_timeout);
         if (!c)
@@ -458,6 +478,10 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
                 /* a VF meant for another driver must not meet its netdev driver when it is created */
                 if (any_driver)
                         w->autoprobe = 0;
+                /* none does any more (a vfio-pci lease ended): what was there before goes back */
+                else if (w->autoprobe < 0)
+                        w->autoprobe = pf->reconcile->autoprobe_saved;
+                w->driver_named = any_driver;
         }
         if (plan && plan->action == PLAN_WRITE) {
                 memcpy(w->values, plan->values, sizeof w->values);

@@ -33,6 +33,8 @@ struct PfReconcile {
         sd_event_source *source; /* the scheduled reconcile or read-back */
         sd_event_source *job_timeout; /* the running job's deadline */
         char *stuck; /* the kernel call that did not return in time, while the job still runs */
+        int autoprobe_saved; /* sriov_drivers_autoprobe before a job closed it because a VF names its
+                              * driver (a vfio-pci lease): put back once none does; -1: nothing to */
 };
 
 int pf_reconcile_init(PhysicalFunction *pf);

@@ -294,6 +294,28 @@ class TestLease(LeaseTestCase):
         r = harness.sriovctl(self.bus, 'leases')
         self.assertIn('0 leases listed.', r.stdout)
 
+    def test_vfio_lease_gives_autoprobe_back(self):
+        """sriov_drivers_autoprobe goes to 0 while a lease holds a VF on vfio-pci (a VF created then
+        must not meet igbvf) and back to what it was when the lease ends, so VFs created later get
+        their driver from the kernel again."""
+        self.setup_pf(2)
+        ap = lambda: self.k.attr(self.k.pfs[PF1].devpath, 'sriov_drivers_autoprobe').strip()  # noqa: E731
+        self.assertEqual(ap(), '1')
+        lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'vfio-pci')
+        self.assertEqual(ap(), '0', 'sriov_drivers_autoprobe while a VF is leased for vfio-pci')
+        r = harness.sriovctl(self.bus, 'release', lease)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf')
+        self.assertEqual(ap(), '1', 'sriov_drivers_autoprobe left at 0 after the lease ended')
+        wait_for(lambda: self.bus.get(self.pf_path(PF1), PF_IF, 'DriversAutoprobe') is True,
+                 what='DriversAutoprobe true on the bus')
+        # a second lease and its release leave it the same way
+        lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+        r = harness.sriovctl(self.bus, 'release', lease)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(ap(), '1')
+
     def test_errors(self):
         self.setup_pf(1)
         name, msg = self.call_error(MGR, MGR_IF, 'RequestVirtualFunction', 'sa{sv}', '0000:09:00.0',

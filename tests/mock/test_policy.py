@@ -49,6 +49,7 @@ class RecordingKernel(harness.FakeKernel):
         self.binds = []             # (time, VF address, driver)
         self.no_iommu = False
         self.slow_override = {}     # VF address: seconds a write of its driver_override blocks
+        self.slow_probe = {}        # VF address: seconds a drivers_probe of it blocks ('*': any VF)
         super().__init__(*args, **kwargs)
 
     def _bind(self, vf, driver):
@@ -68,6 +69,13 @@ class RecordingKernel(harness.FakeKernel):
         if delay:
             time.sleep(delay)
         return super().store_override(dev, value)
+
+    def store_drivers_probe(self, value):
+        # the driver's probe holds the VF's device lock only, not its PF's: sleep outside the lock
+        delay = self.slow_probe.get(value.strip(), self.slow_probe.get('*'))
+        if delay and value.strip() in self.vfs:
+            time.sleep(delay)
+        return super().store_drivers_probe(value)
 
     def drop_iommu_groups(self):
         """What the kernel shows without an active IOMMU: an empty /sys/kernel/iommu_groups."""
@@ -350,6 +358,53 @@ class TestBindingFlow(PolicyTestCase):
         for i in (1, 2):
             self.assertEqual(self.k.binds_of(self.vfaddr(i), 'igbvf', t0), [], 'VF %d was bound to igbvf' % i)
         self.assertEqual(self.k.attr(self.k.pfs[PF1].devpath, 'sriov_drivers_autoprobe').strip(), '0')
+
+    def test_vfs_probed_at_once(self):
+        """The VFs of a PF are probed at once, each drivers_probe in a thread of its own: the vfio-pci
+        ones first, all of them before autoprobe opens for the default ones, which then probe at once
+        too; autoprobe is closed again after the last probe."""
+        self.k.slow_probe['*'] = 1.0
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf(6, [('1-2', {'Driver': VFIO})])
+        t0 = time.time()
+        self.start()
+        self.wait_pf(numvfs=6)
+        self.wait_drivers({0: 'igbvf', 1: VFIO, 2: VFIO, 3: 'igbvf', 4: 'igbvf', 5: 'igbvf'})
+        probes = {i: self.k.vf_writes(self.vfaddr(i), 'drivers_probe', t0) for i in range(6)}
+        for i, p in probes.items():
+            self.assertEqual(len(p), 1, 'VF %d probed %d times' % (i, len(p)))
+        named = [probes[i][0] for i in (1, 2)]
+        default = [probes[i][0] for i in (0, 3, 4, 5)]
+        # in flight together: each began before any of its group ended
+        for group, what in ((named, 'vfio-pci'), (default, 'default driver')):
+            self.assertLess(max(w['start'] for w in group), min(w['end'] for w in group),
+                            'the %s probes ran one after the other' % what)
+        ap = [w for w in self.k.writes(PF1, attr='sriov_drivers_autoprobe') if w['start'] >= t0]
+        self.assertEqual([w['value'].strip() for w in ap], ['0', '1', '0'])
+        self.assertGreaterEqual(ap[1]['start'], max(w['end'] for w in named),
+                                'autoprobe opened while a vfio-pci VF was being bound')
+        self.assertLessEqual(ap[1]['end'], min(w['start'] for w in default))
+        self.assertGreaterEqual(ap[2]['start'], max(w['end'] for w in default),
+                                'autoprobe closed before the last default probe ended')
+        for i in (1, 2):
+            self.assertEqual(self.k.binds_of(self.vfaddr(i), 'igbvf', t0), [], 'VF %d was bound to igbvf' % i)
+
+    def test_stuck_probe_fails_the_pf(self):
+        """A VF probe that does not return within SRIOVD_KERNEL_TIMEOUT_SEC while its siblings
+        bind: the PF fails naming that write, the other VFs are bound meanwhile, and the PF
+        converges once the probe returns."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.slow_probe[harness.vf_address(PF1, 1)] = 6
+        self.conf(3)
+        self.start(env={'SRIOVD_LOG_LEVEL': 'debug', 'SRIOVD_KERNEL_TIMEOUT_SEC': '2'})
+        wait_for(lambda: self.pf('State') == 'failed', timeout=30, what='PF failed by the timeout')
+        self.assertIn('has not returned after 2 s', self.pf('LastError'))
+        self.assertIn('writing "%s" to' % self.vfaddr(1), self.pf('LastError'))
+        self.assertIn('drivers_probe', self.pf('LastError'))
+        self.wait_drivers({0: 'igbvf', 2: 'igbvf'})
+        self.assertIsNone(self.kdriver(1))
+        wait_for(lambda: self.pf('State') == 'enforced', timeout=30, what='PF enforced once the probe returned')
+        self.wait_drivers({0: 'igbvf', 1: 'igbvf', 2: 'igbvf'})
 
     def test_no_iommu_from_file(self):
         """Driver=vfio-pci without IOMMU groups: that VF is reported failed with the hint and

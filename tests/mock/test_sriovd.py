@@ -411,11 +411,14 @@ class TestReconcile(SriovdTestCase):
         # The VFs were created unbound (no host driver touched them first); VFs without Driver=
         # are then bound by sriovd itself to their default driver (sriovd.conf(5)), through
         # drivers_probe, which is only needed because the kernel left them unbound.
-        # With autoprobe 0 the kernel probes a VF without driver_override for no driver: the first
-        # probe binds nothing, sriovd opens autoprobe around the probes and probes that VF again.
-        probes = [w['value'].strip() for w in self.k.writes(attr='drivers_probe')]
-        self.assertEqual(sorted(set(probes)), sorted(pf.vfs))
-        self.assertEqual(len(probes), len(pf.vfs) + 1)
+        # With autoprobe 0 the kernel probes a VF without driver_override for no driver: sriovd opens
+        # autoprobe around the probes, one per VF, and closes it after the last.
+        probe_writes = self.k.writes(attr='drivers_probe')
+        probes = [w['value'].strip() for w in probe_writes]
+        self.assertEqual(sorted(probes), sorted(pf.vfs))
+        self.assertEqual([w['value'].strip() for w in autoprobe], ['0', '1', '0'])
+        self.assertLessEqual(autoprobe[1]['end'], min(w['start'] for w in probe_writes))
+        self.assertGreaterEqual(autoprobe[2]['start'], max(w['end'] for w in probe_writes))
         for vp in self.vf_paths(PF1):
             wait_for(lambda: self.vf(vp, 'Driver') == 'igbvf', what='VF bound to igbvf by sriovd')
 

@@ -2,7 +2,8 @@
 # A VF's netdev starts with its configured MAC: sriovd sets VF settings before the VF driver probes
 # (igb hands a VF its MAC when igbvf starts, and only while the PF is up), after coldplug, a count
 # change, a PF driver rebind and a hotplug; a PF that comes up later gets its VF drivers started
-# again. Read from the VF's own netdev, not from the PF's view (`ip link show PF`).
+# again. Read from the VF's own netdev, not from the PF's view (`ip link show PF`). The VFs of a PF
+# are probed at once, and still each starts with its MAC.
 # vm-needs: sriovd
 # vm-timeout: 300
 . "$VM_LIB"
@@ -41,6 +42,11 @@ ip link set "$(pf_ifname "$pf")" up
 sriovd_start
 sriovd_wait_ready
 check_vf_netdevs "coldplug" "$pf" 3
+# sriovd probes the VFs of a PF at once: the kernel takes sibling VFs' probes in parallel (each holds
+# its own VF's device lock), and every VF still started with its MAC (above)
+probes=$(grep -o "$pf: [0-9]* VF driver probes, up to [0-9]* at once" "$VM_RESULT_DIR/sriovd.log" | head -1)
+log "coldplug: $probes"
+assert_match "$probes" "3 VF driver probes, up to [23] at once" "VF probes of $pf in parallel"
 assert_contains "$(ip -d link show dev "$(pf_ifname "$pf")" | grep -E '^\s+vf 2 ')" "vlan 102" "VLAN of vf 2"
 assert_eq "$(cat "/sys/bus/pci/devices/$pf/sriov_drivers_autoprobe")" 1 "autoprobe back to 1 after creating"
 
