@@ -4,26 +4,29 @@
 # docs/performance.md (the part between its bench markers), with the machine, the date and this
 # command. Benchmarks are not tests: nothing here passes or fails on a figure.
 #
-#   bench/run.sh [--quick] [--vm] [--build-dir DIR] [--no-write]
+#   bench/run.sh [--quick] [--vm | --vm-only] [--build-dir DIR] [--no-write]
 #
 # As root (the mock tier's fake kernel and private bus need it, as the test suite does). --quick
-# measures the small scale point, 10 s of idle and a storm of 2,000 uevents only; --vm adds B1 in the
-# QEMU guest (about ten minutes under TCG). Without --vm, the B1 figures already in
-# docs/performance.md are kept as they are, with their own date and commit.
+# measures the small scale point, 10 s of idle and a storm of 2,000 uevents only; --vm adds B1 and B2
+# in the QEMU guest (about fifteen minutes under TCG), --vm-only measures those alone. The mock
+# figures (B3-B5) and the guest's (B1, B2) have a block each in docs/performance.md, each with its own
+# date and commit; a run rewrites only the blocks it measured.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build-bench"
 quick=0
 vm=0
+mock=1
 write=1
 while [ $# -gt 0 ]; do
         case "$1" in
         --quick) quick=1; shift ;;
         --vm) vm=1; shift ;;
+        --vm-only) vm=1; mock=0; shift ;;
         --build-dir) build="$2"; shift 2 ;;
         --no-write) write=0; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
         esac
 done
@@ -44,22 +47,25 @@ else
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-/usr/bin/python3 "$top/bench/mock_bench.py" --build-dir "$build" --latency-client "$build/bench-bus-latency" \
-        "${points[@]}" --idle "$idle" --storm "$storm" | tee "$out" >&2
+if [ "$mock" = 1 ]; then
+        /usr/bin/python3 "$top/bench/mock_bench.py" --build-dir "$build" --latency-client "$build/bench-bus-latency" \
+                "${points[@]}" --idle "$idle" --storm "$storm" | tee "$out" >&2
+fi
 if [ "$vm" = 1 ]; then
         "$top/tools/vm-deps.sh" >/dev/null
         rm -rf "$build/bench-vm"
         "$top/tests/vm/vmrun.py" --build-dir "$build" --work-dir "$build/bench-vm" --timeout 2400 \
                 --script "$top/bench/vm-apply.sh" >&2
-        grep '^B1' "$build/bench-vm/shared/results/vm-apply/output.log" >>"$out"
+        grep '^B[12]' "$build/bench-vm/shared/results/vm-apply/output.log" >>"$out"
 fi
 
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-table=$(/usr/bin/python3 - "$out" "$(date -u +%Y-%m-%d)" "$commit" "$build/bench-sdbus-floor" <<'PY'
+# the tables of the mock part, then a line "--vm--", then those of the guest's part
+tables=$(/usr/bin/python3 - "$out" "$build/bench-sdbus-floor" <<'PY'
 import json, subprocess, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
 # what sd-bus alone costs to append as many VF objects: the floor under sriovd's share
-floor = {r['vf_objects']: json.loads(subprocess.run([sys.argv[4], str(r['vf_objects'])], capture_output=True,
+floor = {r['vf_objects']: json.loads(subprocess.run([sys.argv[2], str(r['vf_objects'])], capture_output=True,
                                                     text=True, check=True).stdout)['append_cpu_ms']
          for r in rows if r['bench'] == 'B3'}
 print('| B3 point | VF objects | start to READY (wall) | sriovd CPU to READY | RSS | GetManagedObjects, median of 20 (at real-time priority) | CPU per GetManagedObjects: sriovd (sd-bus alone), dbus-daemon | VF Get / Peer.Ping |')
@@ -87,18 +93,17 @@ for r in rows:
                   r['enobufs_logged'],
                   'put back %.1f s after the change' % r['change_to_back_s'] if r['count_back'] else 'NOT put back',
                   r['end_to_converged_s']))
-b1 = {}
+b1, b2 = {}, []
 for l in open(sys.argv[1]):
     if l.startswith('B1'):
         kind, *rest = l.split()
-        b1.setdefault(kind if kind == 'B1cpu' else rest[0], []).append(float(rest[-1]))
+        b1.setdefault(rest[0] if kind == 'B1' else kind, []).append(float(rest[-1]))
+    elif l.startswith('B2 '):
+        b2.append([float(x) for x in l.split()[2:5]])
+print('--vm--')
 if b1:
     med = {k: sorted(v)[len(v) // 2] for k, v in b1.items()}
     peer = min(med.get('hand', 1e9), med.get('udevd', 1e9))
-    print()
-    print('B1, measured %s at commit %s by `bench/run.sh --vm`, in the QEMU guest (TCG):' % (
-        sys.argv[2], sys.argv[3]))
-    print()
     print('| B1 method (2 PFs x 7 VFs, MAC and VLAN each) | rounds (s) | median |')
     print('| --- | --- | --- |')
     for k in ('hand', 'udevd', 'sriovd'):
@@ -107,30 +112,47 @@ if b1:
     if 'sriovd' in med:
         print()
         print('B1 sriovd / faster peer: %.2f (goal at most 0.8); sriovd CPU during its rounds: median %.2f s, %.0f%% of '
-              'its wall time (the VF drivers probe in the writing thread).' % (
-                  med['sriovd'] / peer, med.get('B1cpu', 0), 100 * med.get('B1cpu', 0) / med['sriovd']))
+              'its wall time (every thread: the VF drivers probe in the writing threads); its event loop alone: '
+              'median %.2f s, %.0f%%.' % (
+                  med['sriovd'] / peer, med.get('B1cpu', 0), 100 * med.get('B1cpu', 0) / med['sriovd'],
+                  med.get('B1cpuloop', 0), 100 * med.get('B1cpuloop', 0) / med['sriovd']))
+if b2:
+    print()
+    print('| B2 round (hot-added igb, 7 VFs with MAC and VLAN) | device_add to igb bound | to enforced | '
+          'sriovd after the bind | kernel creating 7 VFs alone |')
+    print('| --- | --- | --- | --- | --- |')
+    for i, (bound, enforced, kernel) in enumerate(b2, 1):
+        print('| %d | %.2f s | %.2f s | %.2f s | %.2f s |' % (i, bound, enforced, enforced - bound, kernel))
+    m = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    after, kernel = m([e - b for b, e, k in b2]), m([k for b, e, k in b2])
+    print()
+    print('B2 medians: sriovd from the bind to enforced %.2f s, the kernel alone %.2f s: %+.0f ms (goal at most +50 ms).' % (
+        after, kernel, 1000 * (after - kernel)))
 PY
 )
-echo "$table"
+mock_table=$(sed '/^--vm--$/,$d' <<<"$tables")
+vm_table=$(sed '1,/^--vm--$/d' <<<"$tables")
+[ "$mock" = 0 ] || echo "$mock_table"
+[ "$vm" = 0 ] || { echo; echo "$vm_table"; }
 
 [ "$write" = 1 ] || exit 0
 doc="$top/docs/performance.md"
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r)"
-block=$(printf '%s\n' "<!-- bench/run.sh begins: rewritten by bench/run.sh -->" \
-        "Measured $(date -u +%Y-%m-%d) on $machine, by \`bench/run.sh$([ "$quick" = 1 ] && echo ' --quick')$([ "$vm" = 1 ] && echo ' --vm')\` (commit $commit)." \
-        "" "$table" "<!-- bench/run.sh ends -->")
 [ -f "$doc" ] || printf '# Performance\n\n' >"$doc"
-/usr/bin/python3 - "$doc" "$block" <<'PY'
+write_block() { # MARKER OPTIONS TABLE: the part of $doc between MARKER's begin and end comments
+        local block
+        block=$(printf '%s\n' "<!-- $1 begins: rewritten by bench/run.sh -->" \
+                "Measured $(date -u +%Y-%m-%d) on $machine, by \`bench/run.sh$2\` (commit $commit)." \
+                "" "$3" "<!-- $1 ends -->")
+        /usr/bin/python3 - "$doc" "$1" "$block" <<'PY'
 import re, sys
-path, block = sys.argv[1], sys.argv[2]
+path, marker, block = sys.argv[1:]
 text = open(path).read()
-pat = re.compile(r'<!-- bench/run.sh begins.*?<!-- bench/run.sh ends -->', re.S)
-# no B1 in this run (no --vm): the block keeps the B1 figures it had, with their own date and commit
-old = pat.search(text)
-kept = re.search(r'^B1, measured .*?(?=<!-- bench/run.sh ends -->)', old.group(0), re.S | re.M) if old else None
-if kept and '\nB1, measured ' not in block:
-    block = block.replace('<!-- bench/run.sh ends -->', '\n' + kept.group(0).rstrip('\n') + '\n<!-- bench/run.sh ends -->')
+pat = re.compile(r'<!-- %s begins.*?<!-- %s ends -->' % (re.escape(marker), re.escape(marker)), re.S)
 text = pat.sub(lambda m: block, text) if pat.search(text) else text.rstrip('\n') + '\n\n' + block + '\n'
 open(path, 'w').write(text)
 PY
+}
+[ "$mock" = 0 ] || write_block "bench/run.sh" "$([ "$quick" = 1 ] && echo ' --quick')" "$mock_table"
+[ "$vm" = 0 ] || write_block "bench/run.sh --vm" "$([ "$mock" = 1 ] && echo " --vm" || echo " --vm-only")" "$vm_table"
 echo "bench/run.sh: wrote $doc" >&2
