@@ -265,7 +265,8 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *want, Autoprobe
         }
         pthread_mutex_lock(&w->lock);
         w->probes++;
-        w->probes_at_once = MAX(w->probes_at_once, ++w->probing);
+        w->probing++;
+        w->probes_at_once = MAX(w->probes_at_once, w->probing);
         pthread_mutex_unlock(&w->lock);
         r = work_write(w, SYSFS_DRIVERS_PROBE, NULL, address);
         pthread_mutex_lock(&w->lock);

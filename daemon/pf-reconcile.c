@@ -329,6 +329,7 @@ static void job_done(Job *j) {
         }
         rc = pf->reconcile;
         rc->job = NULL;
+        pf->kernel_job = false;
         rc->job_timeout = sd_event_source_disable_unref(rc->job_timeout);
         if (rc->stuck) {
                 log_pf(LOG_WARNING, 0, pf, "The kernel call that did not return in time did now: %s",
@@ -492,6 +493,7 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         if (r < 0)
                 return r;
         TAKE_PTR(c);
+        pf->kernel_job = true;
         if (pf_arm_job_timeout(pf) < 0)
                 log_pf(LOG_WARNING, 0, pf, "Failed to arm the kernel job's timeout, ignoring");
         pf->reconcile->job_from = pf->num_vfs;

@@ -173,8 +173,13 @@ int pf_refresh(PhysicalFunction *pf) {
         r = sysfs_read_uint(pf->syspath, SYSFS_SRIOV_TOTALVFS, &total);
         if (r < 0)
                 log_pf(LOG_DEBUG, r, pf, "Failed to read " SYSFS_SRIOV_TOTALVFS ", ignoring: %m");
-        r = sysfs_read_uint(pf->syspath, SYSFS_SRIOV_NUMVFS, &num);
-        if (r < 0)
+        /* Reading sriov_numvfs takes the PF's device lock, which a write of it holds until the driver
+         * is done (read from source: sriov_numvfs_show()): while a job writes it, a read would hold
+         * the loop as long. The job's end reads it. */
+        r = pf->kernel_job ? 0 : sysfs_read_uint(pf->syspath, SYSFS_SRIOV_NUMVFS, &num);
+        if (pf->kernel_job)
+                num = pf->num_vfs;
+        else if (r < 0)
                 log_pf(LOG_DEBUG, r, pf, "Failed to read " SYSFS_SRIOV_NUMVFS ", ignoring: %m");
         (void) sysfs_read_uint(pf->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &autoprobe);
         (void) sysfs_read_link_name(pf->syspath, SYSFS_DRIVER, &driver);

@@ -60,6 +60,7 @@ typedef struct PhysicalFunction {
         unsigned num_vfs;
         bool drivers_autoprobe;
         bool admin_up; /* its netdev, as of the last link notification */
+        bool kernel_job; /* a job of sriovd's works on the PF: its sriov_numvfs is not read meanwhile */
 
         VirtualFunction **vfs; /* by index, NULL where the kernel has no virtfnN */
         size_t n_vfs;

@@ -388,6 +388,8 @@ class TestBindingFlow(PolicyTestCase):
                                 'autoprobe closed before the last default probe ended')
         for i in (1, 2):
             self.assertEqual(self.k.binds_of(self.vfaddr(i), 'igbvf', t0), [], 'VF %d was bound to igbvf' % i)
+        # what sriovd says of it: each probe counted once, the four default ones at once at most
+        self.assertRegex(self.daemons[-1].logtext(), r'%s: 6 VF driver probes, up to [2-4] at once' % PF1)
 
     def test_stuck_probe_fails_the_pf(self):
         """A VF probe that does not return within SRIOVD_KERNEL_TIMEOUT_SEC while its siblings
