@@ -453,6 +453,23 @@ static void describe_refusal(ConvergeWork *w, unsigned index, const NetlinkVfCha
                 outcome_fail(w->outcomes + index, r, "%s refused %s on VF %u (%m)", driver, values, index);
 }
 
+/* The PF's netdev as sysfs names it now: udevd renames a new one (eth0 -> enp3s0) while a job may
+ * already run on a hot-added PF. Its index survives the rename. */
+static int pf_ifindex(ConvergeWork *w) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+                _cleanup_free_ char *name = NULL;
+                int ifindex;
+
+                if (sysfs_read_interface(w->syspath, &name) >= 0)
+                        snprintf(w->ifname, sizeof w->ifname, "%s", name);
+                ifindex = w->ifname[0] ? (int) if_nametoindex(w->ifname) : 0;
+                if (ifindex > 0 || !name)
+                        return ifindex;
+                /* renamed between the two reads */
+        }
+        return 0;
+}
+
 static int read_back(ConvergeWork *w, struct nl_sock *sk, int ifindex) {
         NetlinkLinkVfs l = {};
         int r;
@@ -461,8 +478,14 @@ static int read_back(ConvergeWork *w, struct nl_sock *sk, int ifindex) {
         if (r < 0)
                 return r;
         if (!streq(l.ifname, w->ifname)) {
-                netlink_link_vfs_done(&l);
-                return -ENODEV;
+                /* the same index under a new name is the PF's netdev renamed, if sysfs says so */
+                _cleanup_free_ char *now = NULL;
+
+                if (sysfs_read_interface(w->syspath, &now) < 0 || !streq(now, l.ifname)) {
+                        netlink_link_vfs_done(&l);
+                        return -ENODEV;
+                }
+                snprintf(w->ifname, sizeof w->ifname, "%s", now);
         }
         w->truncated = l.truncated;
         for (size_t i = 0; i < w->n_outcomes && i < l.num_vfs; i++)
@@ -659,7 +682,7 @@ static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, 
         size_t n = 0;
         int ifindex, r;
 
-        ifindex = w->ifname[0] ? (int) if_nametoindex(w->ifname) : 0;
+        ifindex = pf_ifindex(w);
         if (ifindex <= 0) {
                 fail_without_netdev(w);
                 if (bind)
