@@ -389,6 +389,7 @@ static void parse_policy_line(Lease *l, JournalParse *jp, JournalSection section
         uint32_t *seen = section == SECTION_SAVED ? &jp->saved_seen : &jp->options_seen;
         PolicyKey k = policy_key_from_full_string(key);
         _cleanup_free_ char *e = NULL;
+        struct ether_addr a;
 
         if (k < 0)
                 return parse_error(jp, line, "unknown policy key %s", key);
@@ -398,6 +399,14 @@ static void parse_policy_line(Lease *l, JournalParse *jp, JournalSection section
                 return parse_error(jp, line, "%s= given twice", key);
         }
         *seen |= UINT32_C(1) << k;
+        /* A VF without an address of its own (igb's, once created) reads 00:00:00:00:00:00, and the
+         * release puts that back: [Saved] may hold it, though no lease may ask for it. */
+        if (section == SECTION_SAVED && k == POLICY_MAC_ADDRESS && policy_parse_mac(value, &a) >= 0 &&
+            memcmp(&a, &(const struct ether_addr){}, sizeof a) == 0) {
+                p->mac = a;
+                p->set |= UINT32_C(1) << k;
+                return;
+        }
         if (policy_set_from_string(p, k, value, &e) < 0) {
                 if (section == SECTION_SAVED)
                         jp->saved_bad |= UINT32_C(1) << k;

@@ -140,6 +140,57 @@ START_TEST(test_trailing_blanks) {
 }
 END_TEST
 
+/* A VF without a MAC address of its own (igb's after creation) reads 00:00:00:00:00:00: recorded in
+ * [Saved] so that the release puts it back, and read back as such by the next sriovd, which must keep
+ * the lease instead of taking the journal for corrupt (found by the package upgrade in tests/vm). An
+ * all-zero MAC a lease asks for is still refused. */
+START_TEST(test_saved_zero_mac) {
+        _cleanup_free_ char *dir = strdup("/tmp/test-lease-XXXXXX"), *path = NULL, *text = NULL,
+                            *error = NULL;
+        static ChangeQueue changes;
+        static const struct ether_addr zero = {}, mac = {{0x02, 0, 0, 0, 0x91, 0x01}};
+        LeaseTable t;
+        Lease *l, *again;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(lease_table_init(&t, &changes, dir), 0);
+        ck_assert_int_eq(lease_new(&t, &l), 0);
+        memcpy(l->pf_address, "0000:01:00.0", sizeof "0000:01:00.0");
+        ck_assert_int_eq(policy_set_from_string(&l->options, POLICY_MAC_ADDRESS, "02:00:00:00:91:01", NULL),
+                         0);
+        l->saved.mac = zero;
+        l->saved.set |= UINT32_C(1) << POLICY_MAC_ADDRESS;
+        l->applied = true;
+        ck_assert_int_eq(lease_journal_save(&t, l), 0);
+
+        ck_assert_int_ge(asprintf_safe(&path, "%s/%s.lease", t.dir, l->id), 0);
+        ck_assert_int_ge(read_full_file(path, 65536, &text, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(text, "[Saved]\nMACAddress=00:00:00:00:00:00\n"));
+        ck_assert_int_eq(lease_journal_parse_text(&t, text, l->id, &again, &error), 0);
+        ck_assert_ptr_null(error);
+        ck_assert(POLICY_HAS(&again->saved, POLICY_MAC_ADDRESS));
+        ck_assert(memcmp(&again->saved.mac, &zero, sizeof zero) == 0);
+        ck_assert(POLICY_HAS(&again->options, POLICY_MAC_ADDRESS));
+        ck_assert(memcmp(&again->options.mac, &mac, sizeof mac) == 0);
+        lease_free(again);
+
+        ck_assert_int_eq(
+                parse(HEAD
+                      "[Saved]\nMACAddress=00:00:00:00:00:00\n[Options]\nMACAddress=00:00:00:00:00:00\n",
+                      &again, &error),
+                -EBADMSG);
+        ck_assert_ptr_nonnull(
+                strstr(error, "line 8: Invalid MACAddress=00:00:00:00:00:00: must not be all zeros"));
+        lease_free(again);
+
+        lease_journal_remove(&t, l);
+        ck_assert_int_eq(rmdir(t.dir), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+        lease_free(l);
+        lease_table_done(&t);
+}
+END_TEST
+
 START_TEST(test_string_is_safe) {
         ck_assert(string_is_safe("", 4));
         ck_assert(string_is_safe("vm-12", 5));
@@ -166,6 +217,7 @@ static Suite *lease_suite(void) {
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_salvage);
         tcase_add_test(tc, test_trailing_blanks);
+        tcase_add_test(tc, test_saved_zero_mac);
         tcase_add_test(tc, test_string_is_safe);
         suite_add_tcase(s, tc);
         return s;
