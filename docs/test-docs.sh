@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The man pages render without a single groff or man warning, document every sriovctl command and
-# option that --help lists, and the example configuration passes check-config.
+# option that --help lists, and the example configurations (docs/examples, debian/pf.d) pass check-config.
 # Usage: test-docs.sh DOCSDIR SRIOVCTL
 set -u
 
@@ -57,6 +57,19 @@ done
 
 # The example configuration is valid.
 "$SRIOVCTL" check-config "$DOCS/examples/10-example.conf" >/dev/null || fail "examples/10-example.conf is refused"
+
+# The Debian package's commented example (/etc/sriovd/pf.d/example.conf.example) is that example:
+# uncommented, the same settings, so valid too.
+deb_example=$DOCS/../debian/pf.d/example.conf.example
+if [ -f "$deb_example" ]; then
+        settings() { sed -n 's/^#\{0,1\}\([][A-Za-z]\)/\1/p' "$1"; }
+        [ "$(settings "$deb_example")" = "$(settings "$DOCS/examples/10-example.conf")" ] ||
+                fail "debian/pf.d/example.conf.example, uncommented, differs from examples/10-example.conf"
+        tmp=$(mktemp --suffix=.conf)
+        settings "$deb_example" >"$tmp"
+        "$SRIOVCTL" check-config "$tmp" >/dev/null || fail "debian/pf.d/example.conf.example, uncommented, is refused"
+        rm -f "$tmp"
+fi
 
 if [ "$failures" -gt 0 ]; then
         echo "$failures check(s) failed" >&2

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (as root), builds warning-clean, runs the unit,
-# mock-hardware, browser (the Cockpit page in headless Chromium) and real-kernel (QEMU) tiers, every
-# fuzz target over its corpus and the unit and mock tiers again under ASan and UBSan, and ends with one
-# "N passed, N failed" line for all of them.
+# mock-hardware, browser (the Cockpit page in headless Chromium), Debian package and real-kernel (QEMU)
+# tiers, every fuzz target over its corpus and the unit and mock tiers again under ASan and UBSan, and
+# ends with one "N passed, N failed" line for all of them.
 #
-#   tools/test.sh [--suite unit|mock|browser|vm|fuzz|sanitize]... [--no-deps] [--build-dir DIR]
+#   tools/test.sh [--suite unit|mock|browser|package|vm|fuzz|sanitize]... [--no-deps] [--build-dir DIR]
 #
-# unit, mock, browser and vm run in DIR (default build-test); fuzz builds the libFuzzer targets with
-# clang in DIR-fuzz (default build-fuzz); sanitize builds everything with clang, ASan and UBSan in
-# DIR-asan (default build-asan), where any sanitizer report fails the tier (docs/hardening.md).
+# unit, mock, browser, package (tools/package.sh and lintian) and vm run in DIR (default build-test);
+# fuzz builds the libFuzzer targets with clang in DIR-fuzz (default build-fuzz); sanitize builds
+# everything with clang, ASan and UBSan in DIR-asan (default build-asan), where any sanitizer report
+# fails the tier (docs/hardening.md).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,11 +24,11 @@ while [ $# -gt 0 ]; do
         --suite) suites+=("$2"); shift 2 ;;
         --no-deps) deps=0; shift ;;
         --build-dir) build="$2"; fuzz_build="$2-fuzz"; asan_build="$2-asan"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "test.sh: unknown argument '$1'" >&2; exit 2 ;;
         esac
 done
-[ ${#suites[@]} -gt 0 ] || suites=(unit mock browser vm fuzz sanitize)
+[ ${#suites[@]} -gt 0 ] || suites=(unit mock browser package vm fuzz sanitize)
 
 main_suites=()
 main_args=()
