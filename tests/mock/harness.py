@@ -458,7 +458,7 @@ class FakeKernel:
         return path
 
     def add_pf(self, addr, total=7, driver='igb', ifname=None, numvfs=0, device_id=0x10c9,
-               vf_driver='igbvf', uevent=True):
+               vf_driver='igbvf', uevent=True, vendor=0x8086):
         """Adds a PF with uevents as on hotplug ("add", its netdev's "add", "bind"), or silently with
         uevent=False (coldplug: a testbed that exists before the daemon starts)."""
         bus = int(addr.split(':')[1], 16)
@@ -467,7 +467,7 @@ class FakeKernel:
         pf = PF(addr, total, driver, ifname if driver else None, device_id, vf_driver)
         # known to the write path before its "add" uevent: sriovd may write sriov_numvfs at once
         self.pfs[addr] = pf
-        self._add_pci(addr, 0x8086, device_id, driver, {},
+        self._add_pci(addr, vendor, device_id, driver, {},
                       {'sriov_totalvfs': str(total), 'sriov_numvfs': '0',
                        'sriov_offset': '128', 'sriov_stride': '2', 'sriov_vf_device': '10ca',
                        'sriov_drivers_autoprobe': '1'}, uevent)

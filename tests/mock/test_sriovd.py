@@ -1118,6 +1118,19 @@ class TestStorm(SriovdTestCase):
         self.assertEqual(self.pf(PF1, 'LastError'), '')
 
 
+class TestDeviceNames(SriovdTestCase):
+    def test_device_id_unknown_to_pci_ids(self):
+        """A NIC newer than the host's pci.ids (a vendor it knows, a device it does not): libpci calls its
+        warning handler, which sriovd must have set (it crashed before)."""
+        self.k.add_pf(PF1, total=7, uevent=False, vendor=0x15b3, device_id=0x10c9)
+        self.start()
+        path = self.pf_path(PF1)
+        self.assertEqual(self.bus.get(path, PF_IF, 'VendorId'), 0x15b3)
+        self.assertEqual(self.bus.get(path, PF_IF, 'Vendor'), 'Mellanox Technologies')
+        self.assertEqual(self.bus.get(path, PF_IF, 'Model'), '')
+        self.assertTrue(self.daemons[-1].alive())
+
+
 class TestClient(SriovdTestCase):
     def test_status_show_json_monitor(self):
         self.k.add_pf(PF1, total=7, uevent=False)
