@@ -310,8 +310,18 @@ static void help(void) {
                 }
                 column += printf(" %s=", key);
         }
-        printf("\n  mac= vlan= qos= vlan-proto= spoofchk= trust= state= query-rss= min-rate= max-rate= "
-               "driver=\n");
+        printf("\n ");
+        column = 1;
+        for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++) {
+                const char *key = policy_key_short_name(k);
+
+                if (column + strlen(key) + 2 > 100) {
+                        printf("\n ");
+                        column = 1;
+                }
+                column += printf(" %s=", key);
+        }
+        putchar('\n');
 
         printf("\nOptions:\n"
                "  -h --help              Show this help\n"

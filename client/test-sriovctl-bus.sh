@@ -101,12 +101,13 @@ for dev in 0000:01:00.0 01:00.0 enp1s0; do
         run 0 show "$dev"
         expect_out "PCI Address: 0000:01:00.0"
         expect_out "VFs: 2 (desired 2, total 8)"
-        grep -qE '^INDEX +ADDRESS +INTERFACE +DRIVER +MAC +VLAN +IOMMU +STATE +NOT IN FORCE +ERROR$' "$WORK/out" ||
+        grep -qE '^INDEX +ADDRESS +INTERFACE +DRIVER +MAC +VLAN +MTU +IOMMU +STATE +NOT IN FORCE +ERROR$' "$WORK/out" ||
                 fail "show VF header"
-        # where the kernel's values differ from the policy, show says which and how
-        grep -qE '^ +0 +0000:01:10\.0 .* ok +VLANId=42 \(is 0\), Trust=yes \(is no\) +-$' "$WORK/out" ||
+        # where the kernel's values differ from the policy, show says which and how; an MTU on a VF
+        # without a netdev (MTU 0) waits for one
+        grep -qE '^ +0 +0000:01:10\.0 .* - +40 +ok +VLANId=42 \(is 0\), Trust=yes \(is no\), MTU=9000 \(no netdev\) +-$' "$WORK/out" ||
                 fail "show VF row not in force: $(cat "$WORK/out")"
-        grep -qE '^ +1 +0000:01:10\.1 +enp1s0v1 +iavf +02:00:00:00:00:01 +- +41 +ok +- +-$' "$WORK/out" ||
+        grep -qE '^ +1 +0000:01:10\.1 +enp1s0v1 +iavf +02:00:00:00:00:01 +- +1500 +41 +ok +- +-$' "$WORK/out" ||
                 fail "show VF row: $(cat "$WORK/out")"
 done
 run 0 show 0000:02:00.0

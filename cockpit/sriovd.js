@@ -31,6 +31,8 @@
         MaxTxRate: "MaxTxRate",
         Driver: "Driver",
         MTU: "MTU",
+        NodeGUID: "NodeGUID",
+        PortGUID: "PortGUID",
     };
 
     const client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
@@ -134,7 +136,11 @@
                 continue;       /* the VF's default driver, whichever it is */
             let have = vf[prop];
             let w = want;
-            if (key === "MACAddress") {
+            if (key === "MTU" && have === 0)
+                continue;       /* no netdev (vfio-pci): the MTU waits for one, nothing is wrong */
+            if ((key === "NodeGUID" || key === "PortGUID") && have === "")
+                continue;       /* the kernel does not report GUIDs for this PF */
+            if (key === "MACAddress" || key === "NodeGUID" || key === "PortGUID") {
                 have = String(have).toLowerCase();
                 w = String(w).toLowerCase();
             }

@@ -20,6 +20,9 @@ static const char *const policy_key_table[_POLICY_KEY_MAX] = {
         [POLICY_MIN_TX_RATE] = "MinTxRate",
         [POLICY_MAX_TX_RATE] = "MaxTxRate",
         [POLICY_DRIVER] = "Driver",
+        [POLICY_MTU] = "MTU",
+        [POLICY_NODE_GUID] = "NodeGUID",
+        [POLICY_PORT_GUID] = "PortGUID",
 };
 
 static const char *const policy_key_short_table[_POLICY_KEY_MAX] = {
@@ -34,13 +37,17 @@ static const char *const policy_key_short_table[_POLICY_KEY_MAX] = {
         [POLICY_MIN_TX_RATE] = "min-rate",
         [POLICY_MAX_TX_RATE] = "max-rate",
         [POLICY_DRIVER] = "driver",
+        [POLICY_MTU] = "mtu",
+        [POLICY_NODE_GUID] = "node-guid",
+        [POLICY_PORT_GUID] = "port-guid",
 };
 
 static const char *const policy_key_signature_table[_POLICY_KEY_MAX] = {
         [POLICY_MAC_ADDRESS] = "s",   [POLICY_VLAN_ID] = "q",         [POLICY_QOS] = "u",
         [POLICY_VLAN_PROTOCOL] = "s", [POLICY_MAC_SPOOF_CHECK] = "b", [POLICY_TRUST] = "b",
         [POLICY_LINK_STATE] = "s",    [POLICY_QUERY_RSS] = "b",       [POLICY_MIN_TX_RATE] = "u",
-        [POLICY_MAX_TX_RATE] = "u",   [POLICY_DRIVER] = "s",
+        [POLICY_MAX_TX_RATE] = "u",   [POLICY_DRIVER] = "s",          [POLICY_MTU] = "u",
+        [POLICY_NODE_GUID] = "s",     [POLICY_PORT_GUID] = "s",
 };
 
 static const char *const link_state_table[_LINK_STATE_MAX] = {
@@ -157,6 +164,14 @@ static bool ether_addr_is_null(const struct ether_addr *a) {
         return true;
 }
 
+char *policy_format_guid(uint64_t guid, char buf[static 24]) {
+        snprintf(buf, 24, "%02x:%02x:%02x:%02x:%02x:%02x:%02x:%02x", (unsigned) (guid >> 56) & 0xff,
+                 (unsigned) (guid >> 48) & 0xff, (unsigned) (guid >> 40) & 0xff,
+                 (unsigned) (guid >> 32) & 0xff, (unsigned) (guid >> 24) & 0xff,
+                 (unsigned) (guid >> 16) & 0xff, (unsigned) (guid >> 8) & 0xff, (unsigned) guid & 0xff);
+        return buf;
+}
+
 bool policy_driver_name_is_valid(const char *s) {
         size_t l;
 
@@ -186,6 +201,40 @@ static int set_error(char **ret_error, int r, const char *fmt, ...) {
         return r;
 }
 
+#define GUID_FORMAT_HINT \
+        "eight octets of two hexadecimal digits separated by colons, like 00:11:22:33:44:55:66:77"
+
+/* The ip-link(8) syntax of node_guid and port_guid, but strictly two digits an octet, so that a
+ * value written back is the value read. */
+int policy_parse_guid(const char *s, uint64_t *ret, char **ret_error) {
+        uint64_t guid = 0;
+        size_t l;
+
+        if (!s)
+                return -EINVAL;
+        l = strlen(s);
+        if (l != 23)
+                return set_error(ret_error, -EINVAL,
+                                 "'%s' has %zu characters, not 23: must be " GUID_FORMAT_HINT, s, l);
+        for (size_t i = 0; i < 8; i++) {
+                const char *p = s + i * 3;
+                char buf[3] = {p[0], p[1], 0};
+
+                if (!isxdigit((unsigned char) p[0]) || !isxdigit((unsigned char) p[1]))
+                        return set_error(ret_error, -EINVAL,
+                                         "octet %zu ('%s') of '%s' is not two hexadecimal digits: must "
+                                         "be " GUID_FORMAT_HINT,
+                                         i + 1, buf, s);
+                if (i < 7 && p[2] != ':')
+                        return set_error(ret_error, -EINVAL,
+                                         "'%s' has '%c' after octet %zu, not ':': must be " GUID_FORMAT_HINT,
+                                         s, p[2], i + 1);
+                guid = (guid << 8) | strtoul(buf, NULL, 16);
+        }
+        *ret = guid;
+        return 0;
+}
+
 static void policy_mark(VfPolicy *p, PolicyKey k) {
         p->set |= UINT32_C(1) << k;
 }
@@ -210,6 +259,12 @@ static int policy_set_number(VfPolicy *p, PolicyKey k, uint32_t v, const char *t
                 break;
         case POLICY_MAX_TX_RATE:
                 p->max_tx_rate = v;
+                break;
+        case POLICY_MTU:
+                if (v < POLICY_MTU_MIN || v > POLICY_MTU_MAX)
+                        return set_error(ret_error, -ERANGE, "Invalid MTU=%s: must be between %u and %u",
+                                         text, POLICY_MTU_MIN, POLICY_MTU_MAX);
+                p->mtu = v;
                 break;
         default:
                 return -EINVAL;
@@ -280,6 +335,26 @@ static int policy_set_string(VfPolicy *p, PolicyKey k, const char *value, char *
                                          value, POLICY_DRIVER_MAX - 1);
                 strcpy(p->driver, value);
                 break;
+        case POLICY_NODE_GUID:
+        case POLICY_PORT_GUID: {
+                _cleanup_free_ char *why = NULL;
+                uint64_t guid;
+                int r;
+
+                r = policy_parse_guid(value, &guid, &why);
+                if (r == -ENOMEM || (r < 0 && !why))
+                        return r == -ENOMEM ? r
+                                            : set_error(ret_error, -EINVAL, "Invalid %s",
+                                                        policy_key_to_string(k));
+                if (r < 0)
+                        return set_error(ret_error, -EINVAL, "Invalid %s=%s: %s", policy_key_to_string(k),
+                                         value, why);
+                if (k == POLICY_NODE_GUID)
+                        p->node_guid = guid;
+                else
+                        p->port_guid = guid;
+                break;
+        }
         default:
                 return -EINVAL;
         }
@@ -365,6 +440,16 @@ int policy_value_to_string(const VfPolicy *p, PolicyKey k, char **ret) {
         case POLICY_DRIVER:
                 s = p->driver;
                 break;
+        case POLICY_MTU:
+                snprintf(buf, sizeof buf, "%" PRIu32, p->mtu);
+                s = buf;
+                break;
+        case POLICY_NODE_GUID:
+                s = policy_format_guid(p->node_guid, buf);
+                break;
+        case POLICY_PORT_GUID:
+                s = policy_format_guid(p->port_guid, buf);
+                break;
         default:
                 return -EINVAL;
         }
@@ -412,6 +497,15 @@ void policy_copy_key(VfPolicy *dst, const VfPolicy *src, PolicyKey k) {
         case POLICY_DRIVER:
                 memcpy(dst->driver, src->driver, sizeof dst->driver);
                 break;
+        case POLICY_MTU:
+                dst->mtu = src->mtu;
+                break;
+        case POLICY_NODE_GUID:
+                dst->node_guid = src->node_guid;
+                break;
+        case POLICY_PORT_GUID:
+                dst->port_guid = src->port_guid;
+                break;
         default:
                 return;
         }
@@ -448,6 +542,12 @@ bool policy_key_equal(const VfPolicy *a, const VfPolicy *b, PolicyKey k) {
                 return a->max_tx_rate == b->max_tx_rate;
         case POLICY_DRIVER:
                 return streq(a->driver, b->driver);
+        case POLICY_MTU:
+                return a->mtu == b->mtu;
+        case POLICY_NODE_GUID:
+                return a->node_guid == b->node_guid;
+        case POLICY_PORT_GUID:
+                return a->port_guid == b->port_guid;
         default:
                 return true;
         }
@@ -629,7 +729,7 @@ int policy_from_bus_message(sd_bus_message *m, VfPolicy *ret, sd_bus_error *erro
 }
 
 int policy_append_to_bus_message(sd_bus_message *m, const VfPolicy *p) {
-        char buf[18];
+        char buf[24];
         int r;
 
         r = sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
@@ -676,6 +776,17 @@ int policy_append_to_bus_message(sd_bus_message *m, const VfPolicy *p) {
                         break;
                 case POLICY_DRIVER:
                         r = sd_bus_message_append(m, "{sv}", name, "s", p->driver);
+                        break;
+                case POLICY_MTU:
+                        r = sd_bus_message_append(m, "{sv}", name, "u", p->mtu);
+                        break;
+                case POLICY_NODE_GUID:
+                        r = sd_bus_message_append(m, "{sv}", name, "s",
+                                                  policy_format_guid(p->node_guid, buf));
+                        break;
+                case POLICY_PORT_GUID:
+                        r = sd_bus_message_append(m, "{sv}", name, "s",
+                                                  policy_format_guid(p->port_guid, buf));
                         break;
                 default:
                         r = -EINVAL;

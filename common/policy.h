@@ -21,6 +21,9 @@ typedef enum PolicyKey {
         POLICY_MIN_TX_RATE,
         POLICY_MAX_TX_RATE,
         POLICY_DRIVER,
+        POLICY_MTU,
+        POLICY_NODE_GUID,
+        POLICY_PORT_GUID,
         _POLICY_KEY_MAX,
         _POLICY_KEY_INVALID = -EINVAL,
 } PolicyKey;
@@ -41,6 +44,10 @@ typedef enum VlanProtocol {
 } VlanProtocol;
 
 #define POLICY_DRIVER_MAX 64
+/* What an Ethernet netdev can carry at least (IPv4's minimum) and what IFLA_MTU can say at most for
+ * sriovd: the kernel's own per-device range (min_mtu, max_mtu) is narrower and refuses on its own. */
+#define POLICY_MTU_MIN 68U
+#define POLICY_MTU_MAX 65535U
 
 typedef struct VfPolicy {
         uint32_t set; /* bit (1u << PolicyKey) for every key given */
@@ -55,13 +62,16 @@ typedef struct VfPolicy {
         uint32_t min_tx_rate; /* Mbit/s */
         uint32_t max_tx_rate; /* Mbit/s */
         char driver[POLICY_DRIVER_MAX]; /* "" means the default driver */
+        uint32_t mtu; /* of the VF's own netdev, not a setting of the PF */
+        uint64_t node_guid; /* InfiniBand; the first octet written is the most significant */
+        uint64_t port_guid;
 } VfPolicy;
 
 #define POLICY_HAS(p, k) (!!((p)->set & (UINT32_C(1) << (k))))
 
 const char *policy_key_to_string(PolicyKey k);
 /* Full names ("MACAddress") and the CLI's short ones ("mac", "vlan", "qos", "vlan-proto", "spoofchk",
- * "trust", "state", "query-rss", "min-rate", "max-rate", "driver"). */
+ * "trust", "state", "query-rss", "min-rate", "max-rate", "driver", "mtu", "node-guid", "port-guid"). */
 PolicyKey policy_key_from_string(const char *s);
 /* The D-Bus signature of a key's value: "s", "q", "u" or "b". */
 const char *policy_key_signature(PolicyKey k);
@@ -79,6 +89,11 @@ VlanProtocol vlan_protocol_from_string(const char *s);
 int policy_parse_mac(const char *s, struct ether_addr *ret);
 /* Lower case "aa:bb:cc:dd:ee:ff" into buf, which it returns. */
 char *policy_format_mac(const struct ether_addr *a, char buf[static 18]);
+/* "00:11:22:33:44:55:66:77": eight octets of two hex digits, either case; -EINVAL otherwise, and
+ * *ret_error (if given) says what is wrong with it. */
+int policy_parse_guid(const char *s, uint64_t *ret, char **ret_error);
+/* Lower case "00:11:22:33:44:55:66:77" into buf, which it returns. */
+char *policy_format_guid(uint64_t guid, char buf[static 24]);
 /* [A-Za-z0-9_-], shorter than POLICY_DRIVER_MAX; "" (the default driver) is valid. */
 bool policy_driver_name_is_valid(const char *s);
 

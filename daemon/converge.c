@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -446,7 +447,13 @@ static void describe_refusal(ConvergeWork *w, unsigned index, const NetlinkVfCha
                                        n > 0 ? " " : "", policy_key_to_string(k), v);
         }
         w->outcomes[index].failed_keys |= keys;
-        if (r == -EOPNOTSUPP)
+        if (r == -EOPNOTSUPP && (keys & (KEY(POLICY_NODE_GUID) | KEY(POLICY_PORT_GUID))))
+                /* do_setvfinfo() refuses VF GUIDs for any netdev that is not ARPHRD_INFINIBAND */
+                outcome_fail(w->outcomes + index, r,
+                             "%s does not support %s (%m): VF GUIDs are InfiniBand's, set through an "
+                             "InfiniBand PF's netdev",
+                             driver, key_list(keys, names, sizeof names));
+        else if (r == -EOPNOTSUPP)
                 outcome_fail(w->outcomes + index, r, "%s does not support %s (%m)", driver,
                              key_list(keys, names, sizeof names));
         else
@@ -542,6 +549,10 @@ static void check_accepted(ConvergeWork *w, const NetlinkVfChange *changes, size
                         if (!(accepted & KEY(k)) || !POLICY_HAS(want, k))
                                 continue;
                         if (POLICY_HAS(&o->actual, k) && policy_key_equal(want, &o->actual, k))
+                                continue;
+                        /* the GUIDs are reported only by drivers with ndo_get_vf_guid, and only since
+                         * Linux 5.5: one the kernel took but does not report is taken as set */
+                        if ((k == POLICY_NODE_GUID || k == POLICY_PORT_GUID) && !POLICY_HAS(&o->actual, k))
                                 continue;
                         (void) policy_value_to_string(want, k, &v);
                         o->failed_keys |= KEY(k);
@@ -737,6 +748,72 @@ static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, 
         nl_socket_free(sk);
 }
 
+/* The MTU of one VF's netdev: set when the policy has one and the netdev another (w->apply), then read
+ * back. A VF without a netdev (bound to vfio-pci or to no driver, or its netdev in another network
+ * namespace) reports none: its MTU= stays in the policy, not in force, and is set when it has one. */
+static void vf_netdev_mtu(ConvergeWork *w, struct nl_sock *sk, unsigned index) {
+        _cleanup_free_ char *vfpath = NULL, *ifname = NULL, *ifindex_text = NULL, *driver = NULL;
+        const VfPolicy *want = index < w->n_wants ? w->wants + index : NULL;
+        VfOutcome *o = w->outcomes + index;
+        NetlinkLinkMtu m;
+        char link[32];
+        unsigned ifindex;
+        int r;
+
+        snprintf(link, sizeof link, "/" SYSFS_VIRTFN_PREFIX "%u", index);
+        vfpath = strjoin(w->syspath, link);
+        if (!vfpath || sysfs_read_interface(vfpath, &ifname) < 0 ||
+            sysfs_read_netdev_attr(vfpath, ifname, "ifindex", &ifindex_text) < 0 ||
+            safe_atou(ifindex_text, &ifindex) < 0)
+                return;
+        r = netlink_get_mtu(sk, (int) ifindex, &m);
+        if (r < 0 || !streq(m.ifname, ifname))
+                return; /* gone or renamed meanwhile: its notification reads it again */
+
+        if (w->apply && want && POLICY_HAS(want, POLICY_MTU) && m.mtu != want->mtu) {
+                work_doing(w, "setting the MTU of %s (VF %u) over rtnetlink", ifname, index);
+                r = netlink_set_mtu(sk, (int) ifindex, want->mtu);
+                work_doing(w, NULL);
+                (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &driver);
+                if (r < 0) {
+                        o->failed_keys |= KEY(POLICY_MTU);
+                        if (m.max_mtu > 0)
+                                outcome_fail(o, r, "%s refused MTU=%" PRIu32 " on VF %u (%s): it allows %" PRIu32
+                                             " to %" PRIu32 " (%m)",
+                                             driver ?: "the VF's driver", want->mtu, index, ifname, m.min_mtu,
+                                             m.max_mtu);
+                        else
+                                outcome_fail(o, r, "%s refused MTU=%" PRIu32 " on VF %u (%s) (%m)",
+                                             driver ?: "the VF's driver", want->mtu, index, ifname);
+                } else if (netlink_get_mtu(sk, (int) ifindex, &m) >= 0 && m.mtu != want->mtu) {
+                        o->failed_keys |= KEY(POLICY_MTU);
+                        outcome_fail(o, -EIO,
+                                     "%s accepted MTU=%" PRIu32 " on VF %u (%s) but reports %" PRIu32,
+                                     driver ?: "the VF's driver", want->mtu, index, ifname, m.mtu);
+                }
+        }
+        o->actual.mtu = m.mtu;
+        o->actual.set |= KEY(POLICY_MTU);
+}
+
+static void vf_netdevs_mtu(ConvergeWork *w) {
+        struct nl_sock *sk = NULL;
+        int r;
+
+        r = netlink_open(&sk);
+        if (r < 0) {
+                char m[128];
+                errno = -r;
+                snprintf(m, sizeof m, "Failed to open rtnetlink for the VFs' MTU: %m");
+                pf_message_add(w, m);
+                return;
+        }
+        for (unsigned i = 0; i < w->n_outcomes; i++)
+                if (w->outcomes[i].present)
+                        vf_netdev_mtu(w, sk, i);
+        nl_socket_free(sk);
+}
+
 void converge_run(ConvergeWork *w) {
         unsigned num = 0, autoprobe = 1;
         bool creating = w->apply && w->n_values > 0 && w->values[w->n_values - 1] > 0;
@@ -769,6 +846,8 @@ void converge_run(ConvergeWork *w) {
         if (w->apply && w->managed_vf_dir)
                 mark_vfs(w, num);
         link_settings_and_drivers(w, num, w->apply, autoprobe == 0);
+        /* after the drivers: a VF has a netdev only once its driver bound */
+        vf_netdevs_mtu(w);
 
         /* what the configuration says, or what it was before the VFs were created */
         if (creating)

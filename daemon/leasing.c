@@ -435,6 +435,10 @@ static void lease_read_done(Job *j) {
                         j->error,
                         "Failed to read VF %u of %s back for lease %s, recording what was read last: %m",
                         vf->index, pf->address, l->id);
+        /* the MTU is the VF netdev's, not in the PF's VF list: what was read last is current, as every
+         * change of it notifies, whatever the PF's state */
+        if (j->error >= 0 && POLICY_HAS(&vf->actual, POLICY_MTU))
+                policy_copy_key(&rd->actual, &vf->actual, POLICY_MTU);
         lease_save_state(l, vf, j->error >= 0 ? &rd->actual : &vf->actual);
 
         /* recorded before anything changes, so a crash from here on is put right at the next start */

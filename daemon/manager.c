@@ -79,6 +79,17 @@ static PhysicalFunction *manager_find_pf_of_vf(Manager *m, const char *vf_addres
         return NULL;
 }
 
+static VirtualFunction *manager_find_vf_by_interface(Manager *m, const char *ifname,
+                                                     PhysicalFunction **ret_pf) {
+        for (size_t i = 0; i < m->n_pfs; i++)
+                for (size_t j = 0; j < m->pfs[i]->n_vfs; j++)
+                        if (m->pfs[i]->vfs[j] && streq_ptr(m->pfs[i]->vfs[j]->interface, ifname)) {
+                                *ret_pf = m->pfs[i];
+                                return m->pfs[i]->vfs[j];
+                        }
+        return NULL;
+}
+
 static void manager_update_state(Manager *m) {
         ManagerState state = MANAGER_RUNNING;
 
@@ -336,13 +347,22 @@ static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
-static void link_changed(const char *ifname, void *userdata) {
+static void link_changed(const char *ifname, uint32_t mtu, void *userdata) {
         PhysicalFunction *pf = manager_find_pf(userdata, ifname);
+        VirtualFunction *vf;
         bool up;
 
-        /* only PFs carry VF settings; their notification says something changed, not what */
-        if (!pf)
+        if (!pf) {
+                /* A VF's own netdev: of its settings only the MTU is sriovd's. The kernel notifies for
+                 * every change of it (carrier, flags, statistics): read back only when the MTU is new. */
+                vf = manager_find_vf_by_interface(userdata, ifname, &pf);
+                if (!vf || mtu == 0 || (POLICY_HAS(&vf->actual, POLICY_MTU) && vf->actual.mtu == mtu))
+                        return;
+                log_vf(LOG_DEBUG, 0, vf, "MTU of %s is %" PRIu32, ifname, mtu);
+                (void) pf_schedule_readback(pf);
                 return;
+        }
+        /* the PF's notification carries VF settings; it says something changed, not what */
         up = sysfs_netdev_is_up(pf->syspath, pf->interface);
         if (up && !pf->admin_up && pf_has_vf_policy(pf)) {
                 /* VF drivers that started while the PF was down have no MAC from it: start them again */

@@ -31,6 +31,10 @@ uint32_t netlink_vf_attr_keys(NetlinkVfAttr a) {
                 return KEY(POLICY_QUERY_RSS);
         case NETLINK_VF_TRUST:
                 return KEY(POLICY_TRUST);
+        case NETLINK_VF_IB_NODE_GUID:
+                return KEY(POLICY_NODE_GUID);
+        case NETLINK_VF_IB_PORT_GUID:
+                return KEY(POLICY_PORT_GUID);
         default:
                 return 0;
         }
@@ -136,6 +140,11 @@ static int vf_change_fill(struct rtnl_link_vf *vf, const NetlinkVfChange *c) {
                 rtnl_link_vf_set_rss_query_en(vf, w->query_rss);
         if (c->keys & netlink_vf_attr_keys(NETLINK_VF_TRUST))
                 rtnl_link_vf_set_trust(vf, w->trust);
+        /* struct ifla_vf_guid carries the GUID as a number in host order, as ip-link(8) sends it */
+        if (c->keys & netlink_vf_attr_keys(NETLINK_VF_IB_NODE_GUID))
+                rtnl_link_vf_set_ib_node_guid(vf, w->node_guid);
+        if (c->keys & netlink_vf_attr_keys(NETLINK_VF_IB_PORT_GUID))
+                rtnl_link_vf_set_ib_port_guid(vf, w->port_guid);
         return 0;
 }
 
@@ -288,6 +297,24 @@ static int parse_vf_info(struct nlattr *info, NetlinkLinkVfs *l) {
                         vf_report(l, index, POLICY_TRUST);
                 }
         }
+        /* only from drivers with ndo_get_vf_guid (InfiniBand), since Linux 5.5 (read from source:
+         * rtnl_fill_vfinfo() in net/core/rtnetlink.c) */
+        if (tb[IFLA_VF_IB_NODE_GUID] &&
+            nla_len(tb[IFLA_VF_IB_NODE_GUID]) >= (int) sizeof(struct ifla_vf_guid)) {
+                struct ifla_vf_guid g;
+
+                memcpy(&g, nla_data(tb[IFLA_VF_IB_NODE_GUID]), sizeof g);
+                p->node_guid = g.guid;
+                vf_report(l, index, POLICY_NODE_GUID);
+        }
+        if (tb[IFLA_VF_IB_PORT_GUID] &&
+            nla_len(tb[IFLA_VF_IB_PORT_GUID]) >= (int) sizeof(struct ifla_vf_guid)) {
+                struct ifla_vf_guid g;
+
+                memcpy(&g, nla_data(tb[IFLA_VF_IB_PORT_GUID]), sizeof g);
+                p->port_guid = g.guid;
+                vf_report(l, index, POLICY_PORT_GUID);
+        }
         return 0;
 }
 
@@ -341,6 +368,7 @@ typedef struct Transaction {
         int error;
         bool done;
         NetlinkLinkVfs *link;
+        NetlinkLinkMtu *mtu;
         int parse_error;
 } Transaction;
 
@@ -366,6 +394,8 @@ static int on_valid(struct nl_msg *msg, void *arg) {
                 netlink_link_vfs_done(t->link);
                 t->parse_error = netlink_parse_link_vfs(nlmsg_hdr(msg), t->link);
         }
+        if (t->mtu && nlmsg_hdr(msg)->nlmsg_type == RTM_NEWLINK)
+                t->parse_error = netlink_parse_link_mtu(nlmsg_hdr(msg), t->mtu);
         return NL_OK;
 }
 
@@ -427,6 +457,79 @@ int netlink_set_vfs(struct nl_sock *sk, int ifindex, const NetlinkVfChange *chan
         return r;
 }
 
+int netlink_build_mtu_request(int ifindex, uint32_t mtu, struct nl_msg **ret) {
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+        struct nl_msg *msg;
+
+        msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 || nla_put_u32(msg, IFLA_MTU, mtu) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        *ret = msg;
+        return 0;
+}
+
+int netlink_parse_link_mtu(struct nlmsghdr *nlh, NetlinkLinkMtu *ret) {
+        static struct nla_policy policy[IFLA_MAX + 1] = {
+                [IFLA_MTU] = {.type = NLA_U32},
+                [IFLA_MIN_MTU] = {.type = NLA_U32},
+                [IFLA_MAX_MTU] = {.type = NLA_U32},
+        };
+        struct nlattr *tb[IFLA_MAX + 1];
+        NetlinkLinkMtu l = {};
+
+        if (nlh->nlmsg_type != RTM_NEWLINK)
+                return -EBADMSG;
+        if (nlmsg_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0)
+                return -EBADMSG;
+        if (!tb[IFLA_MTU])
+                return -ENODATA;
+        if (tb[IFLA_IFNAME])
+                nla_strlcpy(l.ifname, tb[IFLA_IFNAME], sizeof l.ifname);
+        l.mtu = nla_get_u32(tb[IFLA_MTU]);
+        if (tb[IFLA_MIN_MTU])
+                l.min_mtu = nla_get_u32(tb[IFLA_MIN_MTU]);
+        if (tb[IFLA_MAX_MTU])
+                l.max_mtu = nla_get_u32(tb[IFLA_MAX_MTU]);
+        *ret = l;
+        return 0;
+}
+
+int netlink_get_mtu(struct nl_sock *sk, int ifindex, NetlinkLinkMtu *ret) {
+        NetlinkLinkMtu l = {};
+        Transaction t = {.mtu = &l, .parse_error = -ENODATA};
+        struct nl_msg *msg;
+        int r;
+
+        r = netlink_build_get_request(ifindex, &msg);
+        if (r < 0)
+                return r;
+        r = transact(sk, msg, &t);
+        nlmsg_free(msg);
+        if (r >= 0)
+                r = t.parse_error;
+        if (r < 0)
+                return r;
+        *ret = l;
+        return 0;
+}
+
+int netlink_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu) {
+        Transaction t = {};
+        struct nl_msg *msg;
+        int r;
+
+        r = netlink_build_mtu_request(ifindex, mtu, &msg);
+        if (r < 0)
+                return r;
+        r = transact(sk, msg, &t);
+        nlmsg_free(msg);
+        return r;
+}
+
 typedef struct MonitorContext {
         NetlinkLinkChanged f;
         void *userdata;
@@ -435,15 +538,18 @@ typedef struct MonitorContext {
 static int on_notification(struct nl_msg *msg, void *arg) {
         MonitorContext *c = arg;
         struct nlmsghdr *h = nlmsg_hdr(msg);
+        static struct nla_policy policy[IFLA_MAX + 1] = {
+                [IFLA_MTU] = {.type = NLA_U32},
+        };
         struct nlattr *tb[IFLA_MAX + 1];
         char ifname[IFNAMSIZ];
 
         if (h->nlmsg_type != RTM_NEWLINK)
                 return NL_OK;
-        if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0 || !tb[IFLA_IFNAME])
+        if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, policy) < 0 || !tb[IFLA_IFNAME])
                 return NL_OK;
         nla_strlcpy(ifname, tb[IFLA_IFNAME], sizeof ifname);
-        c->f(ifname, c->userdata);
+        c->f(ifname, tb[IFLA_MTU] ? nla_get_u32(tb[IFLA_MTU]) : 0, c->userdata);
         return NL_OK;
 }
 

@@ -10,8 +10,11 @@
 /* The thin rtnetlink adapter for per-VF settings, all through the PF's link. Blocking: used from job
  * threads only, each with its own socket. */
 
-/* The policy keys that are VF link attributes (everything but Driver). */
-#define POLICY_NETLINK_KEYS (((UINT32_C(1) << _POLICY_KEY_MAX) - 1) & ~(UINT32_C(1) << POLICY_DRIVER))
+/* The policy keys that are VF attributes of the PF's link (everything but Driver, and MTU, which is
+ * the VF's own netdev's). */
+#define POLICY_NETLINK_KEYS                                                         \
+        (((UINT32_C(1) << _POLICY_KEY_MAX) - 1) & ~(UINT32_C(1) << POLICY_DRIVER) & \
+         ~(UINT32_C(1) << POLICY_MTU))
 
 typedef struct NetlinkLinkVfs {
         char ifname[16];
@@ -38,6 +41,8 @@ typedef enum NetlinkVfAttr {
         NETLINK_VF_LINK_STATE,
         NETLINK_VF_RSS_QUERY,
         NETLINK_VF_TRUST,
+        NETLINK_VF_IB_NODE_GUID,
+        NETLINK_VF_IB_PORT_GUID,
         _NETLINK_VF_ATTR_MAX,
 } NetlinkVfAttr;
 
@@ -55,8 +60,27 @@ int netlink_get_vfs(struct nl_sock *sk, int ifindex, NetlinkLinkVfs *ret);
 /* Returns the kernel's -errno for the whole request. */
 int netlink_set_vfs(struct nl_sock *sk, int ifindex, const NetlinkVfChange *changes, size_t n);
 
-/* A non-blocking socket subscribed to link notifications; f gets each link's name. */
-typedef void (*NetlinkLinkChanged)(const char *ifname, void *userdata);
+/* One netdev's MTU and the range its driver allows (IFLA_MIN_MTU, IFLA_MAX_MTU; 0 when the kernel does
+ * not say). */
+typedef struct NetlinkLinkMtu {
+        char ifname[16];
+        uint32_t mtu;
+        uint32_t min_mtu;
+        uint32_t max_mtu;
+} NetlinkLinkMtu;
+
+/* RTM_SETLINK of a netdev (not the PF: a VF's own) that changes its IFLA_MTU and nothing else. */
+int netlink_build_mtu_request(int ifindex, uint32_t mtu, struct nl_msg **ret);
+/* Parses an RTM_NEWLINK message's IFLA_IFNAME, IFLA_MTU, IFLA_MIN_MTU and IFLA_MAX_MTU; -ENODATA without
+ * IFLA_MTU. */
+int netlink_parse_link_mtu(struct nlmsghdr *nlh, NetlinkLinkMtu *ret);
+int netlink_get_mtu(struct nl_sock *sk, int ifindex, NetlinkLinkMtu *ret);
+/* Returns the kernel's -errno. */
+int netlink_set_mtu(struct nl_sock *sk, int ifindex, uint32_t mtu);
+
+/* A non-blocking socket subscribed to link notifications; f gets each link's name and its MTU (0 if the
+ * notification has none). */
+typedef void (*NetlinkLinkChanged)(const char *ifname, uint32_t mtu, void *userdata);
 int netlink_monitor_open(NetlinkLinkChanged f, void *userdata, struct nl_sock **ret);
 /* Reads what is queued; returns -errno on socket errors. */
 int netlink_monitor_dispatch(struct nl_sock *sk);

@@ -54,6 +54,30 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append_basic(reply, 'b', &b);
 }
 
+/* 0 when the VF has no netdev (vfio-pci, no driver): it has no MTU then, whatever its policy says. */
+static int property_get_mtu(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+
+        return sd_bus_message_append(reply, "u",
+                                     POLICY_HAS(&vf->actual, POLICY_MTU) ? vf->actual.mtu : UINT32_C(0));
+}
+
+/* "" when the kernel does not report it: only InfiniBand PF drivers do, since Linux 5.5. */
+static int property_get_guid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        VirtualFunction *vf = userdata;
+        PolicyKey k = streq(property, "NodeGUID") ? POLICY_NODE_GUID : POLICY_PORT_GUID;
+        char buf[24];
+
+        if (!POLICY_HAS(&vf->actual, k))
+                return sd_bus_message_append(reply, "s", "");
+        return sd_bus_message_append(
+                reply, "s",
+                policy_format_guid(k == POLICY_NODE_GUID ? vf->actual.node_guid : vf->actual.port_guid,
+                                   buf));
+}
+
 static int property_get_lease(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         VirtualFunction *vf = userdata;
@@ -107,6 +131,9 @@ const sd_bus_vtable vf_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MaxTxRate", "u", NULL, offsetof(VirtualFunction, actual.max_tx_rate),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MTU", "u", property_get_mtu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NodeGUID", "s", property_get_guid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PortGUID", "s", property_get_guid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("IommuGroup", "i", NULL, offsetof(VirtualFunction, iommu_group),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Lease", "o", property_get_lease, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

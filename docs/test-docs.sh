@@ -43,12 +43,12 @@ done
 # Every policy key of the contract is in sriovd.conf(5) and the D-Bus reference.
 man5=$(groff -t -man -Tutf8 -P-c -P-b -P-u "$DOCS/sriovd.conf.5" 2>/dev/null)
 for key in MACAddress VLANId QualityOfService VLANProtocol MACSpoofCheck Trust LinkState \
-           QueryReceiveSideScaling MinTxRate MaxTxRate Driver NumVFs DriversAutoprobe PciAddress \
+           QueryReceiveSideScaling MinTxRate MaxTxRate Driver MTU NodeGUID PortGUID NumVFs DriversAutoprobe PciAddress \
            Interface VendorDevice PermanentMACAddress VirtualFunction; do
         grep -qF "$key=" <<<"$man5" || fail "sriovd.conf(5) does not document $key="
 done
 for key in MACAddress VLANId QualityOfService VLANProtocol MACSpoofCheck Trust LinkState \
-           QueryReceiveSideScaling MinTxRate MaxTxRate Driver; do
+           QueryReceiveSideScaling MinTxRate MaxTxRate Driver MTU NodeGUID PortGUID; do
         grep -qF "| \`$key\` |" "$DOCS/dbus-api.md" || fail "dbus-api.md does not document the key $key"
 done
 for name in NoSuchDevice InvalidArgument OutOfRange NotSupported Busy NoFreeFunction ConfigInvalid Failed; do

@@ -135,12 +135,17 @@ class VirtualFunction(Object):
             "LinkState": dbus.String("auto"),
             "MinTxRate": dbus.UInt32(0),
             "MaxTxRate": dbus.UInt32(0),
+            # VF 0 has no netdev MTU (as a VF on vfio-pci), the others the default
+            "MTU": dbus.UInt32(0 if index == 0 else 1500),
+            "NodeGUID": dbus.String(""),
+            "PortGUID": dbus.String(""),
             "IommuGroup": dbus.Int32(40 + index),
             "Lease": dbus.ObjectPath("/"),
-            # VF 0 wants what it has as MAC, but a VLAN and trust it does not have
+            # VF 0 wants what it has as MAC, but a VLAN, trust and an MTU it does not have
             "Policy": dbus.Dictionary({"MACAddress": dbus.String("02:00:00:00:00:00", variant_level=1),
                                        "VLANId": dbus.UInt16(42, variant_level=1),
-                                       "Trust": dbus.Boolean(True, variant_level=1)} if index == 0 else {},
+                                       "Trust": dbus.Boolean(True, variant_level=1),
+                                       "MTU": dbus.UInt32(9000, variant_level=1)} if index == 0 else {},
                                       signature="sv"),
             "State": dbus.String("ok"),
             "LastError": dbus.String(""),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The rtnetlink VF-info parser (daemon/netlink.c: netlink_parse_link_vfs()) on an RTM_NEWLINK message
+/* The rtnetlink VF-info parser (daemon/netlink.c: netlink_parse_link_vfs()), and the MTU parser
+ * (netlink_parse_link_mtu()) that reads a VF netdev's link, on an RTM_NEWLINK message
  * whose payload (struct ifinfomsg and the attributes) is the input. libnl hands the parser only
  * messages whose nlmsg_len fits what was received (nlmsg_ok() in nl_recvmsgs()), so the header is
  * built here to fit, and every mutation reaches the attribute parser. */
@@ -12,6 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ struct nlmsghdr *nlh = NULL;
         NetlinkLinkVfs l = {};
+        NetlinkLinkMtu m;
         int r;
 
         if (size > UINT32_MAX - NLMSG_HDRLEN)
@@ -25,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .nlmsg_type = RTM_NEWLINK,
         };
         memcpy((uint8_t *) nlh + NLMSG_HDRLEN, data, size);
+
+        r = netlink_parse_link_mtu(nlh, &m);
+        FUZZ_ASSERT(r == 0 || r == -EBADMSG || r == -ENODATA);
+        if (r == 0)
+                FUZZ_ASSERT(memchr(m.ifname, 0, sizeof m.ifname));
 
         r = netlink_parse_link_vfs(nlh, &l);
         if (r < 0) {

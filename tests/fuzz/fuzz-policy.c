@@ -83,6 +83,10 @@ static const char *const keys[] = {
         "vlan",
         "driver",
         "",
+        /* after the others, so that the seeds' indexes keep their keys */
+        "MTU",
+        "NodeGUID",
+        "PortGUID",
 };
 
 static int append_value(sd_bus_message *m, Program *prog, unsigned depth);

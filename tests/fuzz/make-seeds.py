@@ -31,7 +31,7 @@ IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_NUM_VF, IFLA_VFINFO_LIST, IFLA_EXT_MASK = 13, 
 IFLA_VF_INFO = 1
 (IFLA_VF_MAC, IFLA_VF_VLAN, IFLA_VF_TX_RATE, IFLA_VF_SPOOFCHK, IFLA_VF_LINK_STATE, IFLA_VF_RATE,
  IFLA_VF_RSS_QUERY_EN, IFLA_VF_STATS, IFLA_VF_TRUST) = range(1, 10)
-IFLA_VF_VLAN_LIST, IFLA_VF_BROADCAST = 12, 13
+IFLA_VF_IB_NODE_GUID, IFLA_VF_IB_PORT_GUID, IFLA_VF_VLAN_LIST, IFLA_VF_BROADCAST = 10, 11, 12, 13
 IFLA_VF_VLAN_INFO = 1
 RTEXT_FILTER_VF, RTEXT_FILTER_SKIP_STATS = 1, 8
 ETH_P_8021Q, ETH_P_8021AD = 0x8100, 0x88a8
@@ -52,7 +52,7 @@ def ifinfomsg(index, flags=0x1043):
 
 
 def vf_info(vf, mac, vlan=0, qos=0, proto=ETH_P_8021Q, min_rate=0, max_rate=0, spoofchk=1,
-            link_state=0, rss=0xffffffff, trust=0):
+            link_state=0, rss=0xffffffff, trust=0, guids=None):
     """One IFLA_VF_INFO as rtnl_fill_vfinfo() writes it; a driver without a setting reports ~0."""
     body = (attr(IFLA_VF_MAC, struct.pack('=I', vf) + mac + b'\0' * 26) +
             attr(IFLA_VF_BROADCAST, b'\xff' * 6 + b'\0' * 26) +
@@ -63,6 +63,9 @@ def vf_info(vf, mac, vlan=0, qos=0, proto=ETH_P_8021Q, min_rate=0, max_rate=0, s
             attr(IFLA_VF_LINK_STATE, struct.pack('=II', vf, link_state)) +
             attr(IFLA_VF_RSS_QUERY_EN, struct.pack('=II', vf, rss)) +
             attr(IFLA_VF_TRUST, struct.pack('=II', vf, trust)) +
+            # struct ifla_vf_guid: __u32 vf, then the __u64 aligned to 8
+            (attr(IFLA_VF_IB_NODE_GUID, struct.pack('=I4xQ', vf, guids[0])) +
+             attr(IFLA_VF_IB_PORT_GUID, struct.pack('=I4xQ', vf, guids[1])) if guids else b'') +
             attr(IFLA_VF_VLAN_LIST,
                  attr(IFLA_VF_VLAN_INFO, struct.pack('=IIIH2x', vf, vlan, qos, socket.htons(proto)))))
     return attr(IFLA_VF_INFO, body)
@@ -102,6 +105,10 @@ def netlink_seeds():
         # drivers without a setting report (u32) -1
         'unsupported-settings': pf_link('ens1f0', 7, [
             vf_info(0, vf_mac(0), spoofchk=0xffffffff, trust=0xffffffff, link_state=0)]),
+        # an InfiniBand PF's driver (ndo_get_vf_guid) reports the VFs' GUIDs
+        'ib-guids': pf_link('ib0', 8, [
+            vf_info(0, b'\0' * 6, guids=(0x0011223344556600, 0x0011223344556601)),
+            vf_info(1, b'\0' * 6, guids=(0x0011223344556610, 0x0011223344556611))]),
     }
 
 
@@ -120,7 +127,8 @@ def capture(ifname):
 
 # fuzz-policy.c's program: keys[] indexes, and the variant type opcodes
 KEYS = ['MACAddress', 'VLANId', 'QualityOfService', 'VLANProtocol', 'MACSpoofCheck', 'Trust', 'LinkState',
-        'QueryReceiveSideScaling', 'MinTxRate', 'MaxTxRate', 'Driver', 'mac', 'vlan', 'driver', '']
+        'QueryReceiveSideScaling', 'MinTxRate', 'MaxTxRate', 'Driver', 'mac', 'vlan', 'driver', '',
+        'MTU', 'NodeGUID', 'PortGUID']
 T_S, T_B, T_Q, T_U, T_Y, T_I = 0, 3, 4, 5, 7, 8
 
 
@@ -166,6 +174,9 @@ def policy_seeds():
         'not-a-dictionary': b'\xf1' + string('MACAddress'),
         'string-dictionary': b'\xf2' + string('02:00:00:00:00:01'),
         'two-dictionaries': b'\xf4' + entry('Trust', T_B, 1),
+        'mtu-and-guids': b'\0' + entry('MTU', T_U, 9000) + entry('NodeGUID', T_S, '00:11:22:33:44:55:66:77') +
+                         entry('PortGUID', T_S, '00:11:22:33:44:55:66:78'),
+        'bad-mtu-and-guid': b'\0' + entry('MTU', T_U, 67) + entry('PortGUID', T_S, '00:11:22:33:44:55:66'),
     }
 
 

@@ -231,6 +231,199 @@ START_TEST(test_parse_bad_num_vfs) {
 }
 END_TEST
 
+START_TEST(test_set_request_guids) {
+        NetlinkVfChange c = {.index = 2, .keys = KEY(POLICY_NODE_GUID) | KEY(POLICY_PORT_GUID)};
+        struct nlattr *tb[IFLA_MAX + 1], *info, *node, *port;
+        /* what the kernel reads: struct ifla_vf_guid, the GUID a host-order number */
+        struct ifla_vf_guid want_node = {.vf = 2, .guid = UINT64_C(0x0011223344556677)};
+        struct ifla_vf_guid want_port = {.vf = 2, .guid = UINT64_C(0x0011223344556678)};
+        struct ifla_vf_guid got;
+        struct nl_msg *msg;
+        int rem, n = 0;
+
+        ck_assert_int_eq(policy_set_from_string(&c.want, POLICY_NODE_GUID, "00:11:22:33:44:55:66:77", NULL),
+                         0);
+        ck_assert_int_eq(policy_set_from_string(&c.want, POLICY_PORT_GUID, "00:11:22:33:44:55:66:78", NULL),
+                         0);
+        ck_assert_int_eq(netlink_build_set_request(9, &c, 1, &msg), 0);
+        ck_assert_int_eq(nlmsg_parse(nlmsg_hdr(msg), sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL), 0);
+        ck_assert_ptr_nonnull(tb[IFLA_VFINFO_LIST]);
+        nla_for_each_nested(info, tb[IFLA_VFINFO_LIST], rem) {
+                ck_assert_int_eq(nla_type(info), IFLA_VF_INFO);
+                node = vf_attr(info, IFLA_VF_IB_NODE_GUID);
+                port = vf_attr(info, IFLA_VF_IB_PORT_GUID);
+                ck_assert_ptr_nonnull(node);
+                ck_assert_ptr_nonnull(port);
+                ck_assert_int_eq(nla_len(node), sizeof(struct ifla_vf_guid));
+                ck_assert_int_eq(nla_len(port), sizeof(struct ifla_vf_guid));
+                /* byte for byte the hand-built layout at the kernel's offsets (the padding between
+                 * the two fields is whatever libnl left there, and the kernel ignores it) */
+                ck_assert_int_eq(memcmp((uint8_t *) nla_data(node) + offsetof(struct ifla_vf_guid, vf),
+                                        &want_node.vf, sizeof want_node.vf),
+                                 0);
+                ck_assert_int_eq(memcmp((uint8_t *) nla_data(node) + offsetof(struct ifla_vf_guid, guid),
+                                        &want_node.guid, sizeof want_node.guid),
+                                 0);
+                memcpy(&got, nla_data(node), sizeof got);
+                ck_assert_uint_eq(got.vf, 2);
+                ck_assert_uint_eq(got.guid, want_node.guid);
+                memcpy(&got, nla_data(port), sizeof got);
+                ck_assert_uint_eq(got.vf, want_port.vf);
+                ck_assert_uint_eq(got.guid, want_port.guid);
+                /* nothing else is sent for this VF */
+                ck_assert_ptr_null(vf_attr(info, IFLA_VF_MAC));
+                ck_assert_ptr_null(vf_attr(info, IFLA_VF_VLAN));
+                ck_assert_ptr_null(vf_attr(info, IFLA_VF_TRUST));
+                n++;
+        }
+        ck_assert_int_eq(n, 1);
+        nlmsg_free(msg);
+
+        /* one GUID alone, as when narrowing down a refusal to one attribute */
+        c.keys = KEY(POLICY_PORT_GUID);
+        ck_assert_int_eq(netlink_build_set_request(9, &c, 1, &msg), 0);
+        ck_assert_int_eq(nlmsg_parse(nlmsg_hdr(msg), sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL), 0);
+        nla_for_each_nested(info, tb[IFLA_VFINFO_LIST], rem) {
+                ck_assert_ptr_null(vf_attr(info, IFLA_VF_IB_NODE_GUID));
+                ck_assert_ptr_nonnull(vf_attr(info, IFLA_VF_IB_PORT_GUID));
+        }
+        nlmsg_free(msg);
+}
+END_TEST
+
+START_TEST(test_parse_guids) {
+        /* a dump as an InfiniBand PF driver (ndo_get_vf_guid) gives it: VF 1 has GUIDs, VF 0 none */
+        struct ifinfomsg ifi = {.ifi_index = 4};
+        struct nlattr *list, *info;
+        struct nl_msg *msg;
+        NetlinkLinkVfs l;
+
+        msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+        ck_assert_ptr_nonnull(msg);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        nla_put_string(msg, IFLA_IFNAME, "ib0");
+        nla_put_u32(msg, IFLA_NUM_VF, 2);
+        list = nla_nest_start(msg, IFLA_VFINFO_LIST);
+        for (unsigned vf = 0; vf < 2; vf++) {
+                struct ifla_vf_mac m = {.vf = vf};
+                struct ifla_vf_guid node = {.vf = vf, .guid = UINT64_C(0x0011223344556600) + vf};
+                struct ifla_vf_guid port = {.vf = vf, .guid = UINT64_C(0xfedcba9876543200) + vf};
+
+                info = nla_nest_start(msg, IFLA_VF_INFO);
+                nla_put(msg, IFLA_VF_MAC, sizeof m, &m);
+                if (vf == 1) {
+                        nla_put(msg, IFLA_VF_IB_NODE_GUID, sizeof node, &node);
+                        nla_put(msg, IFLA_VF_IB_PORT_GUID, sizeof port, &port);
+                }
+                nla_nest_end(msg, info);
+        }
+        nla_nest_end(msg, list);
+
+        ck_assert_int_eq(netlink_parse_link_vfs(nlmsg_hdr(msg), &l), 0);
+        ck_assert_uint_eq(l.n_reported, 2);
+        ck_assert(!POLICY_HAS(&l.vfs[0], POLICY_NODE_GUID));
+        ck_assert(!POLICY_HAS(&l.vfs[0], POLICY_PORT_GUID));
+        ck_assert(POLICY_HAS(&l.vfs[1], POLICY_NODE_GUID));
+        ck_assert(POLICY_HAS(&l.vfs[1], POLICY_PORT_GUID));
+        ck_assert_uint_eq(l.vfs[1].node_guid, UINT64_C(0x0011223344556601));
+        ck_assert_uint_eq(l.vfs[1].port_guid, UINT64_C(0xfedcba9876543201));
+        {
+                _cleanup_free_ char *v = NULL;
+                ck_assert_int_eq(policy_value_to_string(&l.vfs[1], POLICY_NODE_GUID, &v), 0);
+                ck_assert_str_eq(v, "00:11:22:33:44:55:66:01");
+        }
+        netlink_link_vfs_done(&l);
+        nlmsg_free(msg);
+
+        /* a GUID attribute too short for struct ifla_vf_guid is not read */
+        msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        nla_put_u32(msg, IFLA_NUM_VF, 1);
+        list = nla_nest_start(msg, IFLA_VFINFO_LIST);
+        info = nla_nest_start(msg, IFLA_VF_INFO);
+        {
+                struct ifla_vf_mac m = {.vf = 0};
+                nla_put(msg, IFLA_VF_MAC, sizeof m, &m);
+                nla_put(msg, IFLA_VF_IB_NODE_GUID, 8, "\0\0\0\0\1\2\3\4");
+        }
+        nla_nest_end(msg, info);
+        nla_nest_end(msg, list);
+        ck_assert_int_eq(netlink_parse_link_vfs(nlmsg_hdr(msg), &l), 0);
+        ck_assert(!POLICY_HAS(&l.vfs[0], POLICY_NODE_GUID));
+        netlink_link_vfs_done(&l);
+        nlmsg_free(msg);
+}
+END_TEST
+
+START_TEST(test_mtu_request) {
+        struct nlattr *tb[IFLA_MAX + 1];
+        struct ifinfomsg *ifi;
+        struct nl_msg *msg;
+        struct nlmsghdr *h;
+        int n = 0, rem;
+        struct nlattr *a;
+
+        ck_assert_int_eq(netlink_build_mtu_request(12, 9000, &msg), 0);
+        h = nlmsg_hdr(msg);
+        ck_assert_int_eq(h->nlmsg_type, RTM_SETLINK);
+        ck_assert(h->nlmsg_flags & NLM_F_ACK);
+        ifi = nlmsg_data(h);
+        /* the VF's own netdev, nothing about its flags */
+        ck_assert_int_eq(ifi->ifi_index, 12);
+        ck_assert_uint_eq(ifi->ifi_change, 0);
+        ck_assert_uint_eq(ifi->ifi_flags, 0);
+        ck_assert_int_eq(nlmsg_parse(h, sizeof *ifi, tb, IFLA_MAX, NULL), 0);
+        ck_assert_ptr_nonnull(tb[IFLA_MTU]);
+        ck_assert_int_eq(nla_len(tb[IFLA_MTU]), 4);
+        ck_assert_uint_eq(nla_get_u32(tb[IFLA_MTU]), 9000);
+        /* IFLA_MTU and nothing else */
+        nlmsg_for_each_attr(a, h, sizeof *ifi, rem) n++;
+        ck_assert_int_eq(n, 1);
+        nlmsg_free(msg);
+}
+END_TEST
+
+START_TEST(test_parse_mtu) {
+        struct ifinfomsg ifi = {.ifi_index = 12};
+        NetlinkLinkMtu m;
+        struct nl_msg *msg;
+
+        msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        nla_put_string(msg, IFLA_IFNAME, "enp1s0v0");
+        nla_put_u32(msg, IFLA_MTU, 1500);
+        nla_put_u32(msg, IFLA_MIN_MTU, 68);
+        nla_put_u32(msg, IFLA_MAX_MTU, 9216);
+        ck_assert_int_eq(netlink_parse_link_mtu(nlmsg_hdr(msg), &m), 0);
+        ck_assert_str_eq(m.ifname, "enp1s0v0");
+        ck_assert_uint_eq(m.mtu, 1500);
+        ck_assert_uint_eq(m.min_mtu, 68);
+        ck_assert_uint_eq(m.max_mtu, 9216);
+        nlmsg_free(msg);
+
+        /* a kernel without IFLA_MIN_MTU/IFLA_MAX_MTU: no range */
+        msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        nla_put_u32(msg, IFLA_MTU, 9000);
+        ck_assert_int_eq(netlink_parse_link_mtu(nlmsg_hdr(msg), &m), 0);
+        ck_assert_uint_eq(m.mtu, 9000);
+        ck_assert_uint_eq(m.max_mtu, 0);
+        nlmsg_free(msg);
+
+        /* no MTU, a short one, or not a link message */
+        msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        ck_assert_int_eq(netlink_parse_link_mtu(nlmsg_hdr(msg), &m), -ENODATA);
+        nla_put(msg, IFLA_MTU, 2, "\x05\xdc");
+        ck_assert_int_eq(netlink_parse_link_mtu(nlmsg_hdr(msg), &m), -EBADMSG);
+        nlmsg_free(msg);
+        msg = nlmsg_alloc_simple(RTM_NEWADDR, 0);
+        ck_assert_int_eq(nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO), 0);
+        ck_assert_int_eq(netlink_parse_link_mtu(nlmsg_hdr(msg), &m), -EBADMSG);
+        nlmsg_free(msg);
+}
+END_TEST
+
 START_TEST(test_attr_keys) {
         uint32_t all = 0;
 
@@ -239,6 +432,11 @@ START_TEST(test_attr_keys) {
                 all |= netlink_vf_attr_keys(a);
         }
         ck_assert_uint_eq(all, POLICY_NETLINK_KEYS);
+        /* the VF netdev's MTU is not the PF's to set, nor the driver */
+        ck_assert_uint_eq(all & KEY(POLICY_MTU), 0);
+        ck_assert_uint_eq(all & KEY(POLICY_DRIVER), 0);
+        ck_assert_uint_eq(netlink_vf_attr_keys(NETLINK_VF_IB_NODE_GUID), KEY(POLICY_NODE_GUID));
+        ck_assert_uint_eq(netlink_vf_attr_keys(NETLINK_VF_IB_PORT_GUID), KEY(POLICY_PORT_GUID));
 }
 END_TEST
 
@@ -254,6 +452,10 @@ int main(void) {
         tcase_add_test(tc, test_parse_truncated);
         tcase_add_test(tc, test_parse_bad_num_vfs);
         tcase_add_test(tc, test_attr_keys);
+        tcase_add_test(tc, test_set_request_guids);
+        tcase_add_test(tc, test_parse_guids);
+        tcase_add_test(tc, test_mtu_request);
+        tcase_add_test(tc, test_parse_mtu);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -91,6 +91,12 @@ START_TEST(test_key_names) {
         ck_assert_int_eq(policy_key_from_string("min-rate"), POLICY_MIN_TX_RATE);
         ck_assert_int_eq(policy_key_from_string("max-rate"), POLICY_MAX_TX_RATE);
         ck_assert_int_eq(policy_key_from_string("driver"), POLICY_DRIVER);
+        ck_assert_int_eq(policy_key_from_string("mtu"), POLICY_MTU);
+        ck_assert_int_eq(policy_key_from_string("node-guid"), POLICY_NODE_GUID);
+        ck_assert_int_eq(policy_key_from_string("port-guid"), POLICY_PORT_GUID);
+        ck_assert_str_eq(policy_key_to_string(POLICY_MTU), "MTU");
+        ck_assert_str_eq(policy_key_to_string(POLICY_NODE_GUID), "NodeGUID");
+        ck_assert_str_eq(policy_key_to_string(POLICY_PORT_GUID), "PortGUID");
         ck_assert_int_eq(policy_key_from_string("vlanid"), -EINVAL);
         ck_assert_int_eq(policy_key_from_string("Foo"), -EINVAL);
         ck_assert_int_eq(policy_key_from_string(""), -EINVAL);
@@ -104,6 +110,9 @@ START_TEST(test_key_names) {
         ck_assert_str_eq(policy_key_signature(POLICY_TRUST), "b");
         ck_assert_str_eq(policy_key_signature(POLICY_MAX_TX_RATE), "u");
         ck_assert_str_eq(policy_key_signature(POLICY_DRIVER), "s");
+        ck_assert_str_eq(policy_key_signature(POLICY_MTU), "u");
+        ck_assert_str_eq(policy_key_signature(POLICY_NODE_GUID), "s");
+        ck_assert_str_eq(policy_key_signature(POLICY_PORT_GUID), "s");
 }
 END_TEST
 
@@ -157,6 +166,69 @@ START_TEST(test_parse_values) {
         ck_assert_str_eq(p.driver, "mlx5_core");
         p = parse_ok("Driver", "a23456789012345678901234567890123456789012345678901234567890123");
         ck_assert_uint_eq(strlen(p.driver), 63);
+        p = parse_ok("MTU", "68");
+        ck_assert_uint_eq(p.mtu, 68);
+        p = parse_ok("mtu", "65535");
+        ck_assert_uint_eq(p.mtu, 65535);
+        p = parse_ok("MTU", "9000");
+        ck_assert_uint_eq(p.mtu, 9000);
+}
+END_TEST
+
+START_TEST(test_guid) {
+        _cleanup_free_ char *error = NULL;
+        char buf[24];
+        uint64_t g;
+        VfPolicy p;
+
+        /* the first octet written is the most significant, as ip-link(8) reads node_guid */
+        p = parse_ok("NodeGUID", "00:11:22:33:44:55:66:77");
+        ck_assert_uint_eq(p.node_guid, UINT64_C(0x0011223344556677));
+        p = parse_ok("PortGUID", "FE:DC:ba:98:76:54:32:10");
+        ck_assert_uint_eq(p.port_guid, UINT64_C(0xfedcba9876543210));
+        ck_assert_str_eq(policy_format_guid(p.port_guid, buf), "fe:dc:ba:98:76:54:32:10");
+        ck_assert_str_eq(policy_format_guid(0, buf), "00:00:00:00:00:00:00:00");
+        ck_assert_str_eq(policy_format_guid(UINT64_MAX, buf), "ff:ff:ff:ff:ff:ff:ff:ff");
+        p = parse_ok("node-guid", "ff:ff:ff:ff:ff:ff:ff:ff");
+        ck_assert_uint_eq(p.node_guid, UINT64_MAX);
+
+        ck_assert_int_eq(policy_parse_guid("00:11:22:33:44:55:66:77", &g, NULL), 0);
+        ck_assert_int_eq(policy_parse_guid("0:1:2:3:4:5:6:7", &g, &error), -EINVAL);
+        ck_assert_str_eq(error, "'0:1:2:3:4:5:6:7' has 15 characters, not 23: must be eight octets of two "
+                                "hexadecimal digits separated by colons, like 00:11:22:33:44:55:66:77");
+}
+END_TEST
+
+START_TEST(test_guid_invalid) {
+        parse_fail(
+                "NodeGUID", "00:11:22:33:44:55:66", -EINVAL,
+                "Invalid NodeGUID=00:11:22:33:44:55:66: '00:11:22:33:44:55:66' has 20 characters, not 23: "
+                "must be eight octets of two hexadecimal digits separated by colons, like "
+                "00:11:22:33:44:55:66:77");
+        parse_fail(
+                "PortGUID", "00:11:22:3g:44:55:66:77", -EINVAL,
+                "Invalid PortGUID=00:11:22:3g:44:55:66:77: octet 4 ('3g') of '00:11:22:3g:44:55:66:77' is "
+                "not two hexadecimal digits: must be eight octets of two hexadecimal digits separated by "
+                "colons, like 00:11:22:33:44:55:66:77");
+        parse_fail(
+                "NodeGUID", "00-11-22-33-44-55-66-77", -EINVAL,
+                "Invalid NodeGUID=00-11-22-33-44-55-66-77: '00-11-22-33-44-55-66-77' has '-' after octet 1, "
+                "not ':': must be eight octets of two hexadecimal digits separated by colons, like "
+                "00:11:22:33:44:55:66:77");
+        parse_fail("NodeGUID", "", -EINVAL, NULL);
+        parse_fail("PortGUID", "00:11:22:33:44:55:66:77:", -EINVAL, NULL);
+        parse_fail("PortGUID", " 0:11:22:33:44:55:66:77", -EINVAL, NULL);
+        parse_fail("NodeGUID", "0x0011223344556677", -EINVAL, NULL);
+}
+END_TEST
+
+START_TEST(test_mtu_invalid) {
+        parse_fail("MTU", "67", -ERANGE, "Invalid MTU=67: must be between 68 and 65535");
+        parse_fail("MTU", "0", -ERANGE, "Invalid MTU=0: must be between 68 and 65535");
+        parse_fail("MTU", "65536", -ERANGE, "Invalid MTU=65536: must be between 68 and 65535");
+        parse_fail("MTU", "9k", -EINVAL, "Invalid MTU=9k: must be a non-negative number");
+        parse_fail("MTU", "-1500", -EINVAL, NULL);
+        parse_fail("MTU", "99999999999", -ERANGE, NULL);
 }
 END_TEST
 
@@ -218,6 +290,9 @@ static void fill_all(VfPolicy *p) {
                 [POLICY_MIN_TX_RATE] = "10",
                 [POLICY_MAX_TX_RATE] = "1000",
                 [POLICY_DRIVER] = "vfio-pci",
+                [POLICY_MTU] = "9000",
+                [POLICY_NODE_GUID] = "00:11:22:33:44:55:66:77",
+                [POLICY_PORT_GUID] = "fe:dc:ba:98:76:54:32:10",
         };
 
         *p = (VfPolicy){};
@@ -409,6 +484,57 @@ START_TEST(test_bus_qos_out_of_range) {
 }
 END_TEST
 
+START_TEST(test_bus_mtu_and_guids) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message(), *out = new_message();
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        VfPolicy p = {}, q = {};
+
+        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 3, "MTU", "u", 9000, "NodeGUID", "s",
+                                               "00:11:22:33:44:55:66:77", "PortGUID", "s",
+                                               "00:11:22:33:44:55:66:78"),
+                         0);
+        seal(m);
+        ck_assert_int_eq(policy_from_bus_message(m, &p, &error), 0);
+        ck_assert_uint_eq(p.mtu, 9000);
+        ck_assert_uint_eq(p.node_guid, UINT64_C(0x0011223344556677));
+        ck_assert_uint_eq(p.port_guid, UINT64_C(0x0011223344556678));
+
+        /* and back: the Policy property */
+        ck_assert_int_ge(policy_append_to_bus_message(out, &p), 0);
+        seal(out);
+        ck_assert_int_eq(policy_from_bus_message(out, &q, &error), 0);
+        ck_assert(policy_equal(&p, &q));
+}
+END_TEST
+
+START_TEST(test_bus_mtu_refused) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
+
+        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 1, "MTU", "u", 65536), 0);
+        bus_refused(m, -ERANGE, SRIOVD_ERROR_INVALID_ARGUMENT,
+                    "Invalid MTU=65536: must be between 68 and 65535");
+}
+END_TEST
+
+START_TEST(test_bus_mtu_wrong_type) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
+
+        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 1, "MTU", "q", 1500), 0);
+        bus_refused(m, -EINVAL, SRIOVD_ERROR_INVALID_ARGUMENT, "Policy key MTU expects type u, got q");
+}
+END_TEST
+
+START_TEST(test_bus_guid_refused) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
+
+        ck_assert_int_ge(sd_bus_message_append(m, "a{sv}", 2, "MTU", "u", 1500, "PortGUID", "s", "00:11"),
+                         0);
+        bus_refused(m, -EINVAL, SRIOVD_ERROR_INVALID_ARGUMENT,
+                    "Invalid PortGUID=00:11: '00:11' has 5 characters, not 23: must be eight octets of two "
+                    "hexadecimal digits separated by colons, like 00:11:22:33:44:55:66:77");
+}
+END_TEST
+
 START_TEST(test_bus_bad_mac) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_message();
 
@@ -492,6 +618,9 @@ static Suite *policy_suite(void) {
         tcase_add_test(tc, test_enums);
         tcase_add_test(tc, test_parse_values);
         tcase_add_test(tc, test_parse_invalid);
+        tcase_add_test(tc, test_guid);
+        tcase_add_test(tc, test_guid_invalid);
+        tcase_add_test(tc, test_mtu_invalid);
         tcase_add_test(tc, test_set_keeps_other_keys);
         tcase_add_test(tc, test_value_to_string_round_trip);
         tcase_add_test(tc, test_merge_equal_unset);
@@ -508,6 +637,10 @@ static Suite *policy_suite(void) {
         tcase_add_test(bc, test_bus_out_of_range);
         tcase_add_test(bc, test_bus_qos_out_of_range);
         tcase_add_test(bc, test_bus_bad_mac);
+        tcase_add_test(bc, test_bus_mtu_and_guids);
+        tcase_add_test(bc, test_bus_mtu_refused);
+        tcase_add_test(bc, test_bus_mtu_wrong_type);
+        tcase_add_test(bc, test_bus_guid_refused);
         tcase_add_test(bc, test_bus_bad_link_state);
         tcase_add_test(bc, test_bus_rates);
         tcase_add_test(bc, test_bus_rates_unlimited);

@@ -16,8 +16,8 @@ import dbus
 TYPES = {'MACAddress': dbus.String, 'VLANId': dbus.UInt16, 'QualityOfService': dbus.UInt32,
          'VLANProtocol': dbus.String, 'MACSpoofCheck': dbus.Boolean, 'Trust': dbus.Boolean,
          'LinkState': dbus.String, 'QueryReceiveSideScaling': dbus.Boolean, 'MinTxRate': dbus.UInt32,
-         'MaxTxRate': dbus.UInt32, 'Driver': dbus.String, 'Consumer': dbus.String,
-         'Persistent': dbus.Boolean}
+         'MaxTxRate': dbus.UInt32, 'Driver': dbus.String, 'MTU': dbus.UInt32, 'NodeGUID': dbus.String,
+         'PortGUID': dbus.String, 'Consumer': dbus.String, 'Persistent': dbus.Boolean}
 
 
 def value(key, text):

@@ -1,13 +1,14 @@
 #!/bin/bash
 # Per-VF policy from a file reaches the kernel (ip -d link), and what the driver refuses is reported
-# precisely rather than failing the PF.
+# precisely rather than failing the PF. MTU= is set on the VF's own igbvf netdev and read back.
 # vm-needs: sriovd
 . "$VM_LIB"
 
 pfs=($(pf_list))
 pf=${pfs[0]}
 pf_conf 10-first "$pf" 4 "$(printf '%s\n' '[VirtualFunction]' 'VirtualFunction=1' \
-        'MACAddress=02:00:00:00:01:01' 'VLANId=42' 'QualityOfService=3' 'MACSpoofCheck=no' 'Trust=yes')"
+        'MACAddress=02:00:00:00:01:01' 'VLANId=42' 'QualityOfService=3' 'MACSpoofCheck=no' 'Trust=yes' \
+        'MTU=9000')"
 sriovd_start
 sriovd_wait_ready
 assert_eq "$(pf_numvfs "$pf")" 4 "sriov_numvfs"
@@ -31,3 +32,15 @@ assert_eq "$(vfprop QualityOfService)" 3 "QualityOfService"
 assert_eq "$(vfprop Trust)" true "Trust"
 assert_eq "$(vfprop MACSpoofCheck)" false "MACSpoofCheck"
 assert_eq "$(vfprop PciAddress)" "$(vf_list "$pf" | sed -n 2p)" "PciAddress"
+
+log "MTU=9000 is on VF 1's own netdev, and read back; VF 0 (no MTU=) keeps igbvf's default"
+vfdev() { ls "/sys/bus/pci/devices/$(vf_list "$pf" | sed -n "$(($1 + 1))p")/net"; }
+wait_until 20 "VF 1's netdev" test -n "$(vfdev 1)"
+vfnet=$(vfdev 1)
+log "$(ip -d link show dev "$vfnet" | head -3)"
+assert_eq "$(cat "/sys/class/net/$vfnet/mtu")" 9000 "MTU of $vfnet"
+assert_eq "$(vfprop MTU)" 9000 "MTU of the VF object"
+assert_eq "$(vfprop State)" ok "State of VF 1"
+assert_eq "$(cat "/sys/class/net/$(vfdev 0)/mtu")" 1500 "MTU of VF 0's netdev"
+assert_eq "$(sbus get-property io.sriovd "${vfs[2]}" io.sriovd1.VirtualFunction MTU | sed 's/^[^ ]* //')" 1500 \
+        "MTU of the VF 0 object"

@@ -3,7 +3,9 @@
 # implemented by igb (EOPNOTSUPP), MaxTxRate is refused while the PF link is down (EINVAL; the PF has
 # no carrier in the guest). MAC, VLAN and trust still reach the kernel; the VF is State=failed with a
 # LastError naming both keys; the PF and `sriovctl show` reflect it; `sriovctl set-vf` with a refused
-# key exits 1 with the daemon's message while a supported key of the same call is applied.
+# key exits 1 with the daemon's message while a supported key of the same call is applied. InfiniBand
+# GUIDs are refused by the kernel for an Ethernet PF (EOPNOTSUPP), and an MTU above what igbvf allows
+# by the kernel for the VF's netdev (EINVAL, with igbvf's range in the message): each its own refusal.
 # vm-needs: sriovd sriovctl
 . "$VM_LIB"
 
@@ -56,11 +58,19 @@ assert_match "$show" $'\n *1 [^\n]* ok ' "sriovctl show, VF 1 row"
 
 log "set-vf with a supported and two refused keys: exit 1, the daemon's message, the VLAN applied"
 rc=0
-out=$(sriovctl set-vf "$pf" 1 vlan=91 state=enable max-rate=200 2>&1) || rc=$?
+vf1dev=$(ls "/sys/bus/pci/devices/$(vf_list "$pf" | sed -n 2p)/net")
+maxmtu=$(ip -d link show dev "$vf1dev" | sed -n 's/.* maxmtu \([0-9]*\).*/\1/p')
+log "igbvf on $vf1dev: $(ip -d link show dev "$vf1dev" | grep -o 'minmtu [0-9]* maxmtu [0-9]*')"
+assert_match "$maxmtu" '^[0-9]+$' "igbvf's maxmtu"
+out=$(sriovctl set-vf "$pf" 1 vlan=91 state=enable max-rate=200 node-guid=00:11:22:33:44:55:66:77 \
+        mtu=$((maxmtu + 1)) 2>&1) || rc=$?
 log "sriovctl set-vf: exit $rc: $out"
 assert_eq "$rc" 1 "exit status of set-vf with refused keys"
 assert_match "$out" "VF 1: .*LinkState[^;]*\(Operation not supported\)" "set-vf message"
 assert_match "$out" "MaxTxRate=200[^;]*\(Invalid argument\)" "set-vf message"
+assert_match "$out" "NodeGUID[^;]*\(Operation not supported\)[^;]*InfiniBand" "set-vf message"
+assert_match "$out" "igbvf refused MTU=$((maxmtu + 1)) on VF 1 \($vf1dev\): it allows 68 to $maxmtu \(Invalid argument\)" \
+        "set-vf message"
 line=$(vfline 1)
 log "$line"
 assert_contains "$line" "vlan 91," "vf 1 after set-vf"
@@ -68,4 +78,8 @@ assert_contains "$line" "link-state auto" "vf 1 after set-vf"
 assert_eq "$(vfprop "$vf1" State)" failed "VF 1 State after set-vf"
 assert_eq "$(vfprop "$vf1" VLANId)" 91 "VF 1 VLANId read back"
 assert_contains "$(vfprop "$vf1" LastError)" "MaxTxRate=200" "VF 1 LastError"
+assert_contains "$(vfprop "$vf1" LastError)" "MTU=$((maxmtu + 1))" "VF 1 LastError"
+assert_eq "$(cat "/sys/class/net/$vf1dev/mtu")" 1500 "MTU of $vf1dev after the refusal"
+assert_eq "$(vfprop "$vf1" MTU)" 1500 "VF 1 MTU read back"
+assert_eq "$(vfprop "$vf1" NodeGUID)" "" "VF 1 NodeGUID (igb reports none)"
 assert_eq "$(vfline 0)" "$line0" "vf 0 untouched by set-vf on VF 1"

@@ -4,7 +4,8 @@
 # and applies the policy again, within seconds. A VF without policy keeps what the admin set.
 # The PF is brought up first: the kernel notifies VF changes (do_setlink -> netdev_state_change) only
 # for an interface that is IFF_UP, so drift on a PF that is administratively down is seen at the next
-# apply only (no polling).
+# apply only (no polling). An MTU changed on VF 0's own netdev (`ip link set VFDEV mtu`) is put back too:
+# the VF netdev's own link notification, whatever the PF's state.
 # vm-needs: sriovd
 . "$VM_LIB"
 
@@ -13,7 +14,7 @@ pf=${pfs[0]}
 ifname=$(pf_ifname "$pf")
 ip link set dev "$ifname" up
 pf_conf 10-first "$pf" 2 "$(printf '%s\n' '[VirtualFunction]' 'VirtualFunction=0' \
-        'MACAddress=02:00:00:00:82:00' 'VLANId=82')"
+        'MACAddress=02:00:00:00:82:00' 'VLANId=82' 'MTU=4000')"
 sriovd_start
 sriovd_wait_ready
 vfline() { ip -d link show dev "$ifname" | grep -E "^\s+vf $1 "; }
@@ -49,5 +50,19 @@ ip link set dev "$ifname" vf 1 mac 02:00:00:00:82:11
 sleep 2
 assert_eq "$(vf_mac 1)" 02:00:00:00:82:11 "vf 1 MAC (no policy) kept"
 assert_eq "$(vf_mac 0)" 02:00:00:00:82:00 "vf 0 MAC"
+log "MTU of vf 0's netdev changed by hand"
+vf0dev=$(ls "/sys/bus/pci/devices/$(vf_list "$pf" | head -1)/net")
+vf_mtu() { cat "/sys/class/net/$vf0dev/mtu"; }
+assert_eq "$(vf_mtu)" 4000 "MTU of $vf0dev"
+# igbvf's range, as this kernel reports it (IFLA_MIN_MTU, IFLA_MAX_MTU)
+log "$(ip -d link show dev "$vf0dev" | grep -o 'minmtu [0-9]* maxmtu [0-9]*')"
+t0=$SECONDS
+ip link set dev "$vf0dev" mtu 1400
+wait_eq 10 "MTU of $vf0dev put back" 4000 vf_mtu
+log "put back after $((SECONDS - t0)) s"
+wait_eq 10 "VF 0 MTU read back" 4000 vfprop MTU
+wait_eq 10 "VF 0 State ok again" ok vfprop State
+assert_eq "$(vf_mac 0)" 02:00:00:00:82:00 "vf 0 MAC"
+
 bus_monitor_stop
 grep -q 'settings changed behind' sriovd.log || fail "sriovd.log does not mention the drift"

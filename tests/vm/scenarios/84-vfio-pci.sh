@@ -5,6 +5,8 @@
 # net "add" uevent, VF 2's.
 # The scenario loads vfio-pci itself: sriovd binds a driver that is there, it does not load modules
 # (on a host, vfio-pci is loaded by whatever manages the VMs, or by modules-load.d).
+# MTU=9000 on the vfio-pci VFs stays in their policy, not in force: they have no netdev (MTU 0), and
+# that is no failure.
 # vm-needs: sriovd
 . "$VM_LIB"
 
@@ -14,7 +16,7 @@ modprobe vfio-pci
 test -d /sys/bus/pci/drivers/vfio-pci || fail "vfio-pci did not register"
 [ -n "$(ls /sys/kernel/iommu_groups)" ] || fail "no IOMMU groups: is the guest booted with intel_iommu=on?"
 
-pf_conf 10-first "$pf" 3 "$(printf '%s\n' '[VirtualFunction]' 'VirtualFunction=0-1' 'Driver=vfio-pci')"
+pf_conf 10-first "$pf" 3 "$(printf '%s\n' '[VirtualFunction]' 'VirtualFunction=0-1' 'Driver=vfio-pci' 'MTU=9000')"
 uevents_start net-uevents.txt net
 sriovd_start
 sriovd_wait_ready
@@ -60,6 +62,9 @@ for i in 0 1; do
         assert_eq "$(vfprop $i Driver)" vfio-pci "VF $i Driver"
         assert_eq "$(vfprop $i IommuGroup)" "${groups[$i]}" "VF $i IommuGroup"
         assert_eq "$(vfprop $i State)" ok "VF $i State"
+        assert_eq "$(vfprop $i MTU)" 0 "VF $i MTU (no netdev)"
+        assert_contains "$(sbus get-property io.sriovd "${vfobjs[$(($i + 2))]}" io.sriovd1.VirtualFunction Policy)" \
+                '"MTU" u 9000' "VF $i Policy"
 done
 assert_eq "$(vfprop 2 Driver)" igbvf "VF 2 Driver"
 assert_eq "$(pf_prop "$pf" State)" enforced "PF State"

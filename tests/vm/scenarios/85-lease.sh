@@ -4,9 +4,10 @@
 # the PF down, so that no link notification told sriovd: the lease must read the VF from the kernel);
 # a second lease, on the other VF (VLAN and QoS before), ends when its holder is killed (its name
 # leaves the bus), and a third when its holder disconnects; each VF is restored the same way. The
-# lease journal is empty at the end. Then the drain protocol: sriovctl set-numvfs --wait asks the holder
-# of a lease to release (ReleaseRequested), it does, and the count goes 2 -> 1 through 0; a
-# holder that does not release is named in the refusal after the wait, and the count stays.
+# lease journal is empty at the end. The lease's MTU is on the VF's own netdev while it holds, and the
+# netdev's MTU from before comes back with the rest. Then the drain protocol: sriovctl set-numvfs --wait
+# asks the holder of a lease to release (ReleaseRequested), it does, and the count goes 2 -> 1 through 0;
+# a holder that does not release is named in the refusal after the wait, and the count stays.
 # vm-needs: sriovd sriovctl
 . "$VM_LIB"
 
@@ -47,7 +48,7 @@ for holder in release kill; do
                 lease_start blocker Consumer=blocker
         fi
         log "lease ($holder): MACAddress and VLANId"
-        lease_start client MACAddress=02:00:00:00:85:01 VLANId=851 Consumer=vm-test
+        lease_start client MACAddress=02:00:00:00:85:01 VLANId=851 MTU=2000 Consumer=vm-test
         lease=$(sed -n 's/^lease //p' client.out)
         vf=$(sed -n 's/^vf //p' client.out)
         idx=$(vfprop "$vf" Index)
@@ -59,6 +60,9 @@ for holder in release kill; do
         assert_contains "$line" "vlan 851," "vf $idx while leased"
         assert_eq "$(vfprop "$vf" Lease)" "$lease" "Lease property of the VF"
         assert_eq "$(vfprop "$vf" MACAddress)" 02:00:00:00:85:01 "MACAddress read back while leased"
+        vfdev=$(ls "/sys/bus/pci/devices/$(vf_list "$pf" | sed -n "$((idx + 1))p")/net")
+        assert_eq "$(cat "/sys/class/net/$vfdev/mtu")" 2000 "MTU of $vfdev while leased"
+        assert_eq "$(vfprop "$vf" MTU)" 2000 "MTU read back while leased"
         assert_contains "$(sriovctl leases)" vm-test "sriovctl leases"
         ls /var/lib/sriovd/leases/*.lease >/dev/null || fail "no lease journal"
         if [ $holder = release ]; then
@@ -87,6 +91,7 @@ for holder in release kill; do
                 exec {blocker_fd}>&-
         fi
         wait_eq 30 "VF settings as before the lease" "$before" vf_lines
+        wait_eq 10 "MTU of $vfdev as before the lease" 1500 cat "/sys/class/net/$vfdev/mtu"
         wait_eq 10 "VF Lease property free" / vfprop "$vf" Lease
         wait_eq 10 "no leases left" "ao 0" sbus call io.sriovd /io/sriovd io.sriovd1.Manager ListLeases
         assert_eq "$(ls /var/lib/sriovd/leases/ 2>/dev/null)" "" "lease journal"
