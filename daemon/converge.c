@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "converge.h"
+#include "kernel-error.h"
 #include "log.h"
 #include "names.h"
 #include "netlink.h"
@@ -148,6 +149,19 @@ static void write_numvfs(ConvergeWork *w) {
         }
 }
 
+/* A bind step's errno decoded, "why. Fix: what to do" (kernel-error.h). */
+static char *bind_error(const ConvergeWork *w, const char *want, int error) {
+        _cleanup_free_ char *why = NULL, *fix = NULL;
+        char *m = NULL;
+
+        if (kernel_error_explain(
+                    &(KernelErrorContext){.op = KERNEL_OP_BIND, .address = w->address, .driver = want},
+                    error, &why, &fix) < 0)
+                return NULL;
+        (void) asprintf_safe(&m, "%s%s%s", why, fix ? KERNEL_ERROR_FIX_SEPARATOR : "", strempty(fix));
+        return m;
+}
+
 /* sriov_drivers_autoprobe opened around the probes for the default driver. With it 0 the VFs are
  * created unbound, so a VF meant for vfio-pci never meets its netdev driver on the way; but then the
  * kernel probes a VF without driver_override for no driver at all, drivers_probe included
@@ -242,15 +256,18 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *want, Autoprobe
                         return;
                 r = work_write(w, unbind, NULL, address);
                 if (r < 0) {
-                        outcome_fail(o, r, "Failed to unbind VF %u (%s) from %s: %m", index, address, cur);
+                        _cleanup_free_ char *why = bind_error(w, want, r);
+                        outcome_fail(o, r, "Failed to unbind VF %u (%s) from %s: %s", index, address, cur,
+                                     why ?: strerror(-r));
                         o->failed_keys |= KEY(POLICY_DRIVER);
                         return;
                 }
         }
         r = work_write(w, vfpath, SYSFS_DRIVER_OVERRIDE, want_default ? "\n" : want);
         if (r < 0) {
-                outcome_fail(o, r, "Failed to set driver_override of VF %u (%s) to %s: %m", index, address,
-                             want_default ? "the default" : want);
+                _cleanup_free_ char *why = bind_error(w, want, r);
+                outcome_fail(o, r, "Failed to set driver_override of VF %u (%s) to %s: %s", index, address,
+                             want_default ? "the default" : want, why ?: strerror(-r));
                 o->failed_keys |= KEY(POLICY_DRIVER);
                 return;
         }
@@ -276,7 +293,13 @@ static void bind_vf(ConvergeWork *w, unsigned index, const char *want, Autoprobe
         /* drivers_probe says ENODEV or EINVAL when no driver took the device; the link tells */
         cur = mfree(cur);
         (void) sysfs_read_link_name(vfpath, SYSFS_DRIVER, &cur);
-        if (!want_default && !streq_ptr(cur, want)) {
+        if (!want_default && !streq_ptr(cur, want) && r < 0 && r != -ENODEV && r != -EINVAL) {
+                /* the probe failed for a reason of its own, not for want of a driver */
+                _cleanup_free_ char *why = bind_error(w, want, r);
+                outcome_fail(o, r, "Failed to bind VF %u (%s) to %s: %s", index, address, want,
+                             why ?: strerror(-r));
+                o->failed_keys |= KEY(POLICY_DRIVER);
+        } else if (!want_default && !streq_ptr(cur, want)) {
                 outcome_fail(o, r < 0 ? r : -ENODEV, "Failed to bind VF %u (%s) to %s: no driver took it%s",
                              index, address, want,
                              streq(want, DRIVER_VFIO_PCI)
@@ -778,10 +801,11 @@ static void vf_netdev_mtu(ConvergeWork *w, struct nl_sock *sk, unsigned index) {
                 if (r < 0) {
                         o->failed_keys |= KEY(POLICY_MTU);
                         if (m.max_mtu > 0)
-                                outcome_fail(o, r, "%s refused MTU=%" PRIu32 " on VF %u (%s): it allows %" PRIu32
+                                outcome_fail(o, r,
+                                             "%s refused MTU=%" PRIu32 " on VF %u (%s): it allows %" PRIu32
                                              " to %" PRIu32 " (%m)",
-                                             driver ?: "the VF's driver", want->mtu, index, ifname, m.min_mtu,
-                                             m.max_mtu);
+                                             driver ?: "the VF's driver", want->mtu, index, ifname,
+                                             m.min_mtu, m.max_mtu);
                         else
                                 outcome_fail(o, r, "%s refused MTU=%" PRIu32 " on VF %u (%s) (%m)",
                                              driver ?: "the VF's driver", want->mtu, index, ifname);

@@ -186,6 +186,13 @@ static void job_work(Job *j) {
         converge_run(c->work);
 }
 
+/* The message says what the kernel answered. The contract's errors for ENOSPC and EPERM/EACCES mean
+ * something else (no free VF to lease, the caller not allowed), so a kernel refusal with one of them
+ * fails the call as Failed. */
+static int reply_error(int error) {
+        return error == -ENOSPC || error == -EPERM || error == -EACCES ? -EIO : error;
+}
+
 /* Requests about the count alone are not failed by a VF's link settings; the others by the VFs
  * they are about. */
 static void pf_complete_running(PhysicalFunction *pf, int count_error, const char *count_message) {
@@ -210,7 +217,7 @@ static void pf_complete_running(PhysicalFunction *pf, int count_error, const cha
                                 error = vf->error;
                         (void) strextend_sep(&m, "; ", "VF %u: %s", vf->index, vf->last_error);
                 }
-                request_complete_one(req, error, m);
+                request_complete_one(req, reply_error(error), m);
                 request_unref(req);
         }
         free(l);
@@ -224,7 +231,7 @@ static int job_count_outcome(PhysicalFunction *pf, const ConvergeWork *w, char *
         if (w->n_values == 0)
                 return 0;
         if (error < 0) {
-                *ret_message = reconcile_write_error_message(pf->address, pf->driver,
+                *ret_message = reconcile_write_error_message(pf->address, pf->driver, pf->vendor_id,
                                                              pf->reconcile->job_from, to, error);
                 log_pf(LOG_ERR, error, pf, "%s", strempty(*ret_message));
         } else if (pf->num_vfs != to) {
@@ -528,6 +535,7 @@ int pf_plan(PhysicalFunction *pf, int desired, bool force, bool ignore_leases, R
                 &(ReconcileInput){
                         .address = pf->address,
                         .driver = pf->driver,
+                        .vendor = pf->vendor_id,
                         .desired = desired,
                         .current = pf->num_vfs,
                         .total = pf->total_vfs,

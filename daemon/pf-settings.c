@@ -130,12 +130,10 @@ static int pf_apply_num_vfs(PhysicalFunction *pf, unsigned count, uint64_t flags
         if (r < 0)
                 return r;
         (void) pf_refresh(pf);
-        if (count > pf->total_vfs)
-                return asprintf_safe(
-                               ret_error,
-                               "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
-                               count, pf->address, pf->total_vfs),
-                       -ERANGE;
+        if (count > pf->total_vfs) {
+                *ret_error = reconcile_total_message(pf->address, pf->vendor_id, count, pf->total_vfs);
+                return *ret_error ? -ERANGE : -ENOMEM;
+        }
 
         /* planned once, against the kernel as it is now: a refusal changes nothing, and the plan is the
          * one the job carries out */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "kernel-error.h"
 #include "names.h"
 #include "reconcile.h"
 #include "util.h"
@@ -63,12 +64,9 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
                 return 0;
         desired = (unsigned) in->desired;
 
-        if (desired > in->total) {
-                (void) asprintf_safe(
-                        &m, "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
-                        desired, in->address, in->total);
-                return refuse(ret, -ERANGE, m);
-        }
+        if (desired > in->total)
+                return refuse(ret, -ERANGE,
+                              reconcile_total_message(in->address, in->vendor, desired, in->total));
         if (!in->driver) {
                 (void) asprintf_safe(
                         &m,
@@ -97,43 +95,41 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret) {
         return 0;
 }
 
-char *reconcile_write_error_message(const char *address, const char *driver, unsigned from, unsigned to,
-                                    int error) {
+char *reconcile_write_error_message(const char *address, const char *driver, uint16_t vendor, unsigned from,
+                                    unsigned to, int error) {
+        _cleanup_free_ char *why = NULL, *fix = NULL;
         char *m = NULL;
-        const char *why;
 
-        switch (abs(error)) {
-        case EBUSY:
-                why = "the device is busy (EBUSY): VFs are in use or the count was changed meanwhile";
-                break;
-        case ERANGE:
-                why = "more than the device supports (ERANGE)";
-                break;
-        case ENOENT:
-                why = driver ? "the PF's driver cannot configure VFs through sysfs (ENOENT)"
-                             : "no driver is bound to the PF (ENOENT)";
-                break;
-        case EINVAL:
-                why = "the kernel or the driver rejected the value (EINVAL)";
-                break;
-        case ENOMEM:
-        case ENOSPC:
-                why = "the driver could not allocate resources for that many VFs";
-                break;
-        case EACCES:
-        case EPERM:
-                why = "permission denied writing sriov_numvfs";
-                break;
-        default:
-                why = NULL;
+        if (kernel_error_explain(&(KernelErrorContext){.op = KERNEL_OP_NUMVFS,
+                                                       .address = address,
+                                                       .driver = driver,
+                                                       .vendor = vendor,
+                                                       .count = to},
+                                 error, &why, &fix) < 0)
+                return NULL;
+        (void) asprintf_safe(&m, "Failed to change NumVFs of %s%s%s%s from %u to %u: %s%s%s", address,
+                             driver ? " (" : "", strempty(driver), driver ? ")" : "", from, to, why,
+                             fix ? KERNEL_ERROR_FIX_SEPARATOR : "", strempty(fix));
+        return m;
+}
+
+char *reconcile_total_message(const char *address, uint16_t vendor, unsigned count, unsigned total) {
+        _cleanup_free_ char *fix = NULL;
+        char *m = NULL;
+
+        if (total > 0) {
+                (void) asprintf_safe(
+                        &m, "Cannot set %u VFs on %s: the device supports at most %u (sriov_totalvfs)",
+                        count, address, total);
+                return m;
         }
-
-        errno = abs(error);
-        if (why)
-                (void) asprintf_safe(&m, "Failed to change NumVFs of %s%s%s%s from %u to %u: %s", address,
-                                     driver ? " (" : "", strempty(driver), driver ? ")" : "", from, to, why);
-        else
-                (void) asprintf_safe(&m, "Failed to change NumVFs of %s%s%s%s from %u to %u: %m", address,
-                                     driver ? " (" : "", strempty(driver), driver ? ")" : "", from, to);
+        fix = kernel_sriov_disabled_fix(vendor, address, count);
+        if (!fix)
+                return NULL;
+        (void) asprintf_safe(
+                &m,
+                "Cannot set %u VFs on %s: sriov_totalvfs is 0, SR-IOV is disabled in the firmware or "
+                "in the NIC's configuration" KERNEL_ERROR_FIX_SEPARATOR "%s",
+                count, address, fix);
         return m;
 }

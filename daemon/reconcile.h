@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The reconcile planner: from what is desired and what the kernel has now to the sysfs writes that
  * get there, or a refusal that says why. Pure logic, no I/O. */
@@ -17,6 +18,7 @@ typedef struct ReconcileVf {
 typedef struct ReconcileInput {
         const char *address; /* the PF */
         const char *driver; /* the PF's driver, NULL when none is bound */
+        uint16_t vendor; /* the PF's PCI vendor ID, for the advice when SR-IOV is off in its firmware */
         int desired; /* -1: unmanaged */
         unsigned current; /* sriov_numvfs */
         unsigned total; /* sriov_totalvfs */
@@ -45,6 +47,10 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan *ret);
 unsigned reconcile_first_destroyed(unsigned current, unsigned desired);
 void reconcile_plan_done(ReconcilePlan *p);
 
-/* The message for a failed write of sriov_numvfs: error is the kernel's -errno. */
-char *reconcile_write_error_message(const char *address, const char *driver, unsigned from, unsigned to,
-                                    int error);
+/* The message for a failed write of sriov_numvfs: error is the kernel's -errno, decoded with what fixes
+ * it (kernel-error.h). */
+char *reconcile_write_error_message(const char *address, const char *driver, uint16_t vendor, unsigned from,
+                                    unsigned to, int error);
+/* The message for a count above sriov_totalvfs; a total of 0 is SR-IOV turned off in the firmware, and
+ * the message says how to turn it on for the vendor's NICs. */
+char *reconcile_total_message(const char *address, uint16_t vendor, unsigned count, unsigned total);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What sriovd itself reports: whether it runs, and PFs it failed to configure or that drift. */
 #include "doctor-internal.h"
+#include "kernel-error.h"
 #include "names.h"
 
 #define DAEMON_NOT_RUNNING "sriovd is not running: only the host was checked"
@@ -9,6 +10,7 @@
 static int check_daemon_pf(Doctor *d, sd_bus *bus, const char *path) {
         _cleanup_free_ char *address = NULL, *pf_state = NULL, *last_error = NULL;
         const char *name;
+        char *fix;
 
         if (sd_bus_get_property_string(bus, SRIOVD_BUS_NAME, path, SRIOVD_PF_INTERFACE, "State", NULL,
                                        &pf_state) < 0)
@@ -21,6 +23,16 @@ static int check_daemon_pf(Doctor *d, sd_bus *bus, const char *path) {
                 return 0;
 
         name = address ?: path;
+        /* sriovd decoded the kernel's errno and said what fixes it: that is the fix here too */
+        fix = last_error ? strstr(last_error, KERNEL_ERROR_FIX_SEPARATOR) : NULL;
+        if (fix) {
+                *fix = 0;
+                fix += strlen(KERNEL_ERROR_FIX_SEPARATOR);
+                ADD(d, DOCTOR_SECTION_DAEMON, "sriovd", name, DOCTOR_FAIL,
+                    doctor_fixf("%s\nThen: sriovctl apply; sriovctl show %s for details.", fix, name),
+                    "sriovd reports %s as %s: %s", name, pf_state, last_error);
+                return 1;
+        }
         ADD(d, DOCTOR_SECTION_DAEMON, "sriovd", name, DOCTOR_FAIL,
             streq(pf_state, "drift")
                     ? doctor_fixf("The kernel's VF count differs from what sriovd enforces and it could "

@@ -88,6 +88,7 @@ typedef struct PfInfo {
         unsigned total_vfs;
         int total_error;
         unsigned num_vfs;
+        uint16_t vendor; /* PCI vendor ID, 0 when unreadable */
         char **vfs; /* VF addresses by index */
 } PfInfo;
 

@@ -2,6 +2,7 @@
 /* The SR-IOV capable PCI devices: sriov_totalvfs, the driver bound, the IOMMU groups of the VFs, and
  * (conflicts.c) the other tools that would set the VF count. */
 #include "doctor-internal.h"
+#include "kernel-error.h"
 #include "names.h"
 
 /* Drivers that bind to SR-IOV capable devices but cannot create VFs through sriov_numvfs (they have
@@ -90,6 +91,24 @@ static int pf_info_load(const Doctor *d, const char *address, PfInfo *ret) {
                 return -ENOMEM;
         (void) doctor_read_attr_uint(d, p, &pf.num_vfs);
         free(p);
+        p = strjoin(dir, "/" SYSFS_VENDOR);
+        if (!p)
+                return -ENOMEM;
+        {
+                _cleanup_free_ char *vendor = NULL;
+                unsigned long v;
+                char *end;
+
+                r = doctor_read_attr(d, p, &vendor);
+                if (r == -ENOMEM)
+                        return r;
+                if (vendor) {
+                        v = strtoul(strstrip(vendor), &end, 16);
+                        if (end != vendor && *end == 0 && v <= UINT16_MAX)
+                                pf.vendor = (uint16_t) v;
+                }
+        }
+        free(p);
 
         p = strjoin(dir, "/" SYSFS_DRIVER);
         if (!p)
@@ -139,15 +158,9 @@ static int check_pf_sriov(Doctor *d, const PfInfo *pf) {
                 ADD(d, DOCTOR_SECTION_PF, "sriov-capable", pf->address, DOCTOR_SKIP, NULL,
                     "Cannot read sriov_totalvfs: %s", strerror(-pf->total_error));
         else if (pf->total_vfs == 0)
+                /* the same advice, by vendor, as sriovd gives when asked for VFs on it */
                 ADD(d, DOCTOR_SECTION_PF, "sriov-capable", pf->address, DOCTOR_FAIL,
-                    doctor_fixf(
-                            "Enable SR-IOV for this device in the firmware setup (often \"SR-IOV Support\" "
-                            "in "
-                            "the PCI\n"
-                            "settings) and in the NIC's own configuration (NVIDIA/Mellanox: mlxconfig -d %s "
-                            "set\n"
-                            "SRIOV_EN=1 NUM_OF_VFS=8; Intel: the NIC's NVM settings), then power-cycle.",
-                            pf->address),
+                    kernel_sriov_disabled_fix(pf->vendor, pf->address, 0),
                     "sriov_totalvfs is 0: SR-IOV is disabled in the firmware or the NIC's configuration");
         else
                 ADD(d, DOCTOR_SECTION_PF, "sriov-capable", pf->address, DOCTOR_OK, NULL,

@@ -1131,6 +1131,74 @@ class TestDeviceNames(SriovdTestCase):
         self.assertTrue(self.daemons[-1].alive())
 
 
+class TestKernelErrors(SriovdTestCase):
+    """The kernel's errno for a refused count, decoded with what fixes it, wherever sriovd reports it: the
+    PF's LastError, the reply sriovctl prints, `sriovctl status` and `sriovctl doctor`."""
+
+    def refused(self, errno_value, name, needles):
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.pfs[PF1].fail = errno_value
+        self.conf('10-first.conf', PF1, 3)
+        self.start()
+        self.wait_pf(PF1, state='failed')
+        err = self.pf(PF1, 'LastError')
+        self.assertIn('Failed to change NumVFs of %s (igb) from 0 to 3: ' % PF1, err)
+        self.assertIn('(%s). Fix: ' % name, err)
+        for n in needles:
+            self.assertIn(n, err)
+
+        r = harness.sriovctl(self.bus, 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for n in ['(%s)' % name] + needles:
+            self.assertIn(n, r.stdout)
+
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 4)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        for n in ['(%s)' % name, 'from 0 to 4'] + needles:
+            self.assertIn(n, r.stderr)
+        # the kernel's refusal is Failed on the bus, not what the contract's name for its errno means
+        # (ENOSPC: NoFreeFunction)
+        ename, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'uint32:2', 'uint64:0')
+        self.assertEqual(ename, 'io.sriovd1.Error.Failed')
+        self.assertIn('(%s). Fix: ' % name, msg)
+
+        r = harness.sriovctl(self.bus, '--root', self.k.root, '--json', 'doctor')
+        res = [x for x in json.loads(r.stdout) if x['check'] == 'sriovd' and x['device'] == PF1]
+        self.assertEqual(len(res), 1, r.stdout)
+        self.assertEqual(res[0]['status'], 'fail')
+        self.assertIn('(%s)' % name, res[0]['summary'])
+        self.assertNotIn('Fix:', res[0]['summary'])
+        for n in needles:
+            self.assertIn(n, res[0]['summary'] + ' ' + res[0]['fix'])
+        self.assertTrue(res[0]['fix'].endswith('Then: sriovctl apply; sriovctl show %s for details.' % PF1),
+                        res[0]['fix'])
+        r = harness.sriovctl(self.bus, '--root', self.k.root, 'doctor')
+        self.assertIn('Fix: ' + res[0]['fix'].split('\n')[0], r.stdout)
+
+    def test_enospc(self):
+        """The driver's sriov_configure runs out of interrupt vectors."""
+        self.refused(28, 'ENOSPC', ['interrupt vectors', 'sriov_vf_msix_count',
+                                    'devlink dev param set pci/%s name msix_vec_per_pf_max' % PF1])
+
+    def test_enomem(self):
+        """No room for the VFs' BARs or bus numbers (pci_enable_sriov()'s ENOMEM)."""
+        self.refused(12, 'ENOMEM', ["BARs or bus numbers", 'pci=realloc', 'Above 4G Decoding'])
+
+    def test_totalvfs_zero(self):
+        """sriov_totalvfs 0 is SR-IOV off in the firmware: the vendor's tool, for this PF."""
+        self.k.add_pf(PF1, total=0, uevent=False, vendor=0x15b3, driver='mlx5_core')
+        self.start()
+        r = harness.sriovctl(self.bus, 'set-numvfs', PF1, 4)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('sriov_totalvfs is 0, SR-IOV is disabled in the firmware', r.stderr)
+        self.assertIn('mlxconfig -d %s set SRIOV_EN=1 NUM_OF_VFS=4' % PF1, r.stderr)
+        r = harness.sriovctl(self.bus, '--root', self.k.root, '--json', 'doctor')
+        res = [x for x in json.loads(r.stdout) if x['check'] == 'sriov-capable' and x['device'] == PF1]
+        self.assertEqual(len(res), 1, r.stdout)
+        self.assertEqual(res[0]['status'], 'fail')
+        self.assertIn('mlxconfig -d %s set SRIOV_EN=1 NUM_OF_VFS=8' % PF1, res[0]['fix'])
+
+
 class TestClient(SriovdTestCase):
     def test_status_show_json_monitor(self):
         self.k.add_pf(PF1, total=7, uevent=False)

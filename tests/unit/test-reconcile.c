@@ -157,23 +157,45 @@ START_TEST(test_write_error_messages) {
                 int error;
                 const char *needle;
         } cases[] = {
-                {-EBUSY, "EBUSY"},
-                {-ERANGE, "ERANGE"},
-                {-ENOENT, "ENOENT"},
-                {-EINVAL, "EINVAL"},
-                {-ENOMEM, "allocate"},
-                {-EACCES, "permission denied"},
-                {-EIO, "Input/output error"},
+                {-EBUSY, "EBUSY"},          {-ERANGE, "ERANGE"},      {-ENOENT, "ENOENT"},
+                {-EINVAL, "EINVAL"},        {-ENOMEM, "pci=realloc"}, {-ENOSPC, "sriov_vf_msix_count"},
+                {-EACCES, "CAP_SYS_ADMIN"}, {-EIO, "(EIO). Fix: "},   {-ENOTTY, "(ENOTTY)"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *m =
-                        reconcile_write_error_message("0000:01:00.0", "igb", 7, 3, cases[i].error);
+                        reconcile_write_error_message("0000:01:00.0", "igb", 0x8086, 7, 3, cases[i].error);
 
                 ck_assert_ptr_nonnull(m);
                 ck_assert_msg(strstr(m, cases[i].needle), "'%s' lacks '%s'", m, cases[i].needle);
                 ck_assert_ptr_nonnull(strstr(m, "0000:01:00.0 (igb) from 7 to 3"));
         }
+}
+END_TEST
+
+START_TEST(test_total_zero) {
+        _cleanup_(reconcile_plan_done) ReconcilePlan p = {};
+        ReconcileInput in = input(4, 0);
+
+        /* SR-IOV off in the firmware: the kernel says sriov_totalvfs 0, and the vendor's tool turns it on */
+        in.total = 0;
+        in.vendor = 0x15b3;
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_int_eq(p.action, PLAN_REFUSE);
+        ck_assert_int_eq(p.error, -ERANGE);
+        ck_assert_msg(strstr(p.message, "sriov_totalvfs is 0, SR-IOV is disabled in the firmware"), "%s",
+                      p.message);
+        ck_assert_msg(
+                strstr(p.message,
+                       ". Fix: NVIDIA/Mellanox: mlxconfig -d 0000:01:00.0 set SRIOV_EN=1 NUM_OF_VFS=4"),
+                "%s", p.message);
+        reconcile_plan_done(&p);
+
+        /* a total that is not 0 is just the device's limit */
+        in.total = 2;
+        ck_assert_int_eq(reconcile_plan(&in, &p), 0);
+        ck_assert_str_eq(p.message,
+                         "Cannot set 4 VFs on 0000:01:00.0: the device supports at most 2 (sriov_totalvfs)");
 }
 END_TEST
 
@@ -251,6 +273,7 @@ static Suite *reconcile_suite(void) {
         tcase_add_test(tc, test_vfio_bound_forced);
         tcase_add_test(tc, test_vfio_unaffected);
         tcase_add_test(tc, test_write_error_messages);
+        tcase_add_test(tc, test_total_zero);
         tcase_add_test(tc, test_leased_refused);
         tcase_add_test(tc, test_ignore_leases);
         tcase_add_test(tc, test_first_destroyed);
