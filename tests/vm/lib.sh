@@ -261,6 +261,22 @@ sriovd_kill9() {
 
 sriovctl() { "$SRIOVCTL" "$@"; }
 
+# The packages given to vmrun.py with --deb (systemd mode), oldest first, one a line: the first is
+# installed at boot, the others are for the upgrade scenarios.
+vm_debs() { (. /vm/plan.sh && printf '%s\n' ${VM_DEBS[@]+"${VM_DEBS[@]}"}); }
+
+# vm_apt ARGS: apt-get as an admin runs it, without questions; vm_dpkg ARGS: dpkg. Their output goes to
+# apt.log in the result dir. (apt-get takes a minute or more in TCG, reading the package lists: dpkg
+# where resolving dependencies is not the point.)
+vm_apt() { vm_package_tool apt-get -y -q -o Dpkg::Use-Pty=0 "$@"; }
+vm_dpkg() { vm_package_tool dpkg "$@"; }
+vm_package_tool() {
+        local start=$SECONDS
+        echo "---- [$(cut -d' ' -f1 /proc/uptime)] $*" >>"$VM_RESULT_DIR/apt.log"
+        DEBIAN_FRONTEND=noninteractive "$@" >>"$VM_RESULT_DIR/apt.log" 2>&1 || fail "$* failed; see apt.log"
+        echo "---- $1 took $((SECONDS - start)) s" >>"$VM_RESULT_DIR/apt.log"
+}
+
 # The D-Bus side. Object paths come from the manager, never built here.
 sbus() { busctl --system "$@"; }
 pf_object() { # ADDRESS-or-interface
@@ -324,7 +340,15 @@ vm_reset_machine() {
                 done <"$VM_PIDFILE"
                 rm -f "$VM_PIDFILE"
         fi
-        rm -rf /etc/sriovd /run/sriovd /var/lib/sriovd /run/vm-hotplug
+        if [ "${VM_MODE:-plain}" = systemd ]; then
+                # sriovd.service stops as it does for an admin (the VFs stay, put back below); the
+                # package's own files in /etc/sriovd stay (dpkg knows them).
+                systemctl stop sriovd.service 2>/dev/null || true
+                rm -rf /etc/sriovd/pf.d/*.conf /etc/sriovd/keep-state-on-purge
+        else
+                rm -rf /etc/sriovd
+        fi
+        rm -rf /run/sriovd /var/lib/sriovd /run/vm-hotplug
         mkdir -p /var/lib/sriovd /run/sriovd
         vm_request reset >/dev/null
         wait_eq 60 "only the boot PFs present" "$VM_PFS" pf_count

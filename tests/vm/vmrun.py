@@ -398,6 +398,9 @@ def main():
     ap.add_argument('--echo', action='store_true', help='show scenario output live on the terminal')
     ap.add_argument('-v', '--verbose', action='store_true', help='show the guest console live')
     ap.add_argument('--script', help='run this guest script (not a test scenario) with output shown live')
+    ap.add_argument('--deb', action='append', default=[], metavar='FILE',
+                    help='systemd mode: install this sriovd package at boot instead of `meson install`; given '
+                         'again, the newer packages the upgrade scenarios install (oldest first)')
     ap.add_argument('--list', action='store_true', help='list scenarios and exit')
     args = ap.parse_args()
 
@@ -409,6 +412,12 @@ def main():
 
     if args.shell and args.mode != 'plain':
         sys.exit('vmrun: --shell works in plain mode only')
+    if args.deb and args.mode != 'systemd':
+        sys.exit('vmrun: --deb works in systemd mode only')
+    debs = [os.path.abspath(d) for d in args.deb]
+    for d in debs:
+        if not os.path.isfile(d):
+            sys.exit(f'vmrun: no package {d}')
     if os.geteuid() != 0:
         missing_dependency('the VM tier must run as root (9p export of / with security_model=none)')
     qemu = find_qemu()
@@ -420,6 +429,13 @@ def main():
             p = os.path.join(build_dir, rel)
             if os.access(p, os.X_OK):
                 binaries[name] = p
+    # What a scenario can need besides the binaries: `package` (sriovd installed from --deb at boot) and
+    # `package-upgrade` (a newer --deb to upgrade to).
+    provided = set(binaries)
+    if debs:
+        provided.add('package')
+    if len(debs) > 1:
+        provided.add('package-upgrade')
 
     # Which scenarios run, which are skipped for missing binaries.
     selected, skipped = [], []
@@ -445,9 +461,16 @@ def main():
                 if args.scenarios:
                     log(f'{n} needs a {m["boot"]} boot; use --boot {m["boot"]}')
                 continue
-            missing = [b for b in m['needs'] if b not in binaries]
+            missing = [b for b in m['needs'] if b not in provided]
             if missing:
-                skipped.append((n, f'not built: {", ".join(missing)} (build dir {build_dir})'))
+                why = [f'not built: {b} (build dir {build_dir})' for b in missing if b in ('sriovd', 'sriovctl')]
+                if 'package' in missing:
+                    why.append('no --deb given (package)')
+                if 'package-upgrade' in missing:
+                    why.append('no second --deb to upgrade to (package-upgrade)')
+                why += [f'unknown vm-needs: {b}' for b in missing
+                        if b not in ('sriovd', 'sriovctl', 'package', 'package-upgrade')]
+                skipped.append((n, '; '.join(why)))
                 continue
             selected.append((n, path, m['timeout']))
     if not selected and not args.shell:
@@ -475,6 +498,7 @@ def main():
                      ('VM_ECHO', ('raw' if args.shell else 'prefix') if args.echo else ''), ('VM_PFS', args.pfs),
                      ('VM_TTY_SIZE', '{1} {0}'.format(*shutil.get_terminal_size((80, 24))))):
             f.write(f'{k}={sh_quote(v)}\n')
+        f.write('VM_DEBS=(' + ' '.join(sh_quote(d) for d in debs) + ')\n')
         f.write('VM_SCENARIOS=(\n')
         for n, path, t in selected:
             f.write(f'  {sh_quote(n)} {sh_quote(path)} {t}\n')

@@ -2,14 +2,15 @@
 #
 # private_tmp DIR...: a fresh tmpfs on each DIR (/tmp, /var/tmp), so that the guest starts with empty
 # temporary directories instead of the host's. What the guest needs from under such a DIR stays where
-# it is: the checkout, the build dir, the scenarios and a --script (a checkout in /tmp is common) are
-# bind-mounted from the host's root into the new tmpfs at the same path.
+# it is: the checkout, the build dir, the scenarios, a --script and the packages (--deb) of the run (a
+# checkout in /tmp is common) are bind-mounted from the host's root into the new tmpfs at the same path.
 private_tmp() {
         local dir p i sorted keep=() n=0
         local wanted=("$VM_SOURCE_DIR" "$VM_BUILD_DIR" "$SRIOVD" "$SRIOVCTL")
         for ((i = 1; i < ${#VM_SCENARIOS[@]}; i += 3)); do
                 wanted+=("$(dirname "${VM_SCENARIOS[$i]}")")
         done
+        wanted+=(${VM_DEBS[@]+"${VM_DEBS[@]}"})
 
         mkdir -p /run/vm-keep
         for dir in "$@"; do
