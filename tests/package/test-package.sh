@@ -45,5 +45,17 @@ for deb in "${debs[@]}"; do
         grep -q 'keep-state-on-purge' "$ctrl/postrm" || fail "${deb##*/}: postrm does not know keep-state-on-purge"
         rm -rf "$ctrl"
 done
+# The Cockpit page, a package of its own from the same build, for the same sriovd.
+for deb in "${debs[@]}"; do
+        v=$(dpkg-deb -f "$deb" Version)
+        page=$(dirname "$deb")/cockpit-sriovd_${v}_all.deb
+        [ -f "$page" ] || { fail "no ${page##*/} next to ${deb##*/}"; continue; }
+        contents=$(dpkg-deb -c "$page" | awk '{ print $6 }' | sed 's|^\./|/|')
+        for f in manifest.json index.html sriovd.js sriovd.css; do
+                grep -qxF "/usr/share/cockpit/sriovd/$f" <<<"$contents" || fail "${page##*/} has no /usr/share/cockpit/sriovd/$f"
+        done
+        dpkg-deb -f "$page" Depends | grep -qF "sriovd (>= $v)" || fail "${page##*/} does not depend on sriovd (>= $v)"
+        dpkg-deb -f "$page" Depends | grep -qw cockpit-bridge || fail "${page##*/} does not depend on cockpit-bridge"
+done
 [ "$failed" = 0 ] || exit 1
-echo "test-package: ${debs[0]##*/} and ${debs[1]##*/} built, lintian-clean, complete" >&2
+echo "test-package: ${debs[0]##*/} and ${debs[1]##*/} (and their cockpit-sriovd) built, lintian-clean, complete" >&2
