@@ -355,6 +355,27 @@ int doctor_check_vfio(Doctor *d) {
                 found = module_listed(d, "modules.dep", "vfio-pci.ko") ||
                         module_listed(d, "modules.builtin", "vfio-pci.ko");
 
+        if (!found) {
+                _cleanup_strv_free_ char **l = NULL;
+                _cleanup_free_ char *dir = strjoin("/lib/modules/", d->kernel_release);
+                int r;
+
+                if (!dir)
+                        return -ENOMEM;
+                /* sriovd's sandbox (ProtectKernelModules=) hides the modules from the diagnostics
+                 * helper: not seeing them is no proof that they are missing */
+                r = doctor_list_dir(d, dir, &l);
+                if (r == -ENOMEM)
+                        return r;
+                if (r == -EACCES || r == -EPERM) {
+                        ADD(d, DOCTOR_SECTION_HOST, "vfio-pci", NULL, DOCTOR_SKIP, NULL,
+                            "vfio-pci is not loaded, and %s cannot be read here to tell whether it is "
+                            "installed (run sriovctl doctor as root to see)",
+                            dir);
+                        return 0;
+                }
+        }
+
         if (found)
                 ADD(d, DOCTOR_SECTION_HOST, "vfio-pci", NULL, DOCTOR_OK, NULL,
                     "vfio-pci is available as a module of kernel %s (libvirt loads it for managed='yes')",

@@ -422,6 +422,27 @@ class DoctorTest(unittest.TestCase):
         self.assertEqual(v['status'], 'fail')
         self.assertIn(os.uname().release, v['summary'])
 
+    def test_vfio_modules_hidden(self):
+        """sriovd's sandbox hides the module tree from its diagnostics helper (an inaccessible
+        directory, ProtectKernelModules=): not seeing vfio-pci there is no proof it is missing."""
+        self.host(vfio=None).add_pf(PF)
+        modules = os.path.join(self.root, 'lib', 'modules', os.uname().release)
+        os.chmod(modules, 0)
+        try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith('LC_')}
+            env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=%s/no-bus' % self.dir
+            # root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, as in sriovd.service
+            cmd = [SRIOVCTL, '--root', self.root, '--json', 'doctor']
+            if os.geteuid() == 0:
+                cmd = ['setpriv', '--bounding-set=-all', '--inh-caps=-all'] + cmd
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        finally:
+            os.chmod(modules, 0o755)
+        v = self.one(json.loads(r.stdout), 'vfio-pci')
+        self.assertEqual(v['status'], 'skip', v)
+        self.assertIn('cannot be read here', v['summary'])
+        self.assertIsNone(v['fix'])
+
     # --- output and command line ---
     def test_human_output(self):
         h = self.host(cmdline='root=/dev/sda1 ro quiet', iommu=False)
