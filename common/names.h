@@ -60,6 +60,12 @@
 #define ENV_SRIOVD_KERNEL_TIMEOUT_SEC "SRIOVD_KERNEL_TIMEOUT_SEC"
 #define ENV_SRIOVD_UEVENT_BUFFER_BYTES "SRIOVD_UEVENT_BUFFER_BYTES"
 #define ENV_SRIOVD_LOG_LEVEL "SRIOVD_LOG_LEVEL"
+/* test builds only (SRIOVD_TEST_HOOKS): another diagnostics helper, another time limit for it */
+#define ENV_SRIOVD_DOCTOR_HELPER "SRIOVD_DOCTOR_HELPER"
+#define ENV_SRIOVD_DOCTOR_TIMEOUT_SEC "SRIOVD_DOCTOR_TIMEOUT_SEC"
+
+/* The diagnostics helper, in LIBEXECDIR */
+#define SRIOVD_DOCTOR_HELPER_NAME "sriovd-doctor"
 
 /* Journal fields */
 #define FIELD_PF "SRIOV_PF="

@@ -6,6 +6,7 @@
 #include "bus-call.h"
 #include "bus-changes.h"
 #include "bus-objects.h"
+#include "diagnostics.h"
 #include "lease-dbus.h"
 #include "log.h"
 #include "manager-dbus.h"
@@ -20,9 +21,12 @@ static int flush_handler(sd_event_source *s, void *userdata) {
 }
 
 /* Runs before sd-bus' own exit handler closes the connection: the calls still waiting hear that
- * sriovd is stopping. */
+ * sriovd is stopping, those waiting for the diagnostics helper too. */
 static int exit_handler(sd_event_source *s, void *userdata) {
-        manager_stop(userdata);
+        Manager *m = userdata;
+
+        manager_stop(m);
+        m->diagnostics = diagnostics_free(m->diagnostics);
         bus_flush_changes(userdata);
         return 0;
 }
@@ -95,6 +99,110 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         return reconcile_all(message, userdata, true, error);
 }
 
+/* The helper's checks read files, never the kernel's devices, and take well under a second; the
+ * limit only has to come before a client's default call timeout (25 s in sd-bus). */
+#define DIAGNOSTICS_TIMEOUT_SEC 20U
+
+static const char *diagnostics_helper(void) {
+#if SRIOVD_TEST_HOOKS
+        const char *e = getenv(ENV_SRIOVD_DOCTOR_HELPER);
+
+        if (e && e[0] == '/')
+                return e;
+#endif
+        return LIBEXECDIR "/" SRIOVD_DOCTOR_HELPER_NAME;
+}
+
+static unsigned diagnostics_timeout_sec(void) {
+#if SRIOVD_TEST_HOOKS
+        const char *e = getenv(ENV_SRIOVD_DOCTOR_TIMEOUT_SEC);
+        unsigned u;
+
+        if (e && safe_atou(e, &u) >= 0 && u > 0)
+                return u;
+#endif
+        return DIAGNOSTICS_TIMEOUT_SEC;
+}
+
+static int diagnostics_reply_checks(sd_bus_message *call, const DiagnosticsCheck *checks, size_t n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssss)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(sssss)", checks[i].check, checks[i].device,
+                                          checks[i].status, checks[i].summary, checks[i].fix);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Called from the loop when the helper is done, once per waiting call. A caller gone by then
+ * loses its reply to the bus, nothing else. */
+static void diagnostics_done(int error, const DiagnosticsCheck *checks, size_t n, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = error;
+
+        if (r >= 0) {
+                r = diagnostics_reply_checks(call, checks, n);
+                if (r >= 0)
+                        return;
+                /* sd-bus takes only UTF-8 strings: a file name the checks quote may be none */
+                log_warning_errno(r, "Failed to send the diagnostics: %m");
+        }
+        if (r == -ECANCELED)
+                (void) sd_bus_error_set(&e, SRIOVD_ERROR_FAILED, "sriovd is stopping");
+        else if (r == -ETIME)
+                (void) sd_bus_error_setf(&e, SRIOVD_ERROR_FAILED,
+                                         "The diagnostics helper did not finish within %u s and was stopped",
+                                         diagnostics_timeout_sec());
+        else if (r == -EFBIG)
+                (void) sd_bus_error_set(&e, SRIOVD_ERROR_FAILED,
+                                        "The diagnostics helper wrote more than sriovd reads");
+        else if (r == -EBADMSG)
+                (void) sd_bus_error_set(&e, SRIOVD_ERROR_FAILED,
+                                        "The diagnostics helper wrote no valid records");
+        else if (r == -EPROTO)
+                (void) sd_bus_error_set(&e, SRIOVD_ERROR_FAILED,
+                                        "The diagnostics helper failed; sriovd's log says why");
+        else {
+                errno = -r;
+                (void) sd_bus_error_setf(&e, SRIOVD_ERROR_FAILED, "Failed to run the diagnostics: %m");
+        }
+        (void) sd_bus_reply_method_error(call, &e);
+}
+
+/* Read-only, as the properties are: anyone on the bus may ask. One helper runs at a time and every
+ * call that comes meanwhile gets its result. */
+static int method_run_diagnostics(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->diagnostics) {
+                r = diagnostics_new(m->event, diagnostics_helper(),
+                                    diagnostics_timeout_sec() * UINT64_C(1000000), &m->diagnostics);
+                if (r < 0)
+                        return r;
+        }
+        r = diagnostics_run(m->diagnostics, diagnostics_done, message);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, SRIOVD_ERROR_BUSY,
+                                         "%u calls wait for the diagnostics already; "
+                                         "try again when they are done",
+                                         DIAGNOSTICS_WAITERS_MAX);
+        if (r < 0)
+                return sriovd_bus_error_set_errnof(error, r, "Failed to start the diagnostics helper %s: %m",
+                                                   diagnostics_helper());
+        sd_bus_message_ref(message);
+        return 1;
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -112,6 +220,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RunDiagnostics", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssss)", checks),
+                                method_run_diagnostics, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -226,6 +336,7 @@ int bus_request_name(Manager *m) {
 
 void bus_done(Manager *m) {
         manager_free_auth_queries(m);
+        m->diagnostics = diagnostics_free(m->diagnostics);
         bus_flush_changes(m);
         m->changes.enabled = false;
         change_queue_clear(&m->changes);

@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "build-config.h"
+#include "diagnostics.h"
 #include "drain.h"
 #include "log.h"
 #include "manager.h"
@@ -532,7 +533,8 @@ static int signal_handler(sd_event_source *s, const struct signalfd_siginfo *si,
         return 0;
 }
 
-/* SIGTERM and SIGINT stop, SIGHUP reloads. */
+/* SIGTERM and SIGINT stop, SIGHUP reloads. SIGCHLD is blocked for sd-event's child sources (the
+ * diagnostics helper). */
 static int manager_watch_signals(Manager *m) {
         sigset_t mask;
         int r;
@@ -541,6 +543,7 @@ static int manager_watch_signals(Manager *m) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(m->event, NULL, SIGTERM, signal_handler, m);
@@ -668,6 +671,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         manager_stop(m);
+        diagnostics_free(m->diagnostics);
         for (size_t i = 0; i < m->n_pfs; i++)
                 pf_free(m->pfs[i]);
         free(m->pfs);

@@ -22,6 +22,7 @@ typedef enum ManagerState {
 } ManagerState;
 
 typedef struct AuthQuery AuthQuery;
+typedef struct Diagnostics Diagnostics;
 
 /* The daemon's model: the event loop, udev, the PF table and the leases. It knows the bus only as a
  * connection to track lease owners with; what it shows on the bus goes through changes. */
@@ -64,6 +65,7 @@ typedef struct Manager {
         sd_event_source *bus_exit_source;
         AuthQuery **auth_queries;
         size_t n_auth_queries;
+        Diagnostics *diagnostics; /* RunDiagnostics(), made on the first call */
 } Manager;
 
 int manager_new(char **config_dirs, const char *state_dir, const char *runtime_dir, Manager **ret);

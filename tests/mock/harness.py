@@ -82,6 +82,15 @@ def sriovctl_path():
     return _binary('SRIOVCTL', 'client/sriovctl')
 
 
+def doctor_helper_path():
+    """sriovd's diagnostics helper: SRIOVD_DOCTOR, else next to sriovd in its build directory."""
+    p = _binary('SRIOVD_DOCTOR', 'client/sriovd-doctor')
+    if p:
+        return p
+    d = sriovd_path()
+    return os.path.join(os.path.dirname(os.path.dirname(d)), 'client', 'sriovd-doctor') if d else None
+
+
 def shim_path():
     return _binary('SRIOV_MOCK_SHIM', 'tests/mock/libsriov-mock-kernel.so')
 
@@ -1013,6 +1022,9 @@ class Daemon:
         args += ['--state-dir', self.state_dir, '--runtime-dir', self.runtime_dir] + list(extra_args)
         e = kernel.env(dict(DBUS_SYSTEM_BUS_ADDRESS=bus.address, SYSTEMD_LOG_LEVEL='debug',
                             SYSTEMD_LOG_TARGET='console'))
+        # the build's helper for RunDiagnostics(), not the installed one (a test build's hook)
+        if doctor_helper_path():
+            e['SRIOVD_DOCTOR_HELPER'] = os.path.abspath(doctor_helper_path())
         if notify_socket:
             e['NOTIFY_SOCKET'] = notify_socket
         if env:

@@ -25,7 +25,7 @@ dpkg --compare-versions "$v2" gt "$v1" || fail "$v2 is not newer than $v1"
 
 for deb in "${debs[@]}"; do
         contents=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|')
-        for f in /usr/sbin/sriovd /usr/bin/sriovctl /lib/systemd/system/sriovd.service /lib/udev/rules.d/70-sriovd.rules \
+        for f in /usr/sbin/sriovd /usr/bin/sriovctl /usr/libexec/sriovd-doctor /lib/systemd/system/sriovd.service /lib/udev/rules.d/70-sriovd.rules \
                 /usr/share/dbus-1/system.d/io.sriovd.conf /usr/share/dbus-1/system-services/io.sriovd.service \
                 /usr/share/polkit-1/actions/io.sriovd.policy /usr/share/bash-completion/completions/sriovctl \
                 /usr/share/man/man8/sriovd.8.gz /usr/share/man/man5/sriovd.conf.5.gz \

@@ -5,7 +5,7 @@
 # (docs/hardening.md) is in force on the running process (systemctl show, and the kernel's view:
 # capabilities, seccomp, mounts), its exposure score is at most 1.5, and under it sriovd still changes a
 # count, sets a VF's MAC and VLAN over rtnetlink, binds a VF to vfio-pci, writes its state and a lease
-# journal, and learns a non-root caller's user.
+# journal, learns a non-root caller's user, and runs its diagnostics helper for RunDiagnostics().
 # Preparation before boot: 90-systemd-boot.setup (which also makes igb bind late, after sriovd starts).
 # vm-mode: systemd
 # vm-needs: sriovd sriovctl
@@ -147,6 +147,35 @@ r=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$VM_LIB
 log "SetNumVFs as nobody: $r"
 assert_contains "$r" "ERROR org.freedesktop.DBus.Error.AccessDenied: Not authorized" "SetNumVFs as nobody"
 assert_eq "$(pf_numvfs $pf2)" 2 "sriov_numvfs of $pf2 after the refused call"
+
+# RunDiagnostics(): sriovd spawns its helper under the unit's sandbox (seccomp, no capability but
+# CAP_NET_ADMIN, ProcSubset=pid, ProtectKernelModules=). Its records are sriovctl doctor's (run here as
+# root, outside the sandbox) for every PF; what the sandbox hides (/proc/cmdline, /proc/cpuinfo, the
+# module tree) may be reported as not checked, never as a failure or warning sriovctl does not find.
+log "RunDiagnostics under the hardened unit"
+busctl --json=short --timeout=60 call io.sriovd /io/sriovd io.sriovd1.Manager RunDiagnostics >diagnostics.json ||
+        fail "RunDiagnostics failed: $(cat diagnostics.json)"
+sriovctl --json doctor >doctor.json || true
+r=$(/usr/bin/python3 - diagnostics.json doctor.json <<'PY'
+import json, sys
+diag = [tuple(c) for c in json.load(open(sys.argv[1]))['data'][0]]
+doc = [(c['check'], c['device'] or '', c['status'], c['summary'], c['fix'] or '')
+       for c in json.load(open(sys.argv[2])) if c['check'] not in ('sriovd', 'drift')]
+bad = []
+for c in diag:
+    print('sandboxed:', c[:4], file=sys.stderr)
+    if c[2] not in ('ok', 'info', 'skip', 'warn', 'fail') or not c[0] or not c[3]:
+        bad.append('malformed %r' % (c,))
+    if c[2] in ('warn', 'fail') and c not in doc:
+        bad.append('%s %s %s only under the sandbox: %s' % c[:4])
+if [c for c in diag if c[1]] != [c for c in doc if c[1]]:
+    bad.append('PF records differ: %r / %r' % ([c for c in diag if c[1]], [c for c in doc if c[1]]))
+if not any(c[1] for c in diag):
+    bad.append('no PF records')
+print('; '.join(bad) or 'ok')
+PY
+)
+assert_eq "$r" ok "RunDiagnostics under the hardened unit against sriovctl doctor"
 
 # A syscall outside the filter fails with EPERM, which sriovd might take as a kernel refusal: it is
 # still the process it was, never restarted, and its journal has no EPERM.
