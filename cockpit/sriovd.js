@@ -597,34 +597,24 @@
 
     /* --- doctor --- */
 
-    /* The checks are the host's (IOMMU, kernel command line, vfio-pci, other SR-IOV tools), not the
-     * daemon's: sriovd's API has none, so they come from `sriovctl doctor --json`, its documented
-     * machine-readable output (sriovctl(1)). */
+    /* The checks are the host's (IOMMU, kernel command line, vfio-pci, other SR-IOV tools):
+     * sriovd runs them in its diagnostics helper for RunDiagnostics() and replies with one
+     * (check, device, status, summary, fix) record per check, "" for no device or no fix. */
     function runDoctor() {
         state.doctor = { running: true };
         renderDoctor();
-        let out = "";
-        const proc = cockpit.spawn(["sriovctl", "doctor", "--json"], { superuser: "try", err: "message" });
-        proc.stream(data => {
-            out += data;
-        });
-        const done = () => {
-            try {
-                state.doctor = { checks: JSON.parse(out) };
-            } catch (e) {
-                state.doctor = { error: "sriovctl doctor printed no report (" + e.message + ")" };
-            }
-            renderDoctor();
-        };
-        proc.then(done, ex => {
-            /* Exit status 1 means "a check failed", with the report on standard output. */
-            if (ex && ex.exit_status === 1 && out.trim())
-                done();
-            else {
+        client.call(MANAGER_PATH, MANAGER_IF, "RunDiagnostics", [], { timeout: 60000 })
+            .then(([records]) => {
+                state.doctor = {
+                    checks: records.map(([check, device, status, summary, fix]) => ({
+                        check, device: device || null, status, summary, fix: fix || null,
+                    })),
+                };
+                renderDoctor();
+            }, ex => {
                 state.doctor = { error: ex && ex.message ? ex.message : String(ex) };
                 renderDoctor();
-            }
-        });
+            });
     }
 
     /* --- wiring --- */

@@ -11,7 +11,7 @@ This script builds that world, then runs the node tests in it:
 - a persistent lease of a VF of 0000:01:00.0 for consumer "vm-web";
 - cockpit-ws --local-session on 127.0.0.1 twice: as root (administrative access) and as uid 65534
   (limited access), each with XDG_DATA_DIRS pointing at a folder where cockpit/sriovd is the
-  checkout's cockpit/ and with the build's sriovctl first on PATH (the page's doctor);
+  checkout's cockpit/ (the page runs no program: the doctor's checks come from RunDiagnostics());
 - npm ci of package-lock.json into BUILD/tests/browser/ when it is not there yet.
 
 usage: run.py [--build-dir DIR] [--screenshots DIR] [--keep] [node test name pattern]
@@ -135,10 +135,8 @@ class World:
         self.ws = first_existing(COCKPIT_WS, 'cockpit-ws')
         self.bridge = shutil.which('cockpit-bridge') or die('cockpit-bridge not found; run '
                                                              'tools/install-deps.sh as root')
-        ctl_dir = os.path.dirname(os.path.abspath(harness.sriovctl_path()))
         self.env = self.bus.env({
             'XDG_DATA_DIRS': share + ':/usr/local/share:/usr/share',
-            'PATH': ctl_dir + ':' + os.environ.get('PATH', '/usr/bin:/bin'),
         })
         self.url_admin = self.start_ws(None)
         self.url_limited = self.start_ws(NOBODY)
