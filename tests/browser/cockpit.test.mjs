@@ -345,8 +345,10 @@ test("a PF hot-added and hot-removed appears and goes without a reload", async (
     const pf = "0000:03:00.0";
     await control(`add-pf ${pf} sriovweb3`);
     await page.waitForSelector(`section[data-pf="${pf}"]`, { timeout: 5000 });
-    assert.equal(await text(field(pf, "Interface")), "sriovweb3");
-    assert.equal(await text(field(pf, "State")), pfProp(pf, "State"));
+    // the object comes first, its properties as sriovd reads them (PropertiesChanged)
+    await waitText(field(pf, "Interface"), "sriovweb3", 5000);
+    await waitText(field(pf, "State"), "unmanaged", 5000);   // no file names it
+    assert.equal(pfProp(pf, "State"), "unmanaged");
     await control(`remove-pf ${pf}`);
     await page.waitForFunction(p => !document.querySelector(`section[data-pf="${p}"]`), { timeout: 5000 }, pf);
 });
