@@ -88,6 +88,10 @@ pf_ifname() { # the PF's netdev (enp1s0 with udevd's naming)
         [ ${#n[@]} -gt 0 ] || return 1
         echo "${n[0]##*/}"
 }
+# pf_up PF: sets the PF's netdev up, by its name at that moment: udevd may rename it (eth0 -> enp3s0)
+# between the lookup and the request, so the two are retried together.
+pf_set_up_once() { local dev; dev=$(pf_ifname "$1") && ip link set "$dev" up; }
+pf_up() { wait_until 30 "the netdev of $1 set up" pf_set_up_once "$1"; }
 # VF PCI addresses of a PF in VF index order.
 vf_list() {
         local i

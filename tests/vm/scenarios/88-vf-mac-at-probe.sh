@@ -38,7 +38,7 @@ check_vf_netdevs() { # WHEN PF COUNT
         assert_eq "$i" "$n" "$when: VFs of $p"
 }
 
-ip link set "$(pf_ifname "$pf")" up
+pf_up "$pf"
 sriovd_start
 sriovd_wait_ready
 check_vf_netdevs "coldplug" "$pf" 3
@@ -61,13 +61,13 @@ echo "$pf" >/sys/bus/pci/drivers/igb/bind
 wait_eq 30 "4 VFs back" 4 pf_numvfs "$pf"
 # igb registers its netdev down: the VF drivers started without their MAC until the PF is up
 wait_until 30 "the PF's netdev back" test -n "$(ls "/sys/bus/pci/devices/$pf/net" 2>/dev/null)"
-ip link set "$(pf_ifname "$pf")" up
+pf_up "$pf"
 check_vf_netdevs "driver rebind, PF up" "$pf" 4
 
 log "hotplug"
 new=$(vm_hotplug_add)
 assert_eq "$new" "$third" "address of the hot-added PF"
 wait_eq 60 "2 VFs on $new" 2 vf_count "$new"
-ip link set "$(pf_ifname "$new")" up
+pf_up "$new"
 check_vf_netdevs "hotplug, PF up" "$new" 2
 vm_hotplug_del "$new"
