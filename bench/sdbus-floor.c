@@ -17,11 +17,24 @@ static const struct {
         const char *name;
         char type;
 } props[] = {
-        {"Index", 'u'},         {"PciAddress", 's'},    {"Interface", 's'}, {"Driver", 's'},
-        {"MACAddress", 's'},    {"VLANId", 'q'},        {"QualityOfService", 'u'},
-        {"VLANProtocol", 's'},  {"MACSpoofCheck", 'b'}, {"Trust", 'b'},     {"LinkState", 's'},
-        {"MinTxRate", 'u'},     {"MaxTxRate", 'u'},     {"IommuGroup", 'i'}, {"Lease", 'o'},
-        {"Policy", 'a'},        {"State", 's'},         {"LastError", 's'},
+        {"Index", 'u'},
+        {"PciAddress", 's'},
+        {"Interface", 's'},
+        {"Driver", 's'},
+        {"MACAddress", 's'},
+        {"VLANId", 'q'},
+        {"QualityOfService", 'u'},
+        {"VLANProtocol", 's'},
+        {"MACSpoofCheck", 'b'},
+        {"Trust", 'b'},
+        {"LinkState", 's'},
+        {"MinTxRate", 'u'},
+        {"MaxTxRate", 'u'},
+        {"IommuGroup", 'i'},
+        {"Lease", 'o'},
+        {"Policy", 'a'},
+        {"State", 's'},
+        {"LastError", 's'},
 };
 
 static const char *const standard[] = {
@@ -93,8 +106,8 @@ static int build(sd_bus *bus, int n) {
                 for (size_t j = 0; r >= 0 && j < sizeof standard / sizeof standard[0] + 1; j++) {
                         r = sd_bus_message_open_container(m, 'e', "sa{sv}");
                         if (r >= 0)
-                                r = sd_bus_message_append_basic(m, 's', j < 3 ? standard[j]
-                                                                              : "io.sriovd1.VirtualFunction");
+                                r = sd_bus_message_append_basic(
+                                        m, 's', j < 3 ? standard[j] : "io.sriovd1.VirtualFunction");
                         if (r >= 0)
                                 r = sd_bus_message_open_container(m, 'a', "{sv}");
                         for (size_t k = 0; r >= 0 && j == 3 && k < sizeof props / sizeof props[0]; k++) {

@@ -335,9 +335,10 @@ static int parse_pf_key(Parser *p, const char *key, const char *value) {
                         if (r == -ENOMEM)
                                 return r;
                         if (r == -ERANGE)
-                                return parser_error(p, p->line,
-                                                    "Invalid NetworkManagedVFs=: '%s': VF indexes go up to %u",
-                                                    w, VF_INDEX_MAX);
+                                return parser_error(
+                                        p, p->line,
+                                        "Invalid NetworkManagedVFs=: '%s': VF indexes go up to %u", w,
+                                        VF_INDEX_MAX);
                         if (r == -EDOM)
                                 return parser_error(p, p->line,
                                                     "Invalid NetworkManagedVFs=: '%s': the first index of a "

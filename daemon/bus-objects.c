@@ -117,7 +117,8 @@ static int append_object(sd_bus *bus, sd_bus_message *reply, const char *path, c
                 return r;
         if (!(vtable[0].flags & SD_BUS_VTABLE_HIDDEN))
                 for (const sd_bus_vtable *v = vtable + 1; v->type != _SD_BUS_VTABLE_END; v++) {
-                        if ((v->type != _SD_BUS_VTABLE_PROPERTY && v->type != _SD_BUS_VTABLE_WRITABLE_PROPERTY) ||
+                        if ((v->type != _SD_BUS_VTABLE_PROPERTY &&
+                             v->type != _SD_BUS_VTABLE_WRITABLE_PROPERTY) ||
                             v->flags & (SD_BUS_VTABLE_HIDDEN | SD_BUS_VTABLE_PROPERTY_EXPLICIT))
                                 continue;
                         r = append_property(bus, reply, path, interface, v, object, error);
@@ -136,7 +137,8 @@ static int append_objects(Manager *m, sd_bus_message *reply, sd_bus_error *error
         for (size_t i = 0; i < m->leases.n_leases; i++) {
                 Lease *l = m->leases.leases[i];
 
-                r = append_object(m->bus, reply, l->object_path, SRIOVD_LEASE_INTERFACE, lease_vtable, l, error);
+                r = append_object(m->bus, reply, l->object_path, SRIOVD_LEASE_INTERFACE, lease_vtable, l,
+                                  error);
                 if (r < 0)
                         return r;
         }
@@ -163,10 +165,12 @@ static int object_manager_handler(sd_bus_message *message, void *userdata, sd_bu
         Manager *m = userdata;
         int r;
 
-        if (!sd_bus_message_is_method_call(message, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
+        if (!sd_bus_message_is_method_call(message, "org.freedesktop.DBus.ObjectManager",
+                                           "GetManagedObjects"))
                 return 0;
         if (!isempty(sd_bus_message_get_signature(message, true)))
-                return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_INVALID_ARGS, "Expected no parameters");
+                return sd_bus_reply_method_errorf(message, SD_BUS_ERROR_INVALID_ARGS,
+                                                  "Expected no parameters");
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
