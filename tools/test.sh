@@ -123,6 +123,7 @@ for t in "${timing[@]}"; do echo "test.sh: $t"; done
 import json, re, sys
 report = re.compile(r'^==\d+==ERROR: (?:Address|Leak)Sanitizer|^\S+:\d+:\d+: runtime error: ', re.M)
 passed = failed = skipped = 0
+failures = []
 for log in sys.argv[1:]:
     for line in open(log):
         t = json.loads(line)
@@ -136,6 +137,15 @@ for log in sys.argv[1:]:
             skipped += 1
         else:
             failed += 1
+            failures.append(t)
+# What failed, again at the end, where a reader of only the output's tail finds it.
+for t in failures:
+    out = (t.get("stdout", "") + t.get("stderr", "")).rstrip().splitlines()
+    print(f"test.sh: FAILED {t['name']} ({t['result']}, {t.get('duration', 0):.0f} s), the last lines of its output:")
+    for line in out[-40:]:
+        print(f"test.sh:   {line}")
+for t in failures:
+    print(f"test.sh: FAILED {t['name']}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)
 PY
