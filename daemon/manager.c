@@ -24,6 +24,8 @@
 #define KERNEL_TIMEOUT_SEC_DEFAULT 120
 /* Creating and destroying hundreds of VFs is a burst of uevents: a buffer that holds them. */
 #define UEVENT_BUFFER_DEFAULT (16 * 1024 * 1024)
+/* The kernel's stream is only a head start on udevd's: what it loses comes from udevd. */
+#define KERNEL_UEVENT_BUFFER (1024 * 1024)
 #define USEC_PER_SEC 1000000ULL
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
@@ -278,6 +280,14 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
         pf = manager_find_pf(m, sysname);
 
         if (streq_ptr(action, "remove")) {
+                if (pf && udev_device_get_seqnum(d) < pf->bind_seqnum) {
+                        /* udevd's remove of the device this address had before the one that the
+                         * kernel's "bind" (ahead of udevd) has since brought */
+                        log_pf(LOG_DEBUG, 0, pf,
+                               "Ignoring udevd's remove uevent %llu, older than bind %" PRIu64,
+                               udev_device_get_seqnum(d), pf->bind_seqnum);
+                        return;
+                }
                 if (pf) {
                         manager_remove_pf(m, pf);
                         return;
@@ -343,6 +353,58 @@ static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *u
                         break;
                 log_debug("uevent %s %s", strempty(udev_device_get_action(d)), udev_device_get_syspath(d));
                 manager_handle_device(d, udev_device_get_action(d), m);
+                udev_device_unref(d);
+        }
+        return 0;
+}
+
+/* The kernel's own "bind" and "unbind" of a PF, which udevd passes on only after its rules for the
+ * device and for the netdev the driver registered (the rename included): on a loaded machine that is
+ * seconds after the driver bound. A PF is usable once its driver bound, so a hot-added PF (or one
+ * whose driver was loaded again) starts its job from here; the job follows its netdev through
+ * udevd's rename. udevd's events of the same devices come later and find nothing new. Anything lost
+ * here comes from udevd all the same. */
+static void manager_handle_kernel_device(Manager *m, struct udev_device *d) {
+        const char *action = udev_device_get_action(d), *syspath = udev_device_get_syspath(d);
+        PhysicalFunction *pf;
+
+        if ((!streq_ptr(action, "bind") && !streq_ptr(action, "unbind")) ||
+            !streq_ptr(udev_device_get_subsystem(d), "pci"))
+                return;
+        pf = manager_find_pf(m, udev_device_get_sysname(d));
+        if (!pf) {
+                if (!streq(action, "bind") || !syspath || !sysfs_attr_exists(syspath, SYSFS_SRIOV_TOTALVFS))
+                        return;
+                log_debug("kernel uevent %s %s", action, syspath);
+                if (manager_add_pf(m, d, &pf) < 0)
+                        return;
+                pf->bind_seqnum = udev_device_get_seqnum(d);
+                (void) pf_schedule_reconcile(pf, 0);
+                return;
+        }
+        log_debug("kernel uevent %s %s", action, syspath);
+        if (streq(action, "bind"))
+                pf->bind_seqnum = udev_device_get_seqnum(d);
+        manager_pf_changed(m, pf);
+}
+
+static int kernel_monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+
+        for (;;) {
+                struct udev_device *d;
+
+                errno = 0;
+                d = udev_monitor_receive_device(m->kernel_monitor);
+                if (!d && errno == ENOBUFS) {
+                        /* udevd's monitor brings the same events, and reads everything again when it
+                         * loses some */
+                        log_debug("Kernel uevents were lost, ignoring");
+                        continue;
+                }
+                if (!d)
+                        break;
+                manager_handle_kernel_device(m, d);
                 udev_device_unref(d);
         }
         return 0;
@@ -679,6 +741,8 @@ Manager *manager_free(Manager *m) {
         lease_table_done(&m->leases);
         change_queue_clear(&m->changes);
         sd_event_source_disable_unref(m->monitor_source);
+        sd_event_source_disable_unref(m->kernel_monitor_source);
+        udev_monitor_unref(m->kernel_monitor);
         sd_event_source_disable_unref(m->ready_timeout);
         sd_event_source_disable_unref(m->link_monitor_source);
         if (m->link_monitor)
@@ -714,6 +778,19 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch udev monitor: %m");
         (void) sd_event_source_set_description(m->monitor_source, "udev-monitor");
+
+        r = udev_kernel_monitor_setup(m->udev, KERNEL_UEVENT_BUFFER, &m->kernel_monitor);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set up the kernel uevent monitor, a hot-added PF waits for "
+                                     "udevd's rules: %m");
+        else {
+                r = sd_event_add_io(m->event, &m->kernel_monitor_source,
+                                    udev_monitor_get_fd(m->kernel_monitor), EPOLLIN, kernel_monitor_handler,
+                                    m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch the kernel uevent monitor: %m");
+                (void) sd_event_source_set_description(m->kernel_monitor_source, "kernel-uevent-monitor");
+        }
 
         r = netlink_monitor_open(link_changed, m, &m->link_monitor);
         if (r < 0)

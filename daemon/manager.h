@@ -31,6 +31,8 @@ typedef struct Manager {
         struct udev *udev;
         struct udev_monitor *monitor;
         sd_event_source *monitor_source;
+        struct udev_monitor *kernel_monitor; /* the kernel's own "bind" of a PF, before udevd's rules */
+        sd_event_source *kernel_monitor_source;
         struct udev_queue *udev_queue;
         sd_event_source *udev_queue_source;
         sd_event_source *ready_timeout;

@@ -61,6 +61,7 @@ typedef struct PhysicalFunction {
         bool drivers_autoprobe;
         bool admin_up; /* its netdev, as of the last link notification */
         bool kernel_job; /* a job of sriovd's works on the PF: its sriov_numvfs is not read meanwhile */
+        uint64_t bind_seqnum; /* the kernel's "bind" uevent it was last seen bound by, before udevd's */
 
         VirtualFunction **vfs; /* by index, NULL where the kernel has no virtfnN */
         size_t n_vfs;

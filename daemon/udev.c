@@ -5,15 +5,16 @@
 #include "udev.h"
 #include "util.h"
 
-int udev_monitor_setup(struct udev *udev, size_t buffer_size, struct udev_monitor **ret) {
+static int monitor_setup(struct udev *udev, const char *source, bool net, size_t buffer_size,
+                         struct udev_monitor **ret) {
         struct udev_monitor *mon;
         int r;
 
-        mon = udev_monitor_new_from_netlink(udev, "udev");
+        mon = udev_monitor_new_from_netlink(udev, source);
         if (!mon)
                 return negative_errno();
         r = udev_monitor_filter_add_match_subsystem_devtype(mon, "pci", NULL);
-        if (r >= 0)
+        if (r >= 0 && net)
                 r = udev_monitor_filter_add_match_subsystem_devtype(mon, "net", NULL);
         if (r >= 0)
                 r = udev_monitor_enable_receiving(mon);
@@ -24,6 +25,14 @@ int udev_monitor_setup(struct udev *udev, size_t buffer_size, struct udev_monito
         (void) udev_monitor_set_receive_buffer_size(mon, (int) MIN(buffer_size, (size_t) INT_MAX));
         *ret = mon;
         return 0;
+}
+
+int udev_monitor_setup(struct udev *udev, size_t buffer_size, struct udev_monitor **ret) {
+        return monitor_setup(udev, "udev", true, buffer_size, ret);
+}
+
+int udev_kernel_monitor_setup(struct udev *udev, size_t buffer_size, struct udev_monitor **ret) {
+        return monitor_setup(udev, "kernel", false, buffer_size, ret);
 }
 
 int udev_enumerate_pfs(struct udev *udev, UdevDeviceFunc f, void *userdata) {

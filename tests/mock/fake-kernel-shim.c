@@ -24,6 +24,9 @@
  * uevent_overrun), drops the uevent and creates enobufs-event<N> beside the socket; the listener's
  * next receive removes that file and fails with ENOBUFS, once, as the kernel reports an overrun.
  *
+ * Also interposed: bind, to tell the harness which of those listeners is the kernel's (see
+ * mark_kernel_listener()).
+ *
  * Without $SRIOV_MOCK_KERNEL_SOCKET the shim passes everything through.
  */
 
@@ -41,6 +44,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -395,6 +399,46 @@ EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
         if (!real)
                 real = dlsym(RTLD_NEXT, "recv");
         return real(fd, buf, len, flags);
+}
+
+/* umockdev turns a uevent listener's netlink socket into a unix socket event<N> in the testbed, for
+ * the kernel's multicast group (1) as for udevd's (2). The harness sends the kernel's own uevents,
+ * which come ahead of udevd's, to the first kind only: a listener bound to group 1 gets a marker
+ * kernel-event<N> beside its socket, and one bound to another group loses a marker a closed listener
+ * with the same name left. */
+static void mark_kernel_listener(int fd, bool kernel) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        char marker[sizeof(sa.sun_path) + 16];
+        const char *base;
+
+        if (syscall(SYS_getsockname, fd, &sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+            len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+                return;
+        sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+        base = strrchr(sa.sun_path, '/') + 1;
+        if (strncmp(base, "event", 5) != 0)
+                return;
+        snprintf(marker, sizeof(marker), "%.*skernel-%s", (int) (base - sa.sun_path), sa.sun_path, base);
+        if (kernel) {
+                int m = (int) syscall(SYS_openat, AT_FDCWD, marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (m >= 0)
+                        close(m);
+        } else
+                (void) syscall(SYS_unlinkat, AT_FDCWD, marker, 0);
+}
+
+EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+        static int (*real)(int, const struct sockaddr *, socklen_t);
+        int r;
+
+        if (!real)
+                real = dlsym(RTLD_NEXT, "bind");
+        r = real(fd, addr, len);
+        if (r == 0 && enabled() && addr && addr->sa_family == AF_NETLINK &&
+            len >= sizeof(struct sockaddr_nl))
+                mark_kernel_listener(fd, ((const struct sockaddr_nl *) addr)->nl_groups == 1);
+        return r;
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode) {

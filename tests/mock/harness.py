@@ -264,7 +264,7 @@ class FakeKernel:
         self.sys = os.path.join(self.root, 'sys')
         self.vf_netdevs = vf_netdevs
         self.tblock = threading.RLock()
-        self.sendlock = threading.Lock()    # one uevent at a time, in order, as from one kernel
+        self.sendlock = threading.RLock()   # one uevent at a time, in order, as from one kernel
         self.seqnum = 0
         # uevent_overrun: a listener that falls behind loses uevents and gets ENOBUFS, as from a
         # netlink socket whose buffer is full (see _send_or_drop); lose_uevents drops every uevent
@@ -272,6 +272,8 @@ class FakeKernel:
         self.uevent_overrun = False
         self.lose_uevents = False
         self.uevents_sent = self.uevents_dropped = self.overruns = 0
+        # hold_udevd(): udevd's stream waits (as behind slow rules) while the kernel's goes on
+        self._udevd_held = None
         self._congested = set()
         self.pfs = {}
         self.vfs = {}
@@ -312,18 +314,21 @@ class FakeKernel:
     def _set_attr(self, syspath, name, value):
         self._write(os.path.join(self._abs(syspath), name), value)
 
-    def _uevent(self, syspath, action):
-        """Sends a uevent as udevd would after processing it, to every libudev monitor in a
-        process under umockdev's preload (umockdev turns them into sockets named event<N> in the
-        testbed). umockdev's own sender (Testbed.uevent) is not used: it sends without blocking and
-        aborts when a listener's queue (net.unix.max_dgram_qlen, often 10) is full, which a daemon
-        handling 1000 VF events hits. Blocking is what a large netlink receive buffer gives."""
+    def _listeners(self, kernel):
+        """The sockets umockdev made of the uevent listeners' netlink sockets: those bound to the
+        kernel's group (the shim marks them kernel-event<N>), or the others (udevd's group)."""
+        return [l for l in glob.glob(os.path.join(self.root, 'event[0-9]*'))
+                if os.path.exists(os.path.join(self.root, 'kernel-' + os.path.basename(l))) == kernel]
+
+    def _uevent_props(self, syspath, action, seqnum=None):
         d = self._abs(syspath)
         props = [('ACTION', action), ('DEVPATH', syspath[len('/sys'):]),
                  ('SUBSYSTEM', os.path.basename(os.readlink(os.path.join(d, 'subsystem'))))]
-        with self.tblock:
-            self.seqnum += 1
-            props.append(('SEQNUM', str(self.seqnum)))
+        if seqnum is None:
+            with self.tblock:
+                self.seqnum += 1
+                seqnum = self.seqnum
+        props.append(('SEQNUM', str(seqnum)))
         try:
             with open(os.path.join(d, 'uevent')) as f:
                 for line in f.read().splitlines():
@@ -332,13 +337,65 @@ class FakeKernel:
                         props.append((k, v))
         except FileNotFoundError:
             pass
+        return props, seqnum
+
+    def _kernel_uevent(self, syspath, action):
+        """Sends a uevent as the kernel does, before udevd has seen it, to the listeners of the
+        kernel's group, in the kernel's wire format ("ACTION@DEVPATH", then the properties). Only
+        the PFs' bind and unbind are sent this way: the kernel's stream carries every uevent, but
+        sriovd reads only those from it. Returns the uevent's sequence number, which udevd's copy
+        carries too."""
+        props, seqnum = self._uevent_props(syspath, action)
+        msg = ('%s@%s' % (action, syspath[len('/sys'):])).encode() + b'\0' + \
+            b''.join(('%s=%s' % kv).encode() + b'\0' for kv in props)
+        with self.sendlock:
+            for listener in self._listeners(True):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                    try:
+                        s.connect(listener)
+                        s.settimeout(30)
+                        s.send(msg)
+                    except (ConnectionRefusedError, FileNotFoundError, socket.timeout):
+                        continue
+        if self.verbose:
+            sys.stderr.write('kernel: kernel uevent %s %s\n' % (action, syspath))
+        return seqnum
+
+    def hold_udevd(self):
+        """From now on udevd's uevents wait, as behind rules that take long (on a loaded machine
+        udevd passes a hot-added PF's events on seconds after the kernel); the kernel's own go on."""
+        with self.sendlock:
+            self._udevd_held = []
+
+    def release_udevd(self):
+        """udevd's uevents held since hold_udevd() go out, in their order."""
+        with self.sendlock:
+            for msg, action, syspath in self._udevd_held or []:
+                self._send_udevd(msg, action, syspath)
+            self._udevd_held = None
+
+    def _uevent(self, syspath, action, seqnum=None):
+        """Sends a uevent as udevd would after processing it, to every libudev monitor in a
+        process under umockdev's preload (umockdev turns them into sockets named event<N> in the
+        testbed) that listens to udevd. umockdev's own sender (Testbed.uevent) is not used: it sends
+        without blocking and aborts when a listener's queue (net.unix.max_dgram_qlen, often 10) is
+        full, which a daemon handling 1000 VF events hits. Blocking is what a large netlink receive
+        buffer gives."""
+        props, _ = self._uevent_props(syspath, action, seqnum)
         body = b''.join(('%s=%s' % kv).encode() + b'\0' for kv in props)
         subsystem = props[2][1]
         header = struct.pack('=8s8I', b'libudev', socket.htonl(0xfeedcafe), 40, 40, len(body),
                              socket.htonl(murmur2(subsystem.encode())), 0, 0, 0)
         msg = header + body
         with self.sendlock:
-            for listener in glob.glob(os.path.join(self.root, 'event[0-9]*')):
+            if self._udevd_held is not None:
+                self._udevd_held.append((msg, action, syspath))
+            else:
+                self._send_udevd(msg, action, syspath)
+
+    def _send_udevd(self, msg, action, syspath):
+        with self.sendlock:
+            for listener in self._listeners(False):
                 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
                     try:
                         s.connect(listener)
@@ -485,7 +542,7 @@ class FakeKernel:
         if pf.ifname:
             self._add_netdev(pf.devpath, pf.ifname, uevent)
         if driver and uevent:
-            self._uevent(pf.devpath, 'bind')
+            self._uevent(pf.devpath, 'bind', self._kernel_uevent(pf.devpath, 'bind'))
         if numvfs:
             with pf.lock:
                 self._enable(pf, numvfs, uevent=uevent)
@@ -503,7 +560,7 @@ class FakeKernel:
                 self._unlink_driver_dir(pf.driver, addr)
                 os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
                 self._set_prop(pf.devpath, 'DRIVER', None)
-                self._uevent(pf.devpath, 'unbind')
+                self._uevent(pf.devpath, 'unbind', self._kernel_uevent(pf.devpath, 'unbind'))
             self._remove_device(pf.devpath)
             del self.pfs[addr]
 
@@ -518,7 +575,7 @@ class FakeKernel:
             self._unlink_driver_dir(pf.driver, addr)
             os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
             self._set_prop(pf.devpath, 'DRIVER', None)
-            self._uevent(pf.devpath, 'unbind')
+            self._uevent(pf.devpath, 'unbind', self._kernel_uevent(pf.devpath, 'unbind'))
             pf.unloaded_driver = pf.driver
             pf.driver = None
 
@@ -532,7 +589,7 @@ class FakeKernel:
             self._set_prop(pf.devpath, 'DRIVER', pf.driver)
             if pf.ifname:
                 self._add_netdev(pf.devpath, pf.ifname)
-            self._uevent(pf.devpath, 'bind')
+            self._uevent(pf.devpath, 'bind', self._kernel_uevent(pf.devpath, 'bind'))
 
     def _link_driver_dir(self, driver, addr):
         d = self._ensure_driver(driver)

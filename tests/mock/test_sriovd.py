@@ -214,6 +214,57 @@ class TestHotplug(SriovdTestCase):
         self.assertEqual(len(self.vf_paths(PF1)), 4)
 
 
+    def test_hotplug_from_kernel_bind(self):
+        """A hot-added PF is enforced from the kernel's "bind", while udevd's events of it wait behind
+        its rules (seconds on a loaded machine); those come later and start nothing again."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('30-hot.conf', PF3, 3)
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        mon = self.monitor()
+        self.k.hold_udevd()
+        try:
+            self.k.add_pf(PF3, total=7)
+            wait_for(lambda: len(self.pf_paths()) == 2, what='PF3 on the bus before udevd passed on its events')
+            self.wait_pf(PF3, numvfs=3)
+            self.assertEqual(len(self.vf_paths(PF3)), 3)
+        finally:
+            self.k.release_udevd()
+        path = self.pf_path(PF3)
+        # udevd's add, the netdev's add, bind and the VFs' events, all after the job
+        wait_for(lambda: '\nuevent bind /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                 what="udevd's bind of PF3 read")
+        self.wait_pf(PF3, numvfs=3)
+        self.assertEqual(self.sriovd_numvfs_writes(PF3), ['3'])
+        added = [m for m in mon.signals('InterfacesAdded') if m['payload']['data'][0] == path]
+        self.assertEqual(len(added), 1, 'InterfacesAdded for %s' % path)
+        self.assertEqual(self.k.writes(PF1), [])
+
+    def test_stale_udevd_remove_after_kernel_bind(self):
+        """A PF unplugged and plugged in again while udevd's events wait: udevd's late "remove" of the
+        old device does not remove the new one, which the kernel's "bind" brought."""
+        self.conf('30-hot.conf', PF3, 2)
+        self.k.add_pf(PF3, total=7, uevent=False)
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        self.wait_pf(PF3, numvfs=2)
+        path = self.pf_path(PF3)
+        mon = self.monitor()
+        self.k.hold_udevd()
+        try:
+            self.k.remove_pf(PF3)
+            self.k.add_pf(PF3, total=7)
+            self.wait_pf(PF3, numvfs=2)
+        finally:
+            self.k.release_udevd()
+        # udevd's bind of the new device is the last of the events held
+        wait_for(lambda: '\nuevent bind /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                 what="udevd's late events of PF3 read")
+        self.wait_pf(PF3, numvfs=2)
+        self.assertEqual(self.pf_path(PF3), path)
+        self.assertEqual(len(self.vf_paths(PF3)), 2)
+        self.assertEqual(self.sriovd_numvfs_writes(PF3), ['2', '2'])
+        removed = [m for m in mon.signals('InterfacesRemoved') if m['payload']['data'][0] == path]
+        self.assertEqual(removed, [], 'InterfacesRemoved for %s' % path)
+
     def test_add_remove_readd(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf('30-hot.conf', PF3, 3)
