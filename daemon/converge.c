@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "converge.h"
@@ -33,6 +34,13 @@ void converge_work_free(ConvergeWork *w) {
 
 void converge_work_init(ConvergeWork *w) {
         w->lock = (pthread_mutex_t) PTHREAD_MUTEX_INITIALIZER;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 /* The slot of w->doing this thread reports in: 0 on the job's thread, 1.. on its binding workers. */
@@ -719,8 +727,10 @@ static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, 
         ifindex = pf_ifindex(w);
         if (ifindex <= 0) {
                 fail_without_netdev(w);
+                w->usec_settings = now_usec();
                 if (bind)
                         bind_vfs(w, num, autoprobe_off);
+                w->usec_drivers = now_usec();
                 return;
         }
 
@@ -730,8 +740,10 @@ static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, 
                 errno = -r;
                 snprintf(m, sizeof m, "Failed to open rtnetlink: %m");
                 pf_message_add(w, m);
+                w->usec_settings = now_usec();
                 if (bind)
                         bind_vfs(w, num, autoprobe_off);
+                w->usec_drivers = now_usec();
                 return;
         }
         r = read_back(w, sk, ifindex);
@@ -752,8 +764,10 @@ static void link_settings_and_drivers(ConvergeWork *w, unsigned num, bool bind, 
                         work_doing(w, NULL);
                 }
         }
+        w->usec_settings = now_usec();
         if (bind)
                 bind_vfs(w, num, autoprobe_off);
+        w->usec_drivers = now_usec();
         if (r >= 0 && (n > 0 || bind)) {
                 r = read_back(w, sk, ifindex);
                 if (r >= 0)
@@ -847,6 +861,7 @@ void converge_run(ConvergeWork *w) {
         bool opening = w->apply && !creating && w->autoprobe > 0;
         int before = -1;
 
+        w->usec_start = now_usec();
         w->autoprobe_found = -1;
         if (w->apply) {
                 /* VFs are created with no driver probing them: settings first, drivers after */
@@ -854,6 +869,7 @@ void converge_run(ConvergeWork *w) {
                 w->autoprobe_found = before >= 0 ? before : -1;
                 write_numvfs(w);
         }
+        w->usec_numvfs = now_usec();
 
         (void) sysfs_read_uint(w->syspath, SYSFS_SRIOV_NUMVFS, &num);
         (void) sysfs_read_uint(w->syspath, SYSFS_SRIOV_DRIVERS_AUTOPROBE, &autoprobe);
@@ -878,4 +894,5 @@ void converge_run(ConvergeWork *w) {
                 (void) set_autoprobe(w, w->autoprobe >= 0 ? w->autoprobe : before >= 0 ? before : 1);
         else if (opening)
                 (void) set_autoprobe(w, w->autoprobe);
+        w->usec_end = now_usec();
 }

@@ -51,6 +51,9 @@ typedef struct ConvergeWork {
         bool truncated;
         unsigned probes; /* drivers_probe writes */
         unsigned probes_at_once; /* the most of them in the kernel at the same time */
+        /* CLOCK_MONOTONIC (µs) at the job's start and at the end of each of its steps, for the log:
+         * autoprobe and sriov_numvfs, the marks and the link settings, the drivers, the rest */
+        uint64_t usec_start, usec_numvfs, usec_settings, usec_drivers, usec_end;
 
         /* the kernel calls under way, "" between calls, one per thread (the job's, which is also the
          * first VF binding worker, then the other workers'); read by the loop while the job runs */

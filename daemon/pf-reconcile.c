@@ -353,6 +353,14 @@ static void job_done(Job *j) {
         if (w->probes > 0)
                 log_pf(LOG_DEBUG, 0, pf, "%u VF driver probes, up to %u at once", w->probes,
                        w->probes_at_once);
+        if (w->apply && w->usec_end > 0)
+                log_pf(LOG_DEBUG, 0, pf,
+                       "Kernel job took %" PRIu64 " ms: autoprobe and sriov_numvfs %" PRIu64
+                       " ms, marks and link settings %" PRIu64 " ms, drivers %" PRIu64
+                       " ms, the rest %" PRIu64 " ms",
+                       (w->usec_end - w->usec_start) / 1000, (w->usec_numvfs - w->usec_start) / 1000,
+                       (w->usec_settings - w->usec_numvfs) / 1000,
+                       (w->usec_drivers - w->usec_settings) / 1000, (w->usec_end - w->usec_drivers) / 1000);
         if (w->truncated && !rc->warned_truncated) {
                 log_pf(LOG_WARNING, 0, pf,
                        "The kernel's VF list of %s is truncated (too many VFs for one netlink attribute); "

@@ -5,6 +5,7 @@ bus, driven through sriovctl and busctl. Each scenario checks the testbed's sysf
 has) and what sriovd reports."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -235,6 +236,12 @@ class TestHotplug(SriovdTestCase):
                  what="udevd's bind of PF3 read")
         self.wait_pf(PF3, numvfs=3)
         self.assertEqual(self.sriovd_numvfs_writes(PF3), ['3'])
+        # the job's steps timed in the debug log (the profile of docs/performance.md's B2): they add up
+        m = re.search(r'%s: Kernel job took (\d+) ms: autoprobe and sriov_numvfs (\d+) ms, marks and link '
+                      r'settings (\d+) ms, drivers (\d+) ms, the rest (\d+) ms' % PF3, d.logtext())
+        self.assertIsNotNone(m, 'the job\'s steps in the log')
+        total, *steps = [int(x) for x in m.groups()]
+        self.assertLessEqual(abs(total - sum(steps)), 4, m.group(0))
         added = [m for m in mon.signals('InterfacesAdded') if m['payload']['data'][0] == path]
         self.assertEqual(len(added), 1, 'InterfacesAdded for %s' % path)
         self.assertEqual(self.k.writes(PF1), [])
