@@ -57,7 +57,7 @@ Lease *lease_free(Lease *l) {
         if (!l)
                 return NULL;
         object_mark_done(&l->mark);
-        sd_bus_track_unref(l->track);
+        peer_watch_free(l->owner_watch);
         free(l->object_path);
         free(l->consumer);
         free(l->owner);

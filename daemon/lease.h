@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "changes.h"
+#include "peers.h"
 #include "policy.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@ typedef struct Lease {
         bool releasing;
         uint64_t release_deadline; /* µs, CLOCK_REALTIME: asked to release by then (ReleaseRequested) */
         bool vf_gone; /* its VF was destroyed: nothing to restore, nothing reserved */
-        sd_bus_track *track; /* the owner, while it is on the bus */
+        PeerWatch *owner_watch; /* the owner, while it is on the bus */
         ObjectMark mark;
 } Lease;
 

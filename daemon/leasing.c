@@ -167,7 +167,7 @@ int lease_release(Manager *m, Lease *l, LeaseReplyTo reply) {
         if (l->releasing)
                 return -EBUSY;
         l->releasing = true;
-        l->track = sd_bus_track_unref(l->track);
+        l->owner_watch = peer_watch_free(l->owner_watch);
 
         pf = manager_find_pf(m, l->pf_address);
         if (!pf || !lease_vf(m, l)) {
@@ -192,30 +192,27 @@ int lease_release(Manager *m, Lease *l, LeaseReplyTo reply) {
         return 0;
 }
 
-static int track_handler(sd_bus_track *t, void *userdata) {
+static void owner_left(PeerWatch *w, void *userdata) {
         Manager *m = userdata;
         Lease *l = NULL;
 
         for (size_t i = 0; i < m->leases.n_leases && !l; i++)
-                if (m->leases.leases[i]->track == t)
+                if (m->leases.leases[i]->owner_watch == w)
                         l = m->leases.leases[i];
         if (!l)
-                return 0;
+                return;
         log_info("Owner %s of lease %s left the bus, restoring VF %u on %s", strempty(l->owner), l->id,
                  l->vf_index, l->pf_address);
         (void) lease_release(m, l, (LeaseReplyTo){});
-        return 0;
 }
 
+/* One watch per lease, but no match rule of its own: a holder of a thousand leases costs sriovd's
+ * connection nothing (peers.h). */
 static int lease_track_owner(Manager *m, Lease *l) {
-        int r;
-
-        if (!l->owner || !m->bus)
+        if (!l->owner || !m->peers)
                 return 0;
-        r = sd_bus_track_new(m->bus, &l->track, track_handler, m);
-        if (r < 0)
-                return r;
-        return sd_bus_track_add_name(l->track, l->owner);
+        l->owner_watch = peer_watch_free(l->owner_watch);
+        return peer_watch_new(m->peers, l->owner, owner_left, m, &l->owner_watch);
 }
 
 static int bus_id(Manager *m, char ret[static 33]) {
@@ -270,6 +267,7 @@ static void lease_loaded(Lease *l, bool corrupt, void *userdata) {
         LeaseLoad *ll = userdata;
         Manager *m = ll->manager;
         Lease **a;
+        bool keep;
 
         if (corrupt && lease_table_find_for_vf(&m->leases, l->pf_address, l->vf_index)) {
                 /* another journal holds that VF: it knows better */
@@ -283,11 +281,16 @@ static void lease_loaded(Lease *l, bool corrupt, void *userdata) {
                 lease_free(l);
                 return;
         }
-        if (!corrupt && l->applied && (l->persistent || lease_owner_alive(m, l))) {
+        keep = !corrupt && l->applied && (l->persistent || lease_owner_alive(m, l));
+        /* an owner that left since it was looked at would never be heard of again */
+        if (keep && lease_track_owner(m, l) < 0) {
+                log_info("Owner %s of lease %s cannot be watched (it left the bus?)", strempty(l->owner),
+                         l->id);
+                keep = false;
+        }
+        if (keep) {
                 l->layer = l->options;
                 lease_vf_changed(m, l);
-                if (lease_track_owner(m, l) < 0)
-                        log_warning("Failed to watch the owner of lease %s, ignoring", l->id);
                 log_info("Lease %s of VF %u on %s (%s) kept", l->id, l->vf_index, l->pf_address,
                          strempty(l->consumer));
         } else {

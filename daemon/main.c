@@ -120,6 +120,12 @@ int main(int argc, char *argv[]) {
                 r = manager_enforce(m);
         if (r >= 0)
                 r = manager_run(m);
+        /* a signal ends the loop with 0, a lost bus name with -errno, sd-bus with EXIT_FAILURE when the
+         * connection to the bus went away */
+        if (r > 0)
+                r = log_error_errno(ENOTCONN,
+                                    "Lost the connection to the system bus, exiting; VFs and lease "
+                                    "journals stay for the next sriovd");
         /* callers still waiting hear that sriovd is stopping, before the bus goes */
         manager_stop(m);
         bus_done(m);

@@ -310,6 +310,14 @@ int bus_setup(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        /* without its bus sriovd is of no use to anyone: it ends its loop with EXIT_FAILURE, for
+         * systemd to start it again, and nothing of the leases is undone on the way out */
+        r = sd_bus_set_exit_on_disconnect(m->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the bus connection: %m");
+        r = peers_new(m->bus, &m->peers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch peers leaving the bus: %m");
         r = sd_event_add_exit(m->event, &m->bus_exit_source, exit_handler, m);
         if (r >= 0)
                 r = sd_event_source_set_priority(m->bus_exit_source, SD_EVENT_PRIORITY_IMPORTANT);
@@ -336,6 +344,7 @@ int bus_request_name(Manager *m) {
 
 void bus_done(Manager *m) {
         manager_free_auth_queries(m);
+        m->peers = peers_free(m->peers);
         m->diagnostics = diagnostics_free(m->diagnostics);
         bus_flush_changes(m);
         m->changes.enabled = false;

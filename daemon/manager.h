@@ -8,6 +8,7 @@
 
 #include "changes.h"
 #include "config.h"
+#include "peers.h"
 #include "lease.h"
 #include "pf.h"
 #include "request.h"
@@ -63,6 +64,7 @@ typedef struct Manager {
 
         /* The bus layer's (manager-dbus.c, polkit.c): set up and torn down by it. */
         sd_bus *bus;
+        Peers *peers; /* lease owners and waiting callers leaving the bus */
         sd_event_source *bus_flush_source;
         sd_event_source *bus_exit_source;
         AuthQuery **auth_queries;

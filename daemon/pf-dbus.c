@@ -61,7 +61,7 @@ static uint64_t settings_flags(uint64_t flags) {
  * leaving the bus cancels the wait. */
 typedef struct NumVfsCall {
         BusCall *call;
-        sd_bus_track *track;
+        PeerWatch *track;
         Request *req; /* the request this belongs to */
         char address[PCI_ADDRESS_MAX];
 } NumVfsCall;
@@ -71,7 +71,7 @@ static void num_vfs_call_free(void *userdata) {
 
         if (!c)
                 return;
-        sd_bus_track_unref(c->track);
+        peer_watch_free(c->track);
         bus_call_free(c->call);
         free(c);
 }
@@ -79,20 +79,19 @@ static void num_vfs_call_free(void *userdata) {
 static void num_vfs_call_done(Request *req, int error, const char *message, void *userdata) {
         NumVfsCall *c = userdata;
 
-        c->track = sd_bus_track_unref(c->track);
+        c->track = peer_watch_free(c->track);
         bus_call_reply(c->call, error, message);
 }
 
-static int num_vfs_caller_left(sd_bus_track *t, void *userdata) {
+static void num_vfs_caller_left(PeerWatch *w, void *userdata) {
         NumVfsCall *c = userdata;
         PhysicalFunction *pf = manager_find_pf(c->call->manager, c->address);
 
-        c->track = sd_bus_track_unref(c->track);
+        c->track = peer_watch_free(c->track);
         /* nobody to answer any more */
         c->call->message = sd_bus_message_unref(c->call->message);
         if (pf)
                 pf_drain_cancel(pf, c->req);
-        return 0;
 }
 
 static Request *num_vfs_request_new(Manager *m, sd_bus_message *message, PhysicalFunction *pf) {
@@ -113,8 +112,8 @@ static Request *num_vfs_request_new(Manager *m, sd_bus_message *message, Physica
                 return NULL;
         }
         c->req = req;
-        if (sd_bus_track_new(sd_bus_message_get_bus(message), &c->track, num_vfs_caller_left, c) < 0 ||
-            sd_bus_track_add_sender(c->track, message) < 0)
+        if (peer_watch_new(m->peers, sd_bus_message_get_sender(message), num_vfs_caller_left, c, &c->track) <
+            0)
                 return NULL;
         return TAKE_PTR(req);
 }

@@ -10,7 +10,7 @@ struct AuthQuery {
         Manager *manager;
         sd_bus_message *request;
         sd_bus_slot *slot; /* the CheckAuthorization call */
-        sd_bus_track *caller; /* a caller that leaves the bus takes its checks along */
+        PeerWatch *caller; /* a caller that leaves the bus takes its checks along */
         sd_event_source *expire; /* drops an answer nobody came back for */
         char *action;
         bool done;
@@ -22,7 +22,7 @@ static AuthQuery *auth_query_free(AuthQuery *q) {
         if (!q)
                 return NULL;
         sd_bus_slot_unref(q->slot);
-        sd_bus_track_unref(q->caller);
+        peer_watch_free(q->caller);
         sd_event_source_disable_unref(q->expire);
         sd_bus_message_unref(q->request);
         free(q->action);
@@ -54,13 +54,12 @@ static int expire_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int caller_left(sd_bus_track *t, void *userdata) {
+static void caller_left(PeerWatch *w, void *userdata) {
         AuthQuery *q = userdata;
 
         log_debug("%s left the bus before polkit answered, dropping its check",
                   strempty(sd_bus_message_get_sender(q->request)));
         manager_drop_query(q->manager, q);
-        return 0;
 }
 
 static void auth_query_set_answer(AuthQuery *q, const sd_bus_error *e, sd_bus_message *reply) {
@@ -97,7 +96,7 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        q->caller = sd_bus_track_unref(q->caller);
+        q->caller = peer_watch_free(q->caller);
         q->done = true;
         auth_query_set_answer(q, sd_bus_message_get_error(reply), reply);
 
@@ -140,9 +139,8 @@ static int polkit_call(Manager *m, AuthQuery *q, char **details) {
                 /* the user may take a while to type a password */
                 r = sd_bus_call_async(m->bus, &q->slot, call, polkit_reply, q, 5 * 60 * 1000000ULL);
         if (r >= 0)
-                r = sd_bus_track_new(m->bus, &q->caller, caller_left, q);
-        if (r >= 0)
-                r = sd_bus_track_add_name(q->caller, sd_bus_message_get_sender(q->request));
+                r = peer_watch_new(m->peers, sd_bus_message_get_sender(q->request), caller_left, q,
+                                   &q->caller);
         return r;
 }
 

@@ -938,11 +938,20 @@ class FakeKernel:
 class Bus:
     """A private dbus-daemon with a system-bus-like configuration that lets any user connect."""
 
-    def __init__(self):
+    def __init__(self, limits=None):
+        """limits: dbus-daemon <limit>s over bus.conf's, e.g. {'max_match_rules_per_connection': 32}."""
         self.dir = tempfile.mkdtemp(prefix='sriov-mock-bus.')
         os.chmod(self.dir, 0o755)
         self.address = 'unix:path=%s/bus' % self.dir
-        self.proc = subprocess.Popen(['dbus-daemon', '--config-file=' + BUS_CONF, '--nofork',
+        conf = BUS_CONF
+        if limits:
+            conf = os.path.join(self.dir, 'bus.conf')
+            with open(conf, 'w') as f:
+                f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+                        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                        '<busconfig>\n  <include>%s</include>\n%s</busconfig>\n' %
+                        (BUS_CONF, ''.join('  <limit name="%s">%d</limit>\n' % kv for kv in limits.items())))
+        self.proc = subprocess.Popen(['dbus-daemon', '--config-file=' + conf, '--nofork',
                                       '--print-address', '--address=' + self.address],
                                      stdout=subprocess.PIPE, env=clean_env(), preexec_fn=_die_with_parent,
                                      stderr=None if os.environ.get('MOCK_VERBOSE') else subprocess.DEVNULL)
@@ -1193,6 +1202,7 @@ class MockTestCase(unittest.TestCase):
 
     kernel_class = None     # FakeKernel unless a subclass records more
     kernel_args = {}
+    bus_limits = None       # dbus-daemon limits over bus.conf's (Bus(limits))
 
     def setUp(self):
         for name, p in (('sriovd', sriovd_path()), ('sriovctl', sriovctl_path()),
@@ -1200,7 +1210,7 @@ class MockTestCase(unittest.TestCase):
             if not p or not os.path.exists(p):
                 self.fail('%s not built: %r' % (name, p))
         self.k = (self.kernel_class or FakeKernel)(**self.kernel_args).start()
-        self.bus = Bus()
+        self.bus = Bus(self.bus_limits)
         self.wd = tempfile.mkdtemp(prefix='sriov-mock-test.')
         self.etc = os.path.join(self.wd, 'etc')
         self.daemons = []
