@@ -13,6 +13,7 @@ struct AuthQuery {
         PeerWatch *caller; /* a caller that leaves the bus takes its checks along */
         sd_event_source *expire; /* drops an answer nobody came back for */
         char *action;
+        uid_t uid; /* the caller's user: the cap is per user, whatever its connections */
         bool done;
         int result; /* 1 allowed, -EACCES refused */
         char *message;
@@ -144,27 +145,26 @@ static int polkit_call(Manager *m, AuthQuery *q, char **details) {
         return r;
 }
 
-static int polkit_ask(Manager *m, sd_bus_message *message, const char *action, char **details,
+static int polkit_ask(Manager *m, sd_bus_message *message, uid_t uid, const char *action, char **details,
                       sd_bus_error *error) {
-        const char *sender = sd_bus_message_get_sender(message);
         size_t mine = 0;
         AuthQuery *q, **a;
         int r;
 
         for (size_t i = 0; i < m->n_auth_queries; i++)
-                if (!m->auth_queries[i]->done &&
-                    streq_ptr(sd_bus_message_get_sender(m->auth_queries[i]->request), sender))
+                if (!m->auth_queries[i]->done && m->auth_queries[i]->uid == uid)
                         mine++;
-        if (mine >= POLKIT_PENDING_PER_CALLER || m->n_auth_queries >= POLKIT_PENDING_MAX)
+        if (mine >= POLKIT_PENDING_PER_USER || m->n_auth_queries >= POLKIT_PENDING_MAX)
                 return sd_bus_error_setf(
                         error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                         "Too many authorization checks waiting for polkit%s, try again later",
-                        mine >= POLKIT_PENDING_PER_CALLER ? " from this caller" : "");
+                        mine >= POLKIT_PENDING_PER_USER ? " from this user" : "");
 
         q = calloc(1, sizeof *q);
         if (!q)
                 return -ENOMEM;
         q->manager = m;
+        q->uid = uid;
         q->request = sd_bus_message_ref(message);
         q->action = strdup(action);
         a = reallocarray(m->auth_queries, m->n_auth_queries + 1, sizeof *a);
@@ -227,5 +227,5 @@ int manager_authorize(Manager *m, sd_bus_message *message, const char *action, c
         if (uid == 0 || uid == geteuid())
                 return 1;
 
-        return polkit_ask(m, message, action, details, error);
+        return polkit_ask(m, message, uid, action, details, error);
 }

@@ -10,9 +10,13 @@
 #define POLKIT_ACTION_MANAGE "io.sriovd.manage"
 #define POLKIT_ACTION_LEASE "io.sriovd.lease"
 
-/* Checks waiting for polkit, per caller and in all: a caller past them is refused at once. */
-#define POLKIT_PENDING_PER_CALLER 16
-#define POLKIT_PENDING_MAX 256
+/* Checks waiting for polkit, per user (whatever its connections) and in all: a caller past them is
+ * refused at once. Each is a call of sriovd's waiting for its reply, and dbus-daemon lets a
+ * connection of the system bus have 128 of them (max_replies_per_connection): past that, it fails
+ * the CheckAuthorization of whoever comes next, an administrator's as well. So one user may not hold
+ * them all, and all of them stay below the bus' limit, with room for sriovd's other calls. */
+#define POLKIT_PENDING_PER_USER 16
+#define POLKIT_PENDING_MAX 96
 
 /* Asks whether the sender of a method call may do action. details (key, value, ..., NULL; may be
  * NULL) go to polkit for rules to use. Returns 1 when it may go on now; 0 when polkit was asked: the

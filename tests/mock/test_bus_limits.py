@@ -18,7 +18,7 @@ import subprocess  # noqa: E402
 import unittest  # noqa: E402
 
 from harness import wait_for, write_pf_conf  # noqa: E402
-from test_leases import PF1, PF_IF, PYTHON, Client, LeaseTestCase  # noqa: E402
+from test_leases import NOBODY, PF1, PF_IF, PYTHON, Client, LeaseTestCase, Polkit  # noqa: E402
 
 # One bus connection that asks for N non-persistent leases, one after the other, prints the result of
 # each as a JSON line, then holds them until its stdin closes.
@@ -100,6 +100,78 @@ class TestBusLost(LeaseTestCase):
         wait_for(lambda: self.k.vfs[self.vf_addr(0)].driver == 'igbvf', what='VF 0 restored')
         wait_for(lambda: self.leases() == [], what='the lease of the old bus ended')
         self.assertEqual(self.lease_files(d), [])
+
+
+# argv: ADDRESS PF N TIMEOUT. N connections of one user, each calling Forget() 16 times without waiting;
+# prints the error names as a JSON list each time one comes; exits after TIMEOUT seconds.
+FLOOD = r'''
+import dbus, dbus.mainloop.glib, json, sys
+from gi.repository import GLib
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+errors = []
+def error(e):
+    errors.append(e.get_dbus_name() if e else None)
+    print(json.dumps(errors), flush=True)
+conns = [dbus.bus.BusConnection(sys.argv[1]) for _ in range(int(sys.argv[3]))]
+for bus in conns:
+    pf = bus.get_object('io.sriovd', sys.argv[2])
+    for _ in range(16):
+        pf.Forget(dbus_interface='io.sriovd1.PhysicalFunction', reply_handler=lambda: error(None),
+                  error_handler=error, timeout=120)
+loop = GLib.MainLoop()
+GLib.timeout_add(int(sys.argv[4]) * 1000, loop.quit)
+loop.run()
+'''
+
+# another unprivileged user, one that every Debian system has (dbus-daemon wants a user it can look up)
+OTHER = 1  # daemon
+POLKIT = ('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority', 'org.freedesktop.DBus.Mock')
+
+
+@unittest.skipIf(os.geteuid() != 0 and os.environ.get('CI') != 'true', 'needs root: callers as other users')
+class TestPolkitReplies(LeaseTestCase):
+    # the system bus' own: dbus-daemon's default, which system.conf does not change
+    bus_limits = {'max_replies_per_connection': 128}
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.fail('needs root: sriovd as root and callers as other users')
+        self.polkit = Polkit(self.bus)
+
+    def stop_extra(self):
+        super().stop_extra()
+        self.polkit.stop()
+
+    def test_one_user_cannot_take_every_check(self):
+        """An unprivileged user whose polkit agent never answers keeps checks waiting from ten
+        connections at once: past 16 of that user's they are refused at once, and the checks of
+        another user still reach polkit and are answered (not failed by dbus-daemon's limit of
+        pending replies on sriovd's connection)."""
+        self.setup_pf(2)
+        self.polkit.set_allowed('io.sriovd.lease')
+        self.bus.busctl('call', *POLKIT, 'SimulateHangActions', 'as', 1, 'io.sriovd.manage')
+        p = subprocess.Popen(['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+                              PYTHON, '-c', FLOOD, self.bus.address, self.pf_path(PF1), '10', '60'],
+                             env=self.bus.env(), stdout=subprocess.PIPE, text=True,
+                             preexec_fn=harness._die_with_parent)
+        self.procs.append(p)
+        errors = []
+        while len(errors) < 160 - 16:
+            line = p.stdout.readline()
+            if not line:
+                break
+            errors = json.loads(line)
+        self.assertEqual(errors, ['org.freedesktop.DBus.Error.LimitsExceeded'] * (160 - 16))
+        wait_for(lambda: json.loads(self.bus.busctl('--json=short', 'call', *POLKIT, 'HaveHangingCalls').stdout)
+                 ['data'][0], what='the checks waiting in polkit')
+
+        c = Client(self.bus, PF1, ['Consumer=other-user'], hold=True, user=OTHER)
+        self.procs.append(c.proc)
+        res = c.read_result()
+        self.assertIn('lease', res, res)
+        self.assertEqual(self.bus.get(res['lease'], 'io.sriovd1.Lease', 'Consumer'), 'other-user')
+        self.assertTrue(self.daemons[-1].alive())
 
 
 if __name__ == '__main__':
