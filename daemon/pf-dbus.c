@@ -228,16 +228,19 @@ int bus_set_vf_policy(sd_bus_message *message, PhysicalFunction *pf, unsigned in
 
 static int method_set_vf_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         PhysicalFunction *pf = userdata;
+        char vf[DECIMAL_STR_MAX(uint32_t)];
         uint32_t index;
         int r;
 
-        r = manager_authorize(bus_current_manager(sd_bus_message_get_bus(message)), message,
-                              POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address), error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
+        /* the index first, so that polkit rules see the VF, as for SetPolicy() on the VF's object */
         r = sd_bus_message_read(message, "u", &index);
         if (r < 0)
                 return r;
+        snprintf(vf, sizeof vf, "%" PRIu32, index);
+        r = manager_authorize(bus_current_manager(sd_bus_message_get_bus(message)), message,
+                              POLKIT_ACTION_MANAGE, STRV_MAKE("pf", pf->address, "vf", vf), error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit was asked, the call comes back with the answer */
         return bus_set_vf_policy(message, userdata, index, error);
 }
 

@@ -295,6 +295,24 @@ class TestReleaseAuthorization(LeaseTestCase):
         self.bus.call(root_lease, LEASE_IF, 'Release', user=NOBODY)
         self.assertEqual(self.leases(), [])
 
+    def test_polkit_details_name_pf_and_vf(self):
+        """Every changing method hands polkit the PF it changes and, where it names one, the VF: both
+        ways of setting a VF's policy say which VF, so that a rule may allow one VF and not another."""
+        self.polkit.set_allowed('io.sriovd.manage')
+        self.setup_pf(2)
+        pf = self.pf_path(PF1)
+        vf0 = self.vf_paths(PF1)[0]
+        calls = [
+            ((pf, PF_IF, 'SetNumVFs', 'ut', 2, 1), {'pf': PF1}),
+            ((pf, PF_IF, 'SetVirtualFunctionPolicy', 'ua{sv}t', 1, 0, 1), {'pf': PF1, 'vf': '1'}),
+            ((vf0, 'io.sriovd1.VirtualFunction', 'SetPolicy', 'a{sv}t', 0, 1), {'pf': PF1, 'vf': '0'}),
+            ((pf, PF_IF, 'Forget'), {'pf': PF1}),
+            ((MGR, MGR_IF, 'Apply'), {}),
+        ]
+        for args, details in calls:
+            self.bus.call(*args, user=NOBODY)
+            self.assertEqual(self.details()[-1], ('io.sriovd.manage', details), args[2])
+
     def test_polkit_checks_capped_per_caller(self):
         """Checks waiting for polkit are capped per caller: past the cap a call is refused at once; the
         others are answered when polkit answers, and sriovd stays up."""
