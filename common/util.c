@@ -500,40 +500,78 @@ int remove_stale_temporary_files(const char *dir) {
         return n;
 }
 
+/* The length of the UTF-8 character at p, 0 when it is none (a stray byte, an overlong form, a
+ * surrogate, beyond Unicode); *ret_cp is the character. */
+static unsigned utf8_char(const unsigned char *p, unsigned *ret_cp) {
+        unsigned c = *p, len, cp;
+
+        if (c < 0x80) {
+                *ret_cp = c;
+                return 1;
+        }
+        if ((c & 0xe0) == 0xc0)
+                len = 2, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+                len = 3, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+                len = 4, cp = c & 0x07;
+        else
+                return 0;
+        for (unsigned i = 1; i < len; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return 0;
+        *ret_cp = cp;
+        return len;
+}
+
 bool string_is_safe(const char *s, size_t max) {
         size_t n = 0;
 
         if (!s)
                 return false;
         for (const unsigned char *p = (const unsigned char *) s; *p; n++) {
-                unsigned c = *p, len, cp;
+                unsigned cp, len = utf8_char(p, &cp);
 
-                if (n >= max)
+                if (n >= max || len == 0)
                         return false;
-                if (c < 0x80) {
-                        if (c < 0x20 || c == 0x7f)
-                                return false;
-                        p++;
-                        continue;
-                }
-                if ((c & 0xe0) == 0xc0)
-                        len = 2, cp = c & 0x1f;
-                else if ((c & 0xf0) == 0xe0)
-                        len = 3, cp = c & 0x0f;
-                else if ((c & 0xf8) == 0xf0)
-                        len = 4, cp = c & 0x07;
-                else
-                        return false;
-                for (unsigned i = 1; i < len; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-                /* overlong forms, surrogates, beyond Unicode, and the C1 controls */
-                if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-                    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+                /* the C0 and C1 controls and DEL */
+                if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
                         return false;
                 p += len;
         }
         return true;
+}
+
+bool utf8_is_valid(const char *s) {
+        unsigned cp, len;
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p += len)
+                if ((len = utf8_char(p, &cp)) == 0)
+                        return false;
+        return true;
+}
+
+char *utf8_escape_invalid(const char *s) {
+        char *out = malloc(strlen(s) * 4 + 1), *o = out;
+        unsigned cp, len;
+
+        if (!out)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p += len) {
+                len = utf8_char(p, &cp);
+                if (len == 0) {
+                        o += sprintf(o, "\\x%02x", *p);
+                        len = 1;
+                } else {
+                        memcpy(o, p, len);
+                        o += len;
+                }
+        }
+        *o = 0;
+        return out;
 }

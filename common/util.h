@@ -195,3 +195,8 @@ int remove_stale_temporary_files(const char *dir);
 /* Valid UTF-8 of at most max characters, without control characters (C0, DEL, C1): a string from
  * a caller that may end up in a log, a journal file or a message. */
 bool string_is_safe(const char *s, size_t max);
+/* Whether s is UTF-8, as D-Bus requires of every string. */
+bool utf8_is_valid(const char *s);
+/* s with every byte that is not part of a UTF-8 character written as \xNN (a name the kernel or a
+ * file system gave, for a bus message); NULL on ENOMEM. */
+char *utf8_escape_invalid(const char *s);

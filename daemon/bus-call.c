@@ -7,10 +7,27 @@ Manager *bus_current_manager(sd_bus *bus) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus));
 }
 
+/* s as D-Bus takes it: UTF-8, with what is not as \xNN (*buf holds that copy); s itself when valid. */
+static const char *utf8_or_escaped(const char *s, char **buf) {
+        if (!s || utf8_is_valid(s))
+                return s;
+        *buf = utf8_escape_invalid(s);
+        return *buf ?: "(a text that is not UTF-8)";
+}
+
+int bus_append_string(sd_bus_message *m, const char *s) {
+        _cleanup_free_ char *buf = NULL;
+
+        return sd_bus_message_append_basic(m, 's', utf8_or_escaped(strempty(s), &buf));
+}
+
 int bus_error_from_model(sd_bus_error *error, int r, const char *message) {
+        _cleanup_free_ char *buf = NULL;
+
         if (r == -ENOMEM)
                 return r;
-        return sd_bus_error_set(error, sriovd_error_name_from_errno(r), message ?: strerror(-r));
+        return sd_bus_error_set(error, sriovd_error_name_from_errno(r),
+                                utf8_or_escaped(message, &buf) ?: strerror(-r));
 }
 
 BusCall *bus_call_new(Manager *m, sd_bus_message *message) {
@@ -33,12 +50,14 @@ void bus_call_free(void *userdata) {
 }
 
 void bus_call_reply(BusCall *c, int error, const char *message) {
+        _cleanup_free_ char *buf = NULL;
+
         if (!c->message)
                 return;
         bus_flush_changes(c->manager);
         if (error < 0)
                 (void) sd_bus_reply_method_errorf(c->message, sriovd_error_name_from_errno(error), "%s",
-                                                  message ?: strerror(-error));
+                                                  utf8_or_escaped(message, &buf) ?: strerror(-error));
         else
                 (void) sd_bus_reply_method_return(c->message, NULL);
         c->message = sd_bus_message_unref(c->message);

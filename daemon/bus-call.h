@@ -26,5 +26,10 @@ Request *bus_request_new(Manager *m, sd_bus_message *message);
 /* Replies with the object paths of n objects, each found at path_offset in its object ("ao"). */
 int bus_reply_paths(sd_bus_message *message, void **objects, size_t n, size_t path_offset);
 
+/* Appends a string (NULL as ""): a name the kernel or a file system gave need not be UTF-8, which
+ * D-Bus requires (a property or a whole GetManagedObjects would fail), so bytes that are no UTF-8
+ * go as \xNN. Error messages of replies get the same. */
+int bus_append_string(sd_bus_message *m, const char *s);
+
 /* A refusal of the model (-errno with a message) as the method's error. */
 int bus_error_from_model(sd_bus_error *error, int r, const char *message);

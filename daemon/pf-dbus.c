@@ -14,7 +14,7 @@
                                        const char *property, sd_bus_message *reply, void *userdata, \
                                        sd_bus_error *error) {                                       \
                 PhysicalFunction *pf = userdata;                                                    \
-                return sd_bus_message_append_basic(reply, 's', strempty(expr));                     \
+                return bus_append_string(reply, expr);                                              \
         }
 
 DEFINE_PF_STRING_GETTER(address, pf->address);

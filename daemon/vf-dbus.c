@@ -11,7 +11,7 @@
                                        const char *property, sd_bus_message *reply, void *userdata, \
                                        sd_bus_error *error) {                                       \
                 VirtualFunction *vf = userdata;                                                     \
-                return sd_bus_message_append_basic(reply, 's', strempty(expr));                     \
+                return bus_append_string(reply, expr);                                              \
         }
 
 DEFINE_VF_STRING_GETTER(address, vf->address);

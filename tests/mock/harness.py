@@ -298,7 +298,7 @@ class FakeKernel:
 
     # --- plumbing ---
     def _write(self, path, content):
-        with open(path, 'w') as f:
+        with open(path, 'w', errors='surrogateescape') as f:
             f.write(content)
         if self.open_attrs and os.path.basename(path) in WATCHED:
             os.chmod(path, 0o666)
@@ -330,7 +330,7 @@ class FakeKernel:
                 seqnum = self.seqnum
         props.append(('SEQNUM', str(seqnum)))
         try:
-            with open(os.path.join(d, 'uevent')) as f:
+            with open(os.path.join(d, 'uevent'), errors='surrogateescape') as f:
                 for line in f.read().splitlines():
                     k, _, v = line.partition('=')
                     if k and k not in ('ACTION', 'DEVPATH', 'SUBSYSTEM', 'SEQNUM'):
@@ -347,7 +347,7 @@ class FakeKernel:
         carries too."""
         props, seqnum = self._uevent_props(syspath, action)
         msg = ('%s@%s' % (action, syspath[len('/sys'):])).encode() + b'\0' + \
-            b''.join(('%s=%s' % kv).encode() + b'\0' for kv in props)
+            b''.join(('%s=%s' % kv).encode(errors='surrogateescape') + b'\0' for kv in props)
         with self.sendlock:
             for listener in self._listeners(True):
                 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
@@ -382,7 +382,7 @@ class FakeKernel:
         full, which a daemon handling 1000 VF events hits. Blocking is what a large netlink receive
         buffer gives."""
         props, _ = self._uevent_props(syspath, action, seqnum)
-        body = b''.join(('%s=%s' % kv).encode() + b'\0' for kv in props)
+        body = b''.join(('%s=%s' % kv).encode(errors='surrogateescape') + b'\0' for kv in props)
         subsystem = props[2][1]
         header = struct.pack('=8s8I', b'libudev', socket.htonl(0xfeedcafe), 40, 40, len(body),
                              socket.htonl(murmur2(subsystem.encode())), 0, 0, 0)
@@ -1153,7 +1153,8 @@ class Daemon:
     def logtext(self):
         if not self.log.closed:
             self.log.flush()
-        with open(self.logpath) as f:
+        # a name of the kernel's in the log need not be UTF-8
+        with open(self.logpath, errors='backslashreplace') as f:
             return f.read()
 
 

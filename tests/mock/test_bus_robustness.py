@@ -233,5 +233,32 @@ class TestManagedObjects(LeaseTestCase):
         name, _ = self.call_error(pf1, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects')
         self.assertIn(name, CONTRACT)
 
+class TestNamesNotUtf8(LeaseTestCase):
+    def test_netdev_name_not_utf8(self):
+        """A network interface may be named with any bytes but '/', ':' and blanks; D-Bus takes only
+        UTF-8. A PF whose netdev name is not UTF-8: its Interface shows the stray byte as \\xNN,
+        GetManagedObjects and sriovctl status still work (for every PF), and a call whose refusal
+        names the interface gets that refusal, not a lost reply."""
+        self.k.add_pf(PF2, total=4, uevent=False)
+        d = self.setup_pf(2, addr=PF1, ifname='en\udcffx')
+        self.assertEqual(self.bus.get(self.pf_path(PF1), PF_IF, 'Interface'), 'en\\xffx')
+        r = self.bus.busctl('--json=short', 'call', 'io.sriovd', MGR, 'org.freedesktop.DBus.ObjectManager',
+                            'GetManagedObjects', check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        objects = json.loads(r.stdout)['data'][0]
+        self.assertEqual(objects[self.pf_path(PF1)][PF_IF]['Interface']['data'], 'en\\xffx')
+        self.assertIn(self.pf_path(PF2), objects)
+        r = harness.sriovctl(self.bus, 'status')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(PF1, r.stdout)
+        self.assertIn(PF2, r.stdout)
+        # the mock kernel has no such netdev to take VF settings: the refusal names it
+        name, msg = self.call_error(self.pf_path(PF1), PF_IF, 'SetVirtualFunctionPolicy', 'ua{sv}t', 0,
+                                    {'Trust': True}, 1)
+        self.assertTrue(name.startswith('io.sriovd1.Error.'), (name, msg))
+        self.assertIn('en\\xffx', msg)
+        self.assertTrue(d.alive())
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)

@@ -135,9 +135,9 @@ class LeaseTestCase(harness.MockTestCase):
         d.stop()
         return self.start(state_dir=d.state_dir, runtime_dir=d.runtime_dir, config_dirs=d.config_dirs)
 
-    def setup_pf(self, numvfs=2, addr=PF1, total=4):
+    def setup_pf(self, numvfs=2, addr=PF1, total=4, ifname=None):
         """A PF with numvfs VFs from a file, sriovd running, the VFs enforced and bound to igbvf."""
-        self.k.add_pf(addr, total=total, uevent=False)
+        self.k.add_pf(addr, total=total, uevent=False, ifname=ifname)
         write_pf_conf(self.etc, '10-%s.conf' % addr.replace(':', '-'), {'PciAddress': addr}, numvfs)
         d = self.start() if not self.daemons else self.daemons[-1]
         wait_for(lambda: self.bus.get(self.pf_path(addr), PF_IF, 'State') == 'enforced' and

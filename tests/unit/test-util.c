@@ -285,6 +285,33 @@ START_TEST(test_read_full_file) {
 }
 END_TEST
 
+/* What the bus gets of a name that is not UTF-8 (a netdev may be called anything but '/', ':' and
+ * blanks): the bytes that are no character as \xNN, the characters as they are. */
+START_TEST(test_utf8_escape_invalid) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                {"", ""},
+                {"enp1s0", "enp1s0"},
+                {"名前ü\t", "名前ü\t"},
+                {"en\xffx", "en\\xffx"},
+                {"\xc0\xaf", "\\xc0\\xaf"},
+                {"\xed\xa0\x80", "\\xed\\xa0\\x80"},
+                {"a\xe4\xb8", "a\\xe4\\xb8"},
+                {"\xe4\xb8\xad\x80", "中\\x80"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *e = utf8_escape_invalid(cases[i].in);
+
+                ck_assert_str_eq(e, cases[i].out);
+                ck_assert(utf8_is_valid(e));
+                ck_assert(utf8_is_valid(cases[i].in) == streq(cases[i].in, cases[i].out));
+                free(e);
+        }
+}
+END_TEST
+
 START_TEST(test_strextend_sep) {
         _cleanup_free_ char *s = NULL, *t = NULL;
 
@@ -316,6 +343,7 @@ static Suite *util_suite(void) {
         tcase_add_test(tc, test_strstrip_path_join);
         tcase_add_test(tc, test_readlink_value);
         tcase_add_test(tc, test_strextend_sep);
+        tcase_add_test(tc, test_utf8_escape_invalid);
         tcase_add_test(tc, test_read_full_file);
         suite_add_tcase(s, tc);
         return s;
