@@ -21,11 +21,12 @@ static int flush_handler(sd_event_source *s, void *userdata) {
 }
 
 /* Runs before sd-bus' own exit handler closes the connection: the calls still waiting hear that
- * sriovd is stopping, those waiting for the diagnostics helper too. */
+ * sriovd is stopping, those waiting for polkit or the diagnostics helper too. */
 static int exit_handler(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
 
         manager_stop(m);
+        manager_stop_auth_queries(m);
         m->diagnostics = diagnostics_free(m->diagnostics);
         bus_flush_changes(userdata);
         return 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-errors.h"
 #include "log.h"
 #include "polkit.h"
 
@@ -39,6 +40,14 @@ static void manager_drop_query(Manager *m, AuthQuery *q) {
                         break;
                 }
         auth_query_free(q);
+}
+
+void manager_stop_auth_queries(Manager *m) {
+        /* as a call waiting for the kernel does, rather than a NoReply from the bus when sriovd is gone */
+        for (size_t i = 0; i < m->n_auth_queries; i++)
+                (void) sd_bus_reply_method_errorf(m->auth_queries[i]->request, SRIOVD_ERROR_FAILED,
+                                                  "sriovd is stopping");
+        manager_free_auth_queries(m);
 }
 
 void manager_free_auth_queries(Manager *m) {

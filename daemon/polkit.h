@@ -26,5 +26,8 @@
 int manager_authorize(Manager *m, sd_bus_message *message, const char *action, char **details,
                       sd_bus_error *error);
 void manager_free_auth_queries(Manager *m);
+/* sriovd stops: the calls waiting for polkit (or to come back with its answer) fail with "sriovd is
+ * stopping", and their checks go. */
+void manager_stop_auth_queries(Manager *m);
 /* The sender's effective user. */
 int bus_sender_uid(sd_bus_message *message, uid_t *ret);

@@ -313,6 +313,28 @@ class TestReleaseAuthorization(LeaseTestCase):
             self.bus.call(*args, user=NOBODY)
             self.assertEqual(self.details()[-1], ('io.sriovd.manage', details), args[2])
 
+    def test_stop_while_polkit_decides(self):
+        """sriovd stopped while a call waits for polkit's answer: the caller hears that sriovd is
+        stopping (as a call waiting for the kernel does), not a NoReply from the bus; nothing
+        changed, and sriovd exits cleanly."""
+        d = self.setup_pf(2)
+        polkit = ('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority', 'org.freedesktop.DBus.Mock')
+        self.bus.busctl('call', *polkit, 'SimulateHang', 'b', 'true')
+        writes = len(self.k.writes(attr=None))
+        p = subprocess.Popen(['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+                              PYTHON, '-c', CALL, self.bus.address, self.pf_path(PF1), PF_IF, 'SetNumVFs', 'ut',
+                              '[1, 0]'], env=self.bus.env(), stdout=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        wait_for(lambda: json.loads(self.bus.busctl('--json=short', 'call', *polkit, 'HaveHangingCalls').stdout)
+                 ['data'][0], what='the check waiting in polkit')
+        d.proc.terminate()
+        self.assertEqual(d.proc.wait(20), 0, d.logtext())
+        res = json.loads(p.communicate(timeout=30)[0])
+        self.assertEqual(res.get('error'), 'io.sriovd1.Error.Failed', res)
+        self.assertIn('sriovd is stopping', res['message'])
+        self.assertEqual(self.k.numvfs(PF1), 2)
+        self.assertEqual(len(self.k.writes(attr=None)), writes)
+
     def test_polkit_checks_capped_per_caller(self):
         """Checks waiting for polkit are capped per caller: past the cap a call is refused at once; the
         others are answered when polkit answers, and sriovd stays up."""
