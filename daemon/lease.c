@@ -431,6 +431,7 @@ static Lease *lease_salvage(LeaseTable *t, Lease *l, const JournalParse *jp) {
                 return lease_free(s);
         memcpy(s->pf_address, l->pf_address, sizeof s->pf_address);
         s->vf_index = l->vf_index;
+        s->salvaged = true;
         for (PolicyKey k = 0; k < _POLICY_KEY_MAX; k++)
                 if (POLICY_HAS(&l->saved, k) && !(jp->saved_bad & (UINT32_C(1) << k)))
                         policy_copy_key(&s->saved, &l->saved, k);
@@ -516,6 +517,20 @@ int lease_journal_parse_text(LeaseTable *t, const char *text, const char *expect
         return 0;
 }
 
+/* A journal that cannot be used goes aside under a name of its own, for whoever wants to look. */
+static void journal_move_aside(LeaseTable *t, const char *path, const char *why, bool salvaged) {
+        _cleanup_free_ char *aside = NULL;
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        (void) asprintf_safe(&aside, "%s.corrupt-%" PRIu64, path,
+                             (uint64_t) (ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000ULL));
+        log_error("Failed to read lease journal %s (%s), moved aside to %s%s", path, why, strempty(aside),
+                  salvaged ? "; restoring its VF from what it recorded" : "");
+        if (aside && rename(path, aside) >= 0)
+                (void) fsync_directory(t->dir);
+}
+
 int lease_journal_load(LeaseTable *t, void (*found)(Lease *l, bool corrupt, void *userdata),
                        void *userdata) {
         struct dirent *de;
@@ -532,7 +547,7 @@ int lease_journal_load(LeaseTable *t, void (*found)(Lease *l, bool corrupt, void
                 return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", t->dir);
         while ((de = readdir(d))) {
                 _cleanup_free_ char *path = NULL, *error = NULL, *text = NULL, *id = NULL;
-                Lease *l = NULL;
+                Lease *l = NULL, *other;
                 size_t len = strlen(de->d_name);
 
                 if (len <= strlen(LEASE_SUFFIX) ||
@@ -546,22 +561,24 @@ int lease_journal_load(LeaseTable *t, void (*found)(Lease *l, bool corrupt, void
                 if (r >= 0)
                         r = lease_journal_parse_text(t, text, id, &l, &error);
                 if (r < 0) {
-                        _cleanup_free_ char *aside = NULL;
-                        struct timespec ts;
-
-                        (void) clock_gettime(CLOCK_REALTIME, &ts);
-                        (void) asprintf_safe(&aside, "%s.corrupt-%" PRIu64, path,
-                                             (uint64_t) (ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000ULL));
-                        log_error("Failed to read lease journal %s (%s), moved aside to %s%s", path,
-                                  error ?: strerror(-r), strempty(aside),
-                                  l ? "; restoring its VF from what it recorded" : "");
-                        if (aside && rename(path, aside) >= 0)
-                                (void) fsync_directory(t->dir);
+                        journal_move_aside(t, path, error ?: strerror(-r), l);
                         if (l)
                                 found(l, true, userdata);
                         continue;
                 }
                 if (lease_table_find(t, l->id)) {
+                        lease_free(l);
+                        continue;
+                }
+                /* one VF, one holder: a second journal for a VF (never written by sriovd) is neither
+                 * kept nor restored, which would undo the first lease's options under its holder */
+                other = lease_table_find_for_vf(t, l->pf_address, l->vf_index);
+                if (other && !other->salvaged) {
+                        _cleanup_free_ char *why = NULL;
+
+                        (void) asprintf_safe(&why, "VF %u of %s is held by lease %s already", l->vf_index,
+                                             l->pf_address, other->id);
+                        journal_move_aside(t, path, strempty(why), false);
                         lease_free(l);
                         continue;
                 }

@@ -27,6 +27,7 @@ typedef struct Lease {
         bool persistent;
         uint64_t created_at; /* µs, CLOCK_REALTIME */
         bool applied; /* the journal says the options were applied */
+        bool salvaged; /* what a journal that did not parse still told: only to restore its VF */
 
         VfPolicy saved; /* the VF before the lease: the keys the options change */
         VfPolicy options; /* in force for the lease's lifetime */

@@ -126,6 +126,30 @@ class TestLeaseHardening(LeaseTestCase):
         self.assertEqual(self.lease_files(d), [])
         self.assertIn('is not the file\'s name', d.logtext())
 
+    def test_two_journals_for_one_vf(self):
+        """Two journals naming the same VF (sriovd never writes that; a state directory edited or
+        restored from elsewhere does): one lease holds the VF, the other journal is moved aside and
+        not restored (which would undo the first lease's options under its holder)."""
+        d = self.setup_pf(2)
+        self.k.bind_vf(self.vf_addr(0), 'vfio-pci')
+        restart = self.stopped(d)
+        for i in (ID1, ID2):
+            self.write_journal(d, i + '.lease',
+                               '[Lease]\nId=%s\nPhysicalFunction=%s\nVirtualFunction=0\nConsumer=vm-%s\nOwner=\n'
+                               'Persistent=yes\nCreatedAt=1\nApplied=yes\n\n[Saved]\nDriver=\n\n[Options]\n'
+                               'Driver=vfio-pci\n' % (i, PF1, i[:4]))
+        writes = len(self.k.writes(attr=None))
+        d = restart()
+        wait_for(lambda: len(glob.glob(os.path.join(self.lease_dir(d), '*.lease.corrupt-*'))) == 1,
+                 what='one journal moved aside')
+        leases = self.leases()
+        self.assertEqual(len(leases), 1, leases)
+        self.assertEqual(len(self.lease_files(d)), 1)
+        self.assertEqual(self.bus.get(self.vf_paths(PF1)[0], 'io.sriovd1.VirtualFunction', 'Lease'), leases[0])
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'vfio-pci', 'the kept lease\'s VF restored')
+        self.assertEqual([w['path'] for w in self.k.writes(attr=None)[writes:] if self.vf_addr(0) in w['path']], [])
+        self.assertIn('is held by lease', d.logtext())
+
     def test_lease_ends_when_its_vf_is_destroyed_while_applied(self):
         """A request racing a forced count change: the VF is destroyed before the lease's options are in
         force. The caller gets an error, and no lease, journal or reservation stays behind; the VF
