@@ -87,6 +87,7 @@ static int method_release(sd_bus_message *message, void *userdata, sd_bus_error 
 
 /* Reads the options a{sv}: Consumer, Persistent and policy keys. */
 static int read_lease_options(sd_bus_message *message, LeaseRequest *req, sd_bus_error *error) {
+        bool have_consumer = false, have_persistent = false;
         int r;
 
         r = sd_bus_message_enter_container(message, 'a', "{sv}");
@@ -98,13 +99,20 @@ static int read_lease_options(sd_bus_message *message, LeaseRequest *req, sd_bus
                 r = sd_bus_message_read(message, "s", &key);
                 if (r < 0)
                         return r;
+                /* as a policy key given twice: which one would the caller mean? */
+                if ((streq(key, "Consumer") && have_consumer) ||
+                    (streq(key, "Persistent") && have_persistent))
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
+                                                 "Option %s given twice", key);
                 if (streq(key, "Consumer")) {
+                        have_consumer = true;
                         r = sd_bus_message_read(message, "v", "s", &req->consumer);
                         if (r < 0)
                                 return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
                                                          "Option Consumer expects type s");
                 } else if (streq(key, "Persistent")) {
                         int b;
+                        have_persistent = true;
                         r = sd_bus_message_read(message, "v", "b", &b);
                         if (r < 0)
                                 return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,

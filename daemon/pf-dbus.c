@@ -159,6 +159,7 @@ static int method_set_num_vfs(sd_bus_message *message, void *userdata, sd_bus_er
 static int method_set_num_vfs_with_options(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         PhysicalFunction *pf = userdata;
         uint64_t flags, wait_usec = PF_SETTINGS_WAIT_UNSET;
+        bool have_wait = false;
         uint32_t count;
         int r;
 
@@ -181,6 +182,10 @@ static int method_set_num_vfs_with_options(sd_bus_message *message, void *userda
                 if (!streq(key, SRIOVD_OPTION_WAIT_USEC))
                         return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT, "Unknown option '%s'",
                                                  key);
+                if (have_wait)
+                        return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,
+                                                 "Option " SRIOVD_OPTION_WAIT_USEC " given twice");
+                have_wait = true;
                 r = sd_bus_message_read(message, "v", "t", &wait_usec);
                 if (r < 0)
                         return sd_bus_error_setf(error, SRIOVD_ERROR_INVALID_ARGUMENT,

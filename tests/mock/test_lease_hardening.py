@@ -79,6 +79,28 @@ class TestLeaseHardening(LeaseTestCase):
         self.assertEqual(self.leases(), [lease])
         self.assertEqual(self.lease_props(lease)['Consumer'], 'vm-ünïcode-名前')
 
+    def test_option_given_twice_refused(self):
+        """An option given twice in one a{sv} (D-Bus allows it; busctl sends it) is refused with
+        InvalidArgument naming it, as a policy key given twice is: which one would the caller mean?
+        Nothing is leased or changed."""
+        d = self.setup_pf(2)
+        writes = len(self.k.writes(attr=None))
+        for args in (['Consumer', 's', 'a', 'Consumer', 's', 'b'],
+                     ['Persistent', 'b', 'true', 'Persistent', 'b', 'false'],
+                     ['VLANId', 'q', '1', 'VLANId', 'q', '2']):
+            r = self.bus.busctl('call', 'io.sriovd', MGR, MGR_IF, 'RequestVirtualFunction', 'sa{sv}', PF1, 2,
+                                *args, check=False)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn('%s given twice' % args[0], r.stderr)
+        r = self.bus.busctl('call', 'io.sriovd', self.pf_path(PF1), PF_IF, 'SetNumVFsWithOptions', 'uta{sv}',
+                            1, 4, 2, 'WaitUSec', 't', 1000000, 'WaitUSec', 't', 2000000, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('WaitUSec given twice', r.stderr)
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(self.lease_files(d), [])
+        self.assertEqual(self.k.numvfs(PF1), 2)
+        self.assertEqual(len(self.k.writes(attr=None)), writes, 'a refused call changes nothing')
+
     def test_journal_with_the_injection_refused(self):
         """A journal as the injection made it (keys twice, a section twice, [Lease] again): refused as
         a whole, kept aside, and neither VF it names is touched."""
