@@ -133,9 +133,17 @@ static int diagnostics_reply_checks(sd_bus_message *call, const DiagnosticsCheck
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "(sssss)");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(reply, "(sssss)", checks[i].check, checks[i].device,
-                                          checks[i].status, checks[i].summary, checks[i].fix);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const char *fields[] = {checks[i].check, checks[i].device, checks[i].status,
+                                        checks[i].summary, checks[i].fix};
+
+                /* a summary may quote a file name, which need not be UTF-8 */
+                r = sd_bus_message_open_container(reply, 'r', "sssss");
+                for (size_t k = 0; r >= 0 && k < ELEMENTSOF(fields); k++)
+                        r = bus_append_string(reply, fields[k]);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -154,7 +162,6 @@ static void diagnostics_done(int error, const DiagnosticsCheck *checks, size_t n
                 r = diagnostics_reply_checks(call, checks, n);
                 if (r >= 0)
                         return;
-                /* sd-bus takes only UTF-8 strings: a file name the checks quote may be none */
                 log_warning_errno(r, "Failed to send the diagnostics: %m");
         }
         if (r == -ECANCELED)

@@ -132,6 +132,17 @@ class TestHelperFailures(DiagnosticsTestCase):
         self.assertIn('no valid records', self.call_error())
         self.assert_serving()
 
+    def test_file_name_not_utf8(self):
+        """A check that quotes a file name which is not UTF-8 (a NetworkManager profile may be named
+        with any bytes): the records still come, the stray byte as \\xNN, not a failed call."""
+        helper = self.helper('latin1', 'printf "conflict\\0\\0warn\\0profile /etc/NM/caf\\351\\0remove it\\0'
+                                       'iommu\\0\\0ok\\0on\\0\\0"\n')
+        self.start(env={'SRIOVD_DOCTOR_HELPER': helper})
+        checks = self.run_diagnostics()
+        self.assertEqual(checks, [['conflict', '', 'warn', 'profile /etc/NM/caf\\xe9', 'remove it'],
+                                  ['iommu', '', 'ok', 'on', '']])
+        self.assert_serving()
+
     def test_unterminated_output(self):
         helper = self.helper('short', 'printf "iommu\\0\\0ok\\0s"\n')
         self.start(env={'SRIOVD_DOCTOR_HELPER': helper})
