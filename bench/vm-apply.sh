@@ -16,8 +16,10 @@
 # (the kernel's hotplug, the same for any method; its "bind" uevent, at the end of igb's probe), and
 # enforced (7 VFs, each bound to igbvf, its MAC and VLAN on the PF's side). Then, with sriovd stopped, the kernel's own time to create the 7 VFs on
 # that PF (one write of sriov_numvfs, autoprobe on: the VF drivers probe inside it), then the PF is
-# unplugged. Prints "B2 ROUND BOUND ENFORCED KERNEL" (seconds). Enforced is timed when every VF is
-# bound; the MACs and VLANs on the PF's side are checked right after (see bound_done below).
+# unplugged. Then the kernel's own time at hotplug: the PF hot-added again, sriovd stopped, the same
+# write made as soon as the kernel's bind uevent arrives. Prints "B2 ROUND BOUND ENFORCED KERNEL
+# KERNEL-AT-HOTPLUG" (seconds). Enforced is timed when every VF is bound; the MACs and VLANs on the
+# PF's side are checked right after (see bound_done below).
 # BENCH_ONLY=B1 or B2 runs one part; BENCH_METHODS picks B1's methods (default "hand udevd
 # sriovd_method"); BENCH_B2_SRIOVD="OLD NEW" alternates B2's rounds between two sriovd binaries.
 . "$VM_LIB"
@@ -182,20 +184,27 @@ third_side_done() {
 
 # The kernel's "bind" uevent of PF, the end of its driver's probe, received as any program (sriovd
 # too) can receive it: the time ($EPOCHREALTIME's clock) goes to FILE. sysfs has the PF's driver link
-# from the start of the probe, which on the emulated igb takes a second or more.
-kernel_bind_listen() { # PF FILE
+# from the start of the probe, which on the emulated igb takes a second or more. With COUNT, the
+# listener then writes it to the PF's sriov_numvfs and adds the time the write returned.
+kernel_bind_listen() { # PF FILE [COUNT]
         rm -f "$2" "$2.ready"
         perl -MSocket -MTime::HiRes=time -e '
-                my ($dev, $out) = @ARGV;
+                my ($dev, $out, $count) = @ARGV;
                 socket(my $s, 16, SOCK_DGRAM, 15) or die "socket: $!";     # AF_NETLINK, NETLINK_KOBJECT_UEVENT
                 bind($s, pack("S S L L", 16, 0, 0, 1)) or die "bind: $!";  # group 1: the kernel
                 open(my $r, ">", "$out.ready") and close($r);
                 while (defined(recv($s, my $buf, 65536, 0))) {
                         next unless $buf =~ m{^bind\@/devices/\S*/\Q$dev\E\0};
                         my $t = time;
-                        open(my $f, ">", $out) or die; printf $f "%.6f\n", $t; close($f);
+                        my $line = sprintf("%.6f", $t);
+                        if (defined $count) {
+                                open(my $w, ">", "/sys/bus/pci/devices/$dev/sriov_numvfs") or die "open: $!";
+                                syswrite($w, "$count\n") or die "write: $!";
+                                $line .= sprintf(" %.6f", time);
+                        }
+                        open(my $f, ">", $out) or die; print $f "$line\n"; close($f);
                         exit 0;
-                }' "$1" "$2" </dev/null &
+                }' "$@" </dev/null &
         vm_track_pid $!
         wait_until 30 "the kernel uevent listener" test -e "$2.ready"
 }
@@ -240,7 +249,17 @@ for ((round = 1; round <= B2_ROUNDS; round++)); do
         k1=$EPOCHREALTIME
         [ "$(vf_netdev_count "$third")" = $N ] || fail "B2 round $round: the kernel's own VFs have no netdevs"
         echo 0 >"/sys/bus/pci/devices/$third/sriov_numvfs"
-        echo "B2 $round $(awk "BEGIN { print $bound - $start, $enforced - $start, $k1 - $k0 }")"
         vm_hotplug_del "$third"
+
+        # The kernel's own time on a PF just hot-added, as sriovd meets it (udevd still at work on
+        # the new PF and its netdev): sriovd stopped, the write made from the kernel's bind uevent.
+        kernel_bind_listen "$third" /run/b2-kbind $N
+        [ "$(vm_hotplug_add)" = "$third" ] || fail "B2 round $round: the second hot-add is not $third"
+        wait_until 60 "the write of sriov_numvfs from $third's bind" test -s /run/b2-kbind
+        read -r h0 h1 </run/b2-kbind
+        bound_done "$third" $N || fail "B2 round $round: the kernel's own VFs on the hot-added PF are not bound"
+        echo 0 >"/sys/bus/pci/devices/$third/sriov_numvfs"
+        vm_hotplug_del "$third"
+        echo "B2 $round $(awk "BEGIN { print $bound - $start, $enforced - $start, $k1 - $k0, $h1 - $h0 }")"
 done
 rm -f /etc/sriovd/pf.d/*.conf
