@@ -51,7 +51,13 @@ int pf_reconcile_init(PhysicalFunction *pf) {
         pf->reconcile = calloc(1, sizeof *pf->reconcile);
         if (!pf->reconcile)
                 return -ENOMEM;
-        pf->reconcile->autoprobe_saved = -1;
+        /* a previous sriovd closed it and was stopped before it could put it back */
+        pf->reconcile->autoprobe_saved = pf->reconcile->autoprobe_recorded = pf_load_saved_autoprobe(pf);
+        if (pf->reconcile->autoprobe_saved >= 0)
+                log_pf(LOG_INFO, 0, pf,
+                       "sriov_drivers_autoprobe of %s was %i before a VF named its driver, "
+                       "it goes back to that once none does",
+                       pf->address, pf->reconcile->autoprobe_saved);
         return 0;
 }
 
@@ -309,6 +315,28 @@ static void job_set_pf_state(PhysicalFunction *pf, int count_error, const char *
                 pf_set_state(pf, PF_STATE_ENFORCED, NULL);
 }
 
+/* The runtime directory says what autoprobe_saved says, so that the next sriovd puts it back too. */
+static void autoprobe_record(PhysicalFunction *pf, int value) {
+        PfReconcile *rc = pf->reconcile;
+        int r;
+
+        if (rc->autoprobe_recorded == value)
+                return;
+        r = pf_save_autoprobe(pf, value);
+        if (r == -ENOENT && !pf->host->runtime_store)
+                return;
+        if (r < 0) {
+                /* tried again with the next change */
+                rc->autoprobe_recorded = -2;
+                log_pf(LOG_WARNING, r, pf,
+                       "Failed to record sriov_drivers_autoprobe of %s in the runtime directory, "
+                       "a restart of sriovd would not put it back, ignoring: %m",
+                       pf->address);
+                return;
+        }
+        rc->autoprobe_recorded = value;
+}
+
 /* Remembers what sriov_drivers_autoprobe was when a job first closed it for a VF's named driver, and
  * forgets it once a job without one has put it back (or the configuration says what it is). */
 static void job_autoprobe_outcome(PhysicalFunction *pf, const ConvergeWork *w) {
@@ -319,6 +347,7 @@ static void job_autoprobe_outcome(PhysicalFunction *pf, const ConvergeWork *w) {
                         rc->autoprobe_saved = w->autoprobe_found;
         } else if (pf_desired_autoprobe(pf) >= 0 || pf->drivers_autoprobe == (rc->autoprobe_saved > 0))
                 rc->autoprobe_saved = -1;
+        autoprobe_record(pf, rc->autoprobe_saved);
 }
 
 static void job_done(Job *j) {
@@ -491,11 +520,14 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         w->autoprobe = -1;
         if (apply) {
                 w->autoprobe = pf_desired_autoprobe(pf);
-                /* a VF meant for another driver must not meet its netdev driver when it is created */
-                if (any_driver)
+                /* a VF meant for another driver must not meet its netdev driver when it is created;
+                 * what it was is on disk before the job closes it, for a sriovd killed meanwhile */
+                if (any_driver) {
                         w->autoprobe = 0;
-                /* none does any more (a vfio-pci lease ended): what was there before goes back */
-                else if (w->autoprobe < 0)
+                        if (pf->reconcile->autoprobe_saved < 0 && pf->drivers_autoprobe)
+                                autoprobe_record(pf, 1);
+                } else if (w->autoprobe < 0)
+                        /* none does any more (a vfio-pci lease ended): what was there before goes back */
                         w->autoprobe = pf->reconcile->autoprobe_saved;
                 w->driver_named = any_driver;
         }

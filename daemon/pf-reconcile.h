@@ -35,6 +35,8 @@ struct PfReconcile {
         char *stuck; /* the kernel call that did not return in time, while the job still runs */
         int autoprobe_saved; /* sriov_drivers_autoprobe before a job closed it because a VF names its
                               * driver (a vfio-pci lease): put back once none does; -1: nothing to */
+        int autoprobe_recorded; /* what the runtime directory holds of it: -1 nothing, -2 not known (a
+                                 * write failed) */
 };
 
 int pf_reconcile_init(PhysicalFunction *pf);

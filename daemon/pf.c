@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <time.h>
@@ -268,6 +269,73 @@ int pf_forced_count(PhysicalFunction *pf) {
             count > INT_MAX)
                 return -1;
         return (int) count;
+}
+
+static char *saved_autoprobe_name(PhysicalFunction *pf) {
+        return strjoin("autoprobe-", pf->address);
+}
+
+int pf_save_autoprobe(PhysicalFunction *pf, int value) {
+        _cleanup_free_ char *name = saved_autoprobe_name(pf);
+        int r;
+
+        if (!pf->host->runtime_store)
+                return -ENOENT;
+        if (!name)
+                return -ENOMEM;
+        if (value >= 0)
+                return write_file_atomic(pf->host->runtime_store->dir, name, value ? "1\n" : "0\n");
+        r = unlink_durable(pf->host->runtime_store->dir, name);
+        return r == -ENOENT ? 0 : r;
+}
+
+int pf_load_saved_autoprobe(PhysicalFunction *pf) {
+        _cleanup_free_ char *name = saved_autoprobe_name(pf), *path = NULL, *text = NULL, *what = NULL,
+                            *aside = NULL;
+        struct timespec ts;
+        uint64_t now;
+        size_t size = 0;
+        int r;
+
+        if (!pf->host->runtime_store)
+                return -1;
+        if (!name || !(path = path_join(pf->host->runtime_store->dir, name)))
+                return log_oom(), -1;
+        r = read_full_file(path, SAVED_AUTOPROBE_MAX, &text, &size);
+        if (r == -ENOENT)
+                return -1;
+        if (r >= 0) {
+                bool text_only = strlen(text) == size; /* no NUL inside */
+                const char *v = strstrip(text);
+
+                if (text_only && (streq(v, "0") || streq(v, "1")))
+                        return v[0] == '1';
+                if (text_only && string_is_safe(v, SAVED_AUTOPROBE_MAX))
+                        r = asprintf_safe(&what, "\"%s\" is not 0 or 1", v);
+                else
+                        r = asprintf_safe(&what, "%zu bytes that are not 0 or 1", size);
+        } else
+                r = read_full_file_strerror(path, r, SAVED_AUTOPROBE_MAX, &what);
+        if (r < 0)
+                return log_oom(), -1;
+
+        /* not what sriovd writes: put back nothing rather than a guess, and keep the file for the admin
+         * under a name the next record does not overwrite */
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        now = (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / UINT64_C(1000);
+        if (asprintf_safe(&aside, "%s.corrupt-%" PRIu64, path, now) < 0)
+                return log_oom(), -1;
+        if (rename(path, aside) < 0)
+                log_pf(LOG_ERR, errno, pf,
+                       "Ignoring %s: %s; failed to move it aside: %m; "
+                       "sriov_drivers_autoprobe of %s stays as the kernel has it",
+                       path, what, pf->address);
+        else
+                log_pf(LOG_ERR, 0, pf,
+                       "Ignoring %s: %s; moved aside to %s; "
+                       "sriov_drivers_autoprobe of %s stays as the kernel has it",
+                       path, what, aside, pf->address);
+        return -1;
 }
 
 void pf_set_config(PhysicalFunction *pf, const PfConfig *config, char *config_error) {

@@ -5,6 +5,7 @@ bus; clients are separate processes (python3-dbus, sriovctl, busctl), so that a 
 is a real peer disconnecting; polkit is python-dbusmock's polkitd template on the same bus."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -315,6 +316,156 @@ class TestLease(LeaseTestCase):
         r = harness.sriovctl(self.bus, 'release', lease)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(ap(), '1')
+
+    def autoprobe(self, pf=PF1):
+        return self.k.attr(self.k.pfs[pf].devpath, 'sriov_drivers_autoprobe').strip()
+
+    def autoprobe_record(self, d, pf=PF1):
+        """The runtime directory's record of what autoprobe was before sriovd closed it, or None."""
+        try:
+            with open(os.path.join(d.runtime_dir, 'state', 'autoprobe-' + pf)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def test_vfio_lease_autoprobe_back_after_restart(self):
+        """The autoprobe a vfio-pci lease closed comes back at its release after a restart of sriovd
+        in between: what it was is kept in the runtime directory, not only in memory."""
+        d = self.setup_pf(2)
+        self.assertEqual(self.autoprobe(), '1')
+        self.assertIsNone(self.autoprobe_record(d))
+        lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+        self.assertEqual(self.autoprobe(), '0')
+        self.assertEqual(self.autoprobe_record(d), '1\n', 'what autoprobe was, recorded')
+
+        d = self.restart(d)
+        wait_for(lambda: self.leases() == [lease], what='the persistent lease back after a restart')
+        wait_for(lambda: self.bus.get(self.pf_path(PF1), PF_IF, 'State') == 'enforced', what='PF enforced')
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'vfio-pci', 'the lease stays applied')
+        self.assertEqual(self.autoprobe(), '0', 'autoprobe stays closed while the lease holds the VF')
+        r = harness.sriovctl(self.bus, 'release', lease)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf')
+        self.assertEqual(self.autoprobe(), '1', 'sriov_drivers_autoprobe left at 0 by a release after a restart')
+        wait_for(lambda: self.bus.get(self.pf_path(PF1), PF_IF, 'DriversAutoprobe') is True,
+                 what='DriversAutoprobe true on the bus')
+        self.assertIsNone(self.autoprobe_record(d), 'the record goes once autoprobe is back')
+        # and the next sriovd has nothing to put back
+        d = self.restart(d)
+        wait_for(lambda: self.bus.get(self.pf_path(PF1), PF_IF, 'State') == 'enforced', what='PF enforced')
+        self.assertEqual(self.autoprobe(), '1')
+        self.assertNotIn('autoprobe-', d.logtext().split('=== starting')[-1])
+
+    def test_vfio_lease_autoprobe_back_after_crash(self):
+        """sriovd killed once its job has closed autoprobe for a lease's vfio-pci, before the job
+        ends: the record was written before the job, and the next sriovd, restoring the VF from the
+        half-applied lease, opens autoprobe again."""
+        d = self.setup_pf(2)
+        vf0 = self.k.vfs[self.vf_addr(0)]
+        entered, proceed = threading.Event(), threading.Event()
+        store_override = self.k.store_override
+
+        def blocking_override(dev, value):
+            if dev is vf0 and value.strip() == 'vfio-pci':
+                entered.set()
+                proceed.wait(30)
+            return store_override(dev, value)
+        self.k.store_override = blocking_override
+        c = Client(self.bus, PF1, ['Consumer=crash', 'Persistent=true', 'Driver=vfio-pci'])
+        self.procs.append(c.proc)
+        try:
+            self.assertTrue(entered.wait(20), 'sriovd never wrote driver_override for the lease')
+            self.assertEqual(self.autoprobe(), '0', 'autoprobe closed before the VF is bound')
+            d.proc.kill()
+            d.proc.wait()
+        finally:
+            proceed.set()
+            self.k.store_override = store_override
+        self.daemons.remove(d)
+        d.stop()
+        c.read_result()
+        c.leave()
+
+        d = self.restart(d)
+        wait_for(lambda: self.leases() == [], what='the half-applied lease dropped')
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf', 'VF 0 restored to igbvf')
+        # the restore's job is done; one more apply to the end, so that no probe has autoprobe opened
+        self.bus.call(MGR, MGR_IF, 'Apply')
+        self.assertEqual(self.autoprobe(), '1', 'sriov_drivers_autoprobe left at 0 after the crash')
+        self.assertIsNone(self.autoprobe_record(d), 'the record goes once autoprobe is back')
+
+    def test_vfio_lease_autoprobe_configured_wins_after_restart(self):
+        """DriversAutoprobe= in the PF's file wins over what was recorded before a lease closed
+        autoprobe, also when the file says it only after a restart during the lease."""
+        d = self.setup_pf(2)
+        lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+        self.assertEqual(self.autoprobe(), '0')
+        self.assertEqual(self.autoprobe_record(d), '1\n')
+        d.stop()
+        write_pf_conf(self.etc, '10-%s.conf' % PF1.replace(':', '-'), {'PciAddress': PF1}, 2,
+                      extra='DriversAutoprobe=no\n')
+        d = self.start(state_dir=d.state_dir, runtime_dir=d.runtime_dir, config_dirs=d.config_dirs)
+        wait_for(lambda: self.leases() == [lease], what='the persistent lease back after a restart')
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'vfio-pci')
+        r = harness.sriovctl(self.bus, 'release', lease)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf')
+        self.assertEqual(self.autoprobe(), '0', 'DriversAutoprobe=no lost to the recorded 1')
+        self.assertIsNone(self.autoprobe_record(d), 'the record goes: the file says what autoprobe is')
+
+        # the other way round: the file says yes, a VF is leased, the file's yes comes back
+        write_pf_conf(self.etc, '10-%s.conf' % PF1.replace(':', '-'), {'PciAddress': PF1}, 2,
+                      extra='DriversAutoprobe=yes\n')
+        self.bus.call(MGR, MGR_IF, 'Reload')
+        self.assertEqual(self.autoprobe(), '1')
+        lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+        self.assertEqual(self.autoprobe(), '0', 'closed for the lease even so')
+        d = self.restart(d)
+        wait_for(lambda: self.leases() == [lease], what='the persistent lease back after a restart')
+        r = harness.sriovctl(self.bus, 'release', lease)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.autoprobe(), '1')
+
+    def test_vfio_lease_autoprobe_record_not_sriovds(self):
+        """A record of autoprobe that sriovd did not write that way (another value, binary, a link) is
+        named in the log with what is wrong, moved aside and ignored: the release leaves autoprobe as
+        the kernel has it, and sriovd goes on."""
+        d = self.setup_pf(2)
+        rec = os.path.join(d.runtime_dir, 'state', 'autoprobe-' + PF1)
+        cases = [('2\n', '"2" is not 0 or 1'), ('yes\x00\x01', '5 bytes that are not 0 or 1'),
+                 (None, 'is a symbolic link')]
+        for content, message in cases:
+            with self.subTest(content=content):
+                lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+                self.assertEqual(self.autoprobe_record(d), '1\n')
+                d.stop()
+                os.unlink(rec)
+                if content is None:
+                    target = os.path.join(self.wd, 'one')
+                    with open(target, 'w') as f:
+                        f.write('1\n')
+                    os.symlink(target, rec)
+                else:
+                    with open(rec, 'w') as f:
+                        f.write(content)
+                d = self.start(state_dir=d.state_dir, runtime_dir=d.runtime_dir, config_dirs=d.config_dirs)
+                wait_for(lambda: self.leases() == [lease], what='the persistent lease back after a restart')
+                log = d.logtext().split('=== starting')[-1]
+                self.assertRegex(log, 'Ignoring %s: .*%s.*; moved aside to %s\\.corrupt-[0-9]+; '
+                                 'sriov_drivers_autoprobe of %s stays as the kernel has it' %
+                                 (re.escape(rec), re.escape(message), re.escape(rec), re.escape(PF1)))
+                self.assertFalse(os.path.lexists(rec), 'moved aside')
+                aside = [n for n in os.listdir(os.path.dirname(rec)) if n.startswith('autoprobe-%s.corrupt-' % PF1)]
+                self.assertTrue(aside, 'the file kept for the admin')
+                for n in aside:
+                    os.unlink(os.path.join(os.path.dirname(rec), n))
+                r = harness.sriovctl(self.bus, 'release', lease)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(self.k.vfs[self.vf_addr(0)].driver, 'igbvf', 'the VF restored all the same')
+                self.assertEqual(self.autoprobe(), '0', 'nothing guessed from a record that is not sriovd\'s')
+                self.assertIsNone(self.autoprobe_record(d))
+                # as it was for the next case; the next job finds it so
+                self.k.store_autoprobe(self.k.pfs[PF1], '1')
 
     def test_errors(self):
         self.setup_pf(1)
