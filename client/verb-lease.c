@@ -632,7 +632,7 @@ static int print_leases_json(const LeaseRow *rows, size_t n) {
 }
 
 static int lease_table_add_row(struct libscols_table *tb, const LeaseRow *row) {
-        _cleanup_free_ char *index = NULL, *created = NULL;
+        _cleanup_free_ char *index = NULL, *created = NULL, *release_by = NULL;
         struct libscols_line *line;
         int64_t k = property_bag_int(&row->vf, "Index", -1);
 
@@ -641,14 +641,16 @@ static int lease_table_add_row(struct libscols_table *tb, const LeaseRow *row) {
         else if (asprintf(&index, "%" PRIi64, k) < 0)
                 index = NULL;
         created = format_usec(property_bag_int(&row->lease, "CreatedAt", 0));
+        /* "-" while nobody asks for it back */
+        release_by = format_usec(property_bag_int(&row->lease, "ReleaseDeadline", 0));
         line = scols_table_new_line(tb, NULL);
-        if (!index || !created || !line || table_set_cell(line, 0, row->id) < 0 ||
+        if (!index || !created || !release_by || !line || table_set_cell(line, 0, row->id) < 0 ||
             table_set_cell(line, 1, row->pf_address) < 0 || table_set_cell(line, 2, index) < 0 ||
             table_set_cell(line, 3, property_bag_string(&row->vf, "PciAddress")) < 0 ||
             table_set_cell(line, 4, property_bag_string(&row->lease, "Consumer")) < 0 ||
             table_set_cell(line, 5, property_bag_string(&row->lease, "Owner")) < 0 ||
             table_set_cell(line, 6, property_bag_bool(&row->lease, "Persistent") ? "yes" : "no") < 0 ||
-            table_set_cell(line, 7, created) < 0)
+            table_set_cell(line, 7, created) < 0 || table_set_cell(line, 8, release_by) < 0)
                 return log_error_errno(ENOMEM, "Out of memory.");
         return 0;
 }
@@ -660,7 +662,8 @@ static int print_leases_table(const LeaseRow *rows, size_t n) {
         if (table_new(&tb) < 0 || table_add_column(tb, "ID", 0) < 0 || table_add_column(tb, "PF", 0) < 0 ||
             table_add_column(tb, "VF", SCOLS_FL_RIGHT) < 0 || table_add_column(tb, "ADDRESS", 0) < 0 ||
             table_add_column(tb, "CONSUMER", 0) < 0 || table_add_column(tb, "OWNER", 0) < 0 ||
-            table_add_column(tb, "PERSISTENT", 0) < 0 || table_add_column(tb, "CREATED", 0) < 0)
+            table_add_column(tb, "PERSISTENT", 0) < 0 || table_add_column(tb, "CREATED", 0) < 0 ||
+            table_add_column(tb, "RELEASE BY", 0) < 0)
                 return log_error_errno(ENOMEM, "Failed to set up the table: %m");
 
         for (size_t i = 0; i < n; i++) {

@@ -85,6 +85,16 @@ static void drain_finish(PhysicalFunction *pf, int error, const char *message) {
         _cleanup_(drain_freep) PfDrain *d = TAKE_PTR(pf->drain);
         _cleanup_free_ char *refusal = NULL;
 
+        /* nothing waits for the leases still there any more, however it ended */
+        for (char **id = d->lease_ids; id && *id; id++) {
+                Lease *l = lease_table_find(pf->host->leases, *id);
+
+                if (l && l->release_deadline > 0) {
+                        l->release_deadline = 0;
+                        object_mark_changed(&l->mark);
+                }
+        }
+
         if (error >= 0) {
                 int r = d->apply(pf, d->count, d->flags, d->req, &refusal);
                 if (r < 0) {
@@ -189,6 +199,7 @@ int pf_drain_start(PhysicalFunction *pf, unsigned count, uint64_t flags, uint64_
                 Lease *l = lease_table_find(t, *id);
 
                 l->release_deadline = d->deadline;
+                object_mark_changed(&l->mark);
                 object_mark_event(&l->mark);
                 log_info("Lease %s of VF %u on %s (%s) asked to release within the wait of a change of "
                          "NumVFs",

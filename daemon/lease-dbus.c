@@ -187,6 +187,8 @@ const sd_bus_vtable lease_vtable[] = {
         SD_BUS_PROPERTY("Owner", "s", property_get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Persistent", "b", property_get_persistent, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CreatedAt", "t", NULL, offsetof(Lease, created_at), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ReleaseDeadline", "t", NULL, offsetof(Lease, release_deadline),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("ReleaseRequested", SD_BUS_ARGS("t", deadline), 0),

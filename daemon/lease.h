@@ -34,7 +34,8 @@ typedef struct Lease {
         VfPolicy layer; /* what sits on top of the VF's policy now: options, or saved while releasing */
 
         bool releasing;
-        uint64_t release_deadline; /* µs, CLOCK_REALTIME: asked to release by then (ReleaseRequested) */
+        uint64_t release_deadline; /* µs, CLOCK_REALTIME: asked to release by then (ReleaseRequested); 0
+                                    * while no change waits for it */
         bool vf_gone; /* its VF was destroyed: nothing to restore, nothing reserved */
         PeerWatch *owner_watch; /* the owner, while it is on the bus */
         ObjectMark mark;

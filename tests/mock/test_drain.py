@@ -314,6 +314,77 @@ class TestDrain(LeaseTestCase):
         self.assertEqual(self.k.numvfs(PF1), 2)
         a.leave()
 
+    def lease_row(self, lease):
+        r = harness.sriovctl(self.bus, 'leases')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        header = r.stdout.splitlines()[0]
+        row = [line for line in r.stdout.splitlines() if line.startswith(lease.rsplit('/', 1)[1])]
+        self.assertEqual(len(row), 1, r.stdout)
+        # the last column, RELEASE BY, from where its header starts
+        return row[0][header.index('RELEASE BY'):].strip()
+
+    def lease_json(self, lease):
+        r = harness.sriovctl(self.bus, '--json', 'leases')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [j for j in json.loads(r.stdout)['Leases'] if j['Lease'] == lease][0]
+
+    def test_release_requested_property(self):
+        """ReleaseDeadline tells a lease holder that connects or restarts after ReleaseRequested that a
+        release is asked, and by when: the signal's deadline while the change waits (PropertiesChanged
+        with it), 0 before and once the change has ended without the lease; sriovctl leases shows it
+        (RELEASE BY, and in JSON). A persistent lease's holder that only reads the property releases in
+        time, and the change is applied."""
+        self.setup_pf(2)
+        m = self.monitor()
+        a = Holder(self, 'holder-a', 'ignore')
+        self.assertEqual(self.bus.get(a.lease, LEASE_IF, 'ReleaseDeadline'), 0)
+        self.assertEqual(self.lease_row(a.lease), '-')
+        self.assertEqual(self.lease_json(a.lease)['ReleaseDeadline'], 0)
+
+        c = SetCall(self, 1, FLAG_WAIT, {'WaitUSec': 3000000})
+        deadline = a.event()['deadline']
+        # a late reader: the property says what the signal said
+        self.assertEqual(self.bus.get(a.lease, LEASE_IF, 'ReleaseDeadline'), deadline)
+        wait_for(lambda: deadline in m.property_values(a.lease, 'ReleaseDeadline'),
+                 what='PropertiesChanged ReleaseDeadline')
+        self.assertEqual(self.lease_json(a.lease)['ReleaseDeadline'], deadline)
+        self.assertEqual(self.lease_row(a.lease),
+                         time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(deadline // 1000000)))
+        # not released: the change fails at the deadline and the request is over
+        res = c.result()
+        self.assertEqual(res.get('error'), BUSY, res)
+        self.assertEqual(self.bus.get(a.lease, LEASE_IF, 'ReleaseDeadline'), 0)
+        wait_for(lambda: m.property_values(a.lease, 'ReleaseDeadline')[-1:] == [0],
+                 what='PropertiesChanged ReleaseDeadline 0')
+        self.assertEqual(self.lease_row(a.lease), '-')
+        a.leave()
+        wait_for(lambda: self.leases() == [], what='the lease ended with its owner')
+
+        # a persistent lease whose holder was not there for the signal
+        lease, vf = self.request(PF1, Consumer='restarted')
+        c = SetCall(self, 1, FLAG_WAIT, {'WaitUSec': 30000000})
+        got = wait_for(lambda: self.bus.get(lease, LEASE_IF, 'ReleaseDeadline'), what='ReleaseDeadline set')
+        sig = [s for s in m.signals('ReleaseRequested') if s['path'] == lease]
+        self.assertEqual([s['payload']['data'][0] for s in sig], [got])
+        self.assertAlmostEqual(got / 1e6, c.start + 30, delta=1)
+        self.bus.call(lease, LEASE_IF, 'Release')
+        res = c.result()
+        self.assertEqual(res.get('reply'), True, res)
+        self.assertEqual(self.k.numvfs(PF1), 1)
+
+    def test_force_clears_release_deadline(self):
+        """A forced change that supersedes the waiting one ends the request: ReleaseDeadline goes back
+        to 0 on a lease whose VF is gone (the object stays until released)."""
+        self.setup_pf(2)
+        lease, vf = self.request(PF1, Consumer='held')
+        c = SetCall(self, 1, FLAG_WAIT, {'WaitUSec': 60000000})
+        wait_for(lambda: self.bus.get(lease, LEASE_IF, 'ReleaseDeadline'), what='ReleaseDeadline set')
+        self.bus.call(self.pf_path(PF1), PF_IF, 'SetNumVFs', 'ut', 3, FLAG_FORCE | FLAG_RUNTIME)
+        self.assertEqual(c.result().get('error'), BUSY)
+        self.assertEqual(self.bus.get(lease, LEASE_IF, 'VirtualFunction'), '/')
+        self.assertEqual(self.bus.get(lease, LEASE_IF, 'ReleaseDeadline'), 0)
+        self.bus.call(lease, LEASE_IF, 'Release')
+
     def test_invalid_options(self):
         """Refused with InvalidArgument naming what is wrong, before anything is asked or changed."""
         self.setup_pf(2)
