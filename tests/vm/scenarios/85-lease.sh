@@ -6,8 +6,11 @@
 # leaves the bus), and a third when its holder disconnects; each VF is restored the same way. The
 # lease journal is empty at the end. The lease's MTU is on the VF's own netdev while it holds, and the
 # netdev's MTU from before comes back with the rest. Then the drain protocol: sriovctl set-numvfs --wait
-# asks the holder of a lease to release (ReleaseRequested), it does, and the count goes 2 -> 1 through 0;
-# a holder that does not release is named in the refusal after the wait, and the count stays.
+# asks the holder of a lease to release (ReleaseRequested, and the lease's ReleaseDeadline for a holder
+# that missed it), it does, and the count goes 2 -> 1 through 0; a holder that does not release is named
+# in the refusal after the wait, and the count stays. Last, a vfio-pci lease closes the PF's
+# sriov_drivers_autoprobe, sriovd is restarted while it holds, and its release opens autoprobe again
+# (what it was is kept in /run/sriovd/state, not only in the memory of the sriovd that closed it).
 # vm-needs: sriovd sriovctl
 . "$VM_LIB"
 
@@ -105,6 +108,11 @@ sriovctl set-numvfs "$pf" 1 --wait 120 --runtime >set-numvfs.out 2>&1 &
 setpid=$!
 wait_until 60 "the lease asked to release" grep -q "asked to release" "$VM_RESULT_DIR/sriovd.log"
 assert_eq "$(pf_numvfs "$pf")" 2 "sriov_numvfs while the change waits"
+lease=$(sed -n 's/^lease //p' drainer.out)
+deadline=$(sbus get-property io.sriovd "$lease" io.sriovd1.Lease ReleaseDeadline | cut -d' ' -f2)
+now=$(date +%s)
+[ "$deadline" -gt $(((now + 60) * 1000000)) ] && [ "$deadline" -le $(((now + 121) * 1000000)) ] ||
+        fail "ReleaseDeadline $deadline is not the call's time plus 120 s (now $now)"
 echo release >&"$drainer_fd"
 wait "$setpid" || fail "set-numvfs --wait: $(cat set-numvfs.out)"
 exec {drainer_fd}>&-
@@ -123,6 +131,35 @@ assert_contains "$(cat set-numvfs.out)" "vm-stays" "Busy names the consumer"
 assert_contains "$(cat set-numvfs.out)" "not released within 3 s" "Busy names the wait"
 [ "$took" -ge 3 ] || fail "failed before the deadline (${took} s)"
 assert_eq "$(pf_numvfs "$pf")" 1 "sriov_numvfs after the refused change"
+assert_eq "$(sbus get-property io.sriovd "$(sed -n 's/^lease //p' stayer.out)" io.sriovd1.Lease ReleaseDeadline)" \
+        "t 0" "ReleaseDeadline once the change has failed"
 echo exit >&"$stayer_fd"
 exec {stayer_fd}>&-
 wait_eq 30 "no leases left" "ao 0" sbus call io.sriovd /io/sriovd io.sriovd1.Manager ListLeases
+
+log "a vfio-pci lease across a restart of sriovd: its release opens sriov_drivers_autoprobe again"
+modprobe vfio-pci
+autoprobe() { cat "/sys/bus/pci/devices/$pf/sriov_drivers_autoprobe"; }
+drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver")" 2>/dev/null; }
+assert_eq "$(autoprobe)" 1 "sriov_drivers_autoprobe before the vfio-pci lease"
+lease_start vfio Driver=vfio-pci Consumer=vm-vfio
+lease=$(sed -n 's/^lease //p' vfio.out)
+vfaddr=$(vfprop "$(sed -n 's/^vf //p' vfio.out)" PciAddress)
+assert_eq "$(drv "$vfaddr")" vfio-pci "driver of the leased VF"
+assert_eq "$(autoprobe)" 0 "sriov_drivers_autoprobe while a VF is leased for vfio-pci"
+assert_eq "$(cat "/run/sriovd/state/autoprobe-$pf")" 1 "what autoprobe was, recorded"
+sriovd_stop
+sriovd_start
+sriovd_wait_ready
+assert_contains "$(sbus call io.sriovd /io/sriovd io.sriovd1.Manager ListLeases)" "$lease" "the lease kept (its holder is on the bus)"
+assert_eq "$(drv "$vfaddr")" vfio-pci "driver of the leased VF after the restart"
+assert_eq "$(autoprobe)" 0 "sriov_drivers_autoprobe after the restart"
+echo release >&"$vfio_fd"
+wait_until 60 "Release() answered" grep -qE '^(released|ERROR)' vfio.out
+! grep -q '^ERROR' vfio.out || fail "Release: $(cat vfio.out)"
+echo exit >&"$vfio_fd"
+exec {vfio_fd}>&-
+assert_eq "$(autoprobe)" 1 "sriov_drivers_autoprobe after the release"
+wait_eq 20 "the VF back on igbvf" igbvf drv "$vfaddr"
+assert_eq "$(pf_prop "$pf" DriversAutoprobe)" true "DriversAutoprobe"
+test ! -e "/run/sriovd/state/autoprobe-$pf" || fail "the record of autoprobe outlived its use"
