@@ -168,8 +168,10 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
         (void) pf_set_last_error(pf, pf->config_error);
 
         m->pfs[m->n_pfs++] = pf;
-        log_pf(LOG_INFO, 0, pf, "Found PF %s (%s %s, driver %s, %u of %u VFs), %s", pf->address,
-               strempty(pf->vendor), strempty(pf->model), pf->driver ?: "none", pf->num_vfs, pf->total_vfs,
+        if (m->names_now)
+                pf_lookup_names(pf);
+        log_pf(LOG_INFO, 0, pf, "Found PF %s (%04x:%04x, driver %s, %u of %u VFs), %s", pf->address,
+               pf->vendor_id, pf->device_id, pf->driver ?: "none", pf->num_vfs, pf->total_vfs,
                pf->desired_num_vfs >= 0 ? "managed" : "unmanaged");
 
         *ret = TAKE_PTR(pf);
@@ -832,6 +834,13 @@ int manager_enforce(Manager *m) {
         for (size_t i = 0; i < m->n_pfs; i++)
                 (void) pf_reconcile(m->pfs[i], startup);
         request_arm(startup);
+
+        /* The first lookup reads and parses all of pci.ids (tens of ms, seconds in a slow guest): done
+         * now, while the jobs just started work in the kernel, rather than before them. No bus call is
+         * answered before this returns, so no client sees a PF without its names (const properties). */
+        m->names_now = true;
+        for (size_t i = 0; i < m->n_pfs; i++)
+                pf_lookup_names(m->pfs[i]);
         return 0;
 }
 

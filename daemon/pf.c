@@ -58,10 +58,16 @@ int pf_new(PfHost *host, const char *address, const char *syspath, PhysicalFunct
 
         (void) sysfs_read_hex16(syspath, SYSFS_VENDOR, &pf->vendor_id);
         (void) sysfs_read_hex16(syspath, SYSFS_DEVICE, &pf->device_id);
-        (void) pci_lookup_names(host->pci_access, pf->vendor_id, pf->device_id, &pf->vendor, &pf->model);
 
         *ret = TAKE_PTR(pf);
         return 0;
+}
+
+void pf_lookup_names(PhysicalFunction *pf) {
+        if (pf->names_looked_up)
+                return;
+        pf->names_looked_up = true;
+        (void) pci_lookup_names(pf->host->pci_access, pf->vendor_id, pf->device_id, &pf->vendor, &pf->model);
 }
 
 PhysicalFunction *pf_free(PhysicalFunction *pf) {

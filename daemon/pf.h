@@ -54,8 +54,9 @@ typedef struct PhysicalFunction {
         char *driver;
         uint16_t vendor_id;
         uint16_t device_id;
-        char *vendor;
+        char *vendor; /* names from pci.ids, once pf_lookup_names() ran */
         char *model;
+        bool names_looked_up;
         unsigned total_vfs;
         unsigned num_vfs;
         bool drivers_autoprobe;
@@ -92,6 +93,8 @@ const char *pf_state_to_string(PfState s);
 PfState pf_state_from_string(const char *s);
 
 int pf_new(PfHost *host, const char *address, const char *syspath, PhysicalFunction **ret);
+/* Vendor and Model from pci.ids, once. */
+void pf_lookup_names(PhysicalFunction *pf);
 /* Sets LastError (NULL or "" for none) and, when its text changes, LastErrorTimestamp. Returns > 0 when
  * something changed, 0 when not, -ENOMEM. */
 int pf_set_last_error(PhysicalFunction *pf, const char *error);

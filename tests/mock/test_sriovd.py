@@ -1189,6 +1189,20 @@ class TestDeviceNames(SriovdTestCase):
         self.assertEqual(self.bus.get(path, PF_IF, 'Model'), '')
         self.assertTrue(self.daemons[-1].alive())
 
+    def test_names_of_pfs_found_at_start_and_later(self):
+        """Start-up looks the names up from pci.ids once its PFs' kernel work began, a PF found later when it is
+        found: either way a client reads them (Vendor and Model are const, they never change)."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.start()
+        for dev in (PF1, 'enp1s0'):
+            self.assertEqual(self.pf(dev, 'Vendor'), 'Intel Corporation')
+            self.assertEqual(self.pf(dev, 'Model'), '82576 Gigabit Network Connection')
+        self.k.add_pf(PF2, total=7)
+        wait_for(lambda: PF2 in [self.bus.get(p, PF_IF, 'PciAddress') for p in self.pf_paths()],
+                 what='the hot-added PF')
+        self.assertEqual(self.pf(PF2, 'Vendor'), 'Intel Corporation')
+        self.assertEqual(self.pf(PF2, 'Model'), '82576 Gigabit Network Connection')
+
 
 class TestKernelErrors(SriovdTestCase):
     """The kernel's errno for a refused count, decoded with what fixes it, wherever sriovd reports it: the
