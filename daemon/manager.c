@@ -401,7 +401,7 @@ static int kernel_monitor_handler(sd_event_source *s, int fd, uint32_t revents, 
                 if (!d && errno == ENOBUFS) {
                         /* udevd's monitor brings the same events, and reads everything again when it
                          * loses some */
-                        log_debug("Kernel uevents were lost, ignoring");
+                        log_debug("The kernel uevent monitor overran, ignoring");
                         continue;
                 }
                 if (!d)
