@@ -79,7 +79,7 @@ netdev_done() {
         for j in 0 1; do
                 for ((i = 0; i < N; i++)); do
                         n=(/sys/bus/pci/devices/"${pfs[$j]}"/virtfn$i/net/*)
-                        [ ${#n[@]} -gt 0 ] && read -r a <"${n[0]}/address" 2>/dev/null || return 1
+                        [ ${#n[@]} -gt 0 ] && read -r a 2>/dev/null <"${n[0]}/address" || return 1
                         mac_v m "$j" "$i"
                         [ "$a" = "$m" ] || return 1
                 done
