@@ -63,6 +63,8 @@
 /* test builds only (SRIOVD_TEST_HOOKS): another diagnostics helper, another time limit for it */
 #define ENV_SRIOVD_DOCTOR_HELPER "SRIOVD_DOCTOR_HELPER"
 #define ENV_SRIOVD_DOCTOR_TIMEOUT_SEC "SRIOVD_DOCTOR_TIMEOUT_SEC"
+/* test builds only: another wait between re-reads of every PF after lost uevents */
+#define ENV_SRIOVD_RESYNC_INTERVAL_MSEC "SRIOVD_RESYNC_INTERVAL_MSEC"
 
 /* The diagnostics helper, in LIBEXECDIR */
 #define SRIOVD_DOCTOR_HELPER_NAME "sriovd-doctor"

@@ -669,7 +669,10 @@ static void remove_stale_marks(ConvergeWork *w) {
  * applies the rule again: its database has the new properties (NetworkManager reads them when a netdev
  * appears). */
 static void mark_vfs(ConvergeWork *w, unsigned num) {
-        remove_stale_marks(w);
+        /* a look at every mark (one per VF sriovd manages, on every PF) only when VFs went: by this
+         * job's count, or as sriovd saw since the last look */
+        if (w->remove_stale_marks || w->n_values > 0)
+                remove_stale_marks(w);
         if (mkdir(w->managed_vf_dir, 0755) < 0 && errno != EEXIST) {
                 char m[PATH_MAX + 64];
                 snprintf(m, sizeof m, "Failed to create %s: %m", w->managed_vf_dir);

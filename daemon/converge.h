@@ -39,6 +39,7 @@ typedef struct ConvergeWork {
         bool apply; /* false: only read back */
         char *managed_vf_dir; /* NULL: no marks */
         bool *managed; /* by VF index: its netdev is sriovd's, not a network manager's */
+        bool remove_stale_marks; /* VFs went since the last job that looked: their marks go */
         bool *released; /* by VF index: its Driver= went, back to the default driver */
         bool driver_named; /* a VF names its driver: autoprobe is 0 for it */
 

@@ -27,6 +27,22 @@
 /* The kernel's stream is only a head start on udevd's: what it loses comes from udevd. */
 #define KERNEL_UEVENT_BUFFER (1024 * 1024)
 #define USEC_PER_SEC 1000000ULL
+/* After a re-read of every PF that lost uevents made, another overrun waits this long from its end: a
+ * storm that overruns the monitor while sriovd reads every PF would otherwise keep it reading. */
+#define RESYNC_INTERVAL_MSEC_DEFAULT 500
+
+/* What the uevents of a PF's VFs asked for, in PhysicalFunction.vf_events */
+enum {
+        VF_EVENT_DEVICE = 1 << 0, /* a VF came, went, or changed driver */
+        VF_EVENT_NETDEV = 1 << 1, /* a VF's netdev came or went */
+};
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000ULL;
+}
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
@@ -185,6 +201,7 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
                 if (pf->vfs[i]) {
                         object_mark_removed(&pf->vfs[i]->mark);
                         lease_table_vf_gone(&m->leases, pf->address, i);
+                        m->host.marks_stale = true;
                 }
         object_mark_removed(&pf->mark);
         for (size_t i = 0; i < m->n_pfs; i++)
@@ -199,14 +216,30 @@ static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
         manager_update_state(m);
 }
 
-/* A VF appeared, went, or changed driver: a reset VF comes back with default settings, so a PF with
- * VF policy is applied again, once per burst. */
-static void manager_vf_changed(Manager *m, PhysicalFunction *pf) {
+/* A VF appeared, went, or changed driver (VF_EVENT_DEVICE), or its netdev came or went
+ * (VF_EVENT_NETDEV). A count change sends a uevent or two per VF and a storm thousands: each only marks
+ * its PF, which is read once for all of them right after the handler that received them
+ * (vf_events_handler()), before the bus layer announces what changed. */
+static void manager_vf_changed(Manager *m, PhysicalFunction *pf, unsigned event) {
         /* A job on the PF reads it again when it ends and judges every VF then: the uevents of the VFs
          * it creates and binds (several each) would only read the same PF over and over meanwhile. */
         if (pf_job_running(pf))
                 return;
-        (void) pf_refresh(pf);
+        pf->vf_events |= event;
+        pf->stale = true;
+        (void) sd_event_source_set_enabled(m->vf_events_source, SD_EVENT_ONESHOT);
+}
+
+/* A reset VF comes back with default settings, so a PF with VF policy is applied again, once per
+ * burst. */
+static void manager_vf_events_done(PhysicalFunction *pf, unsigned events) {
+        if (pf->stale)
+                (void) pf_refresh(pf);
+        if (!(events & VF_EVENT_DEVICE)) {
+                /* a VF's netdev going away may be the first sign that its VF went */
+                pf_check_drift(pf);
+                return;
+        }
         /* a leased VF destroyed (by hand, say) releases its lease's hold */
         pf_drain_check(pf);
         pf_check_drift(pf);
@@ -268,11 +301,8 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                         return;
                 }
                 pf = manager_find_pf_of_vf(m, name);
-                if (pf && !pf_job_running(pf)) {
-                        /* a VF's netdev going away may be the first sign that its VF went */
-                        (void) pf_refresh(pf);
-                        pf_check_drift(pf);
-                }
+                if (pf)
+                        manager_vf_changed(m, pf, VF_EVENT_NETDEV);
                 return;
         }
         if (!streq_ptr(subsystem, "pci"))
@@ -296,8 +326,17 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                 }
                 pf = manager_find_pf_of_vf(m, sysname);
                 if (pf)
-                        manager_vf_changed(m, pf);
+                        manager_vf_changed(m, pf, VF_EVENT_DEVICE);
                 return;
+        }
+        if (!pf && !streq_ptr(action, "add")) {
+                /* a VF sriovd knows (its bind, unbind, change): its PF without a look at sysfs, so that
+                 * a storm of them costs no syscalls before the PF's one read */
+                pf = manager_find_pf_of_vf(m, sysname);
+                if (pf) {
+                        manager_vf_changed(m, pf, VF_EVENT_DEVICE);
+                        return;
+                }
         }
 
         if (!pf && sysfs_attr_exists(udev_device_get_syspath(d), SYSFS_SRIOV_TOTALVFS)) {
@@ -318,22 +357,86 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
         if (sysfs_read_link_name(udev_device_get_syspath(d), SYSFS_PHYSFN, &physfn) >= 0) {
                 pf = manager_find_pf(m, physfn);
                 if (pf)
-                        manager_vf_changed(m, pf);
+                        manager_vf_changed(m, pf, VF_EVENT_DEVICE);
         }
 }
 
 /* After uevents were lost: every PF as sysfs has it now, and each reconciled, as if sriovd had just
  * started. */
 static void manager_resync(Manager *m) {
+        log_info("Reading every PF again for the uevents lost (overruns: %u)", m->resync_overruns);
+        m->resync_overruns = 0;
         for (size_t i = m->n_pfs; i > 0; i--)
                 if (access(m->pfs[i - 1]->syspath, F_OK) < 0)
                         manager_remove_pf(m, m->pfs[i - 1]);
+        /* every PF the enumeration finds is read (and a new one added): a PF it missed is read by its
+         * reconcile */
+        for (size_t i = 0; i < m->n_pfs; i++)
+                m->pfs[i]->stale = true;
         if (udev_enumerate_pfs(m->udev, manager_handle_device, m) < 0)
                 log_error("Failed to enumerate the PCI devices again");
         for (size_t i = 0; i < m->n_pfs; i++) {
-                pf_retry_count(m->pfs[i]);
-                (void) pf_schedule_reconcile(m->pfs[i], 0);
+                PhysicalFunction *pf = m->pfs[i];
+
+                pf_retry_count(pf);
+                (void) (pf->stale ? pf_reconcile(pf, NULL) : pf_reconcile_refreshed(pf));
         }
+        m->resync_usec = now_monotonic_usec();
+}
+
+static int resync_timer_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->resync_timer = sd_event_source_disable_unref(m->resync_timer);
+        manager_resync(m);
+        return 0;
+}
+
+/* Overruns that follow each other closely (a storm that goes on while every PF is read again) make one
+ * read of every PF per resync_interval_usec: the first at once, those after it at the interval's end. */
+static void manager_resync_due(Manager *m) {
+        uint64_t next = m->resync_usec + m->resync_interval_usec;
+
+        /* one is waiting already: it covers this overrun too */
+        if (m->resync_timer)
+                return;
+        if (m->resync_usec == 0 || now_monotonic_usec() >= next) {
+                manager_resync(m);
+                return;
+        }
+        if (sd_event_add_time(m->event, &m->resync_timer, CLOCK_MONOTONIC, next, 0, resync_timer_handler,
+                              m) < 0) {
+                /* never lost: read now rather than not at all */
+                manager_resync(m);
+                return;
+        }
+        (void) sd_event_source_set_description(m->resync_timer, "resync");
+}
+
+/* The uevents of one run of the monitor's handler: one read of every PF for its overruns, one read of
+ * each PF for its VFs' uevents. */
+static int vf_events_handler(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->resync_due) {
+                m->resync_due = false;
+                manager_resync_due(m);
+        }
+        for (size_t i = 0; i < m->n_pfs; i++) {
+                PhysicalFunction *pf = m->pfs[i];
+                unsigned events = pf->vf_events;
+
+                pf->vf_events = 0;
+                if (events && !pf_job_running(pf))
+                        manager_vf_events_done(pf, events);
+        }
+        return 0;
+}
+
+static void manager_schedule_resync(Manager *m) {
+        m->resync_overruns++;
+        m->resync_due = true;
+        (void) sd_event_source_set_enabled(m->vf_events_source, SD_EVENT_ONESHOT);
 }
 
 static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -348,7 +451,7 @@ static int monitor_handler(sd_event_source *s, int fd, uint32_t revents, void *u
                         /* the socket overran in a storm: what was lost may have been a count changed */
                         log_warning("uevents were lost (the udev monitor's buffer overran), reading every "
                                     "PF again");
-                        manager_resync(m);
+                        manager_schedule_resync(m);
                         continue;
                 }
                 if (!d)
@@ -660,6 +763,11 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
         m->state = MANAGER_STARTING;
         m->ready_timeout_usec =
                 number_from_env(ENV_SRIOVD_READY_TIMEOUT_SEC, READY_TIMEOUT_SEC_DEFAULT) * USEC_PER_SEC;
+        m->resync_interval_usec = RESYNC_INTERVAL_MSEC_DEFAULT * 1000ULL;
+#if SRIOVD_TEST_HOOKS
+        m->resync_interval_usec =
+                number_from_env(ENV_SRIOVD_RESYNC_INTERVAL_MSEC, RESYNC_INTERVAL_MSEC_DEFAULT) * 1000ULL;
+#endif
         for (char **d = config_dirs; d && *d; d++)
                 if (strv_extend(&m->config_dirs, *d) < 0)
                         return log_oom();
@@ -714,6 +822,8 @@ int manager_new(char **config_dirs, const char *state_dir, const char *runtime_d
                 .state_changed = pf_state_changed,
                 .userdata = m,
                 .managed_vf_dir = m->managed_vf_dir,
+                /* marks of VFs that went while sriovd was not running */
+                .marks_stale = true,
                 .kernel_timeout_usec =
                         number_from_env(ENV_SRIOVD_KERNEL_TIMEOUT_SEC, KERNEL_TIMEOUT_SEC_DEFAULT) *
                         USEC_PER_SEC,
@@ -745,6 +855,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->monitor_source);
         sd_event_source_disable_unref(m->kernel_monitor_source);
         udev_monitor_unref(m->kernel_monitor);
+        sd_event_source_disable_unref(m->vf_events_source);
+        sd_event_source_disable_unref(m->resync_timer);
         sd_event_source_disable_unref(m->ready_timeout);
         sd_event_source_disable_unref(m->link_monitor_source);
         if (m->link_monitor)
@@ -780,6 +892,16 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch udev monitor: %m");
         (void) sd_event_source_set_description(m->monitor_source, "udev-monitor");
+        /* ahead of every other source, the bus layer's queue of changes among them: the reads a burst of
+         * uevents asked for come right after it, and what they find is announced in the same iteration */
+        r = sd_event_add_defer(m->event, &m->vf_events_source, vf_events_handler, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->vf_events_source, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->vf_events_source, SD_EVENT_PRIORITY_NORMAL - 1);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the uevent burst source: %m");
+        (void) sd_event_source_set_description(m->vf_events_source, "vf-events");
 
         r = udev_kernel_monitor_setup(m->udev, KERNEL_UEVENT_BUFFER, &m->kernel_monitor);
         if (r < 0)

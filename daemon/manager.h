@@ -37,6 +37,13 @@ typedef struct Manager {
         struct udev_queue *udev_queue;
         sd_event_source *udev_queue_source;
         sd_event_source *ready_timeout;
+        /* a burst of VF uevents and the overruns among them, handled once after the monitor's handler */
+        sd_event_source *vf_events_source;
+        sd_event_source *resync_timer; /* the next re-read of every PF, when one was just done */
+        bool resync_due; /* uevents were lost: every PF is to be read again */
+        unsigned resync_overruns; /* overruns since the last re-read of every PF */
+        uint64_t resync_usec; /* CLOCK_MONOTONIC at the end of the last re-read; 0: none yet */
+        uint64_t resync_interval_usec;
 
         struct nl_sock *link_monitor;
         sd_event_source *link_monitor_source;

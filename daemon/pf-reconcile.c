@@ -511,6 +511,7 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
                  * network manager */
                 for (unsigned i = 0; i < n_wants && pf->desired_num_vfs >= 0; i++)
                         w->managed[i] = !pf_config_vf_network_managed(pf->config, i);
+                w->remove_stale_marks = pf->host->marks_stale;
         }
         for (unsigned i = 0; i < n_wants; i++)
                 if (pf_desired_vf_policy(pf, i, w->wants + i) && POLICY_HAS(w->wants + i, POLICY_DRIVER) &&
@@ -539,6 +540,8 @@ static int pf_start_job(PhysicalFunction *pf, const ReconcilePlan *plan, bool ap
         r = job_start(pf->host->event, job_work, job_done, c, &pf->reconcile->job);
         if (r < 0)
                 return r;
+        if (w->remove_stale_marks)
+                pf->host->marks_stale = false;
         TAKE_PTR(c);
         pf->kernel_job = true;
         if (pf_arm_job_timeout(pf) < 0)
@@ -704,7 +707,7 @@ static int pf_readback(PhysicalFunction *pf) {
         return 0;
 }
 
-int pf_reconcile(PhysicalFunction *pf, Request *req) {
+static int pf_reconcile_full(PhysicalFunction *pf, Request *req, bool refresh) {
         _cleanup_(reconcile_plan_done) ReconcilePlan plan = {};
         PfReconcile *rc = pf->reconcile;
         int r;
@@ -712,7 +715,7 @@ int pf_reconcile(PhysicalFunction *pf, Request *req) {
         r = pf_queue_request(pf, req, false);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = pf_refresh_or_fail(pf);
+        r = refresh ? pf_refresh_or_fail(pf) : 0;
         if (r < 0)
                 return r;
         r = pf_plan(pf, pf->desired_num_vfs, rc->force_next, false, &plan);
@@ -722,6 +725,14 @@ int pf_reconcile(PhysicalFunction *pf, Request *req) {
                 return log_oom();
         }
         return pf_run_plan(pf, &plan, !req);
+}
+
+int pf_reconcile(PhysicalFunction *pf, Request *req) {
+        return pf_reconcile_full(pf, req, true);
+}
+
+int pf_reconcile_refreshed(PhysicalFunction *pf) {
+        return pf_reconcile_full(pf, NULL, false);
 }
 
 int pf_reconcile_planned(PhysicalFunction *pf, ReconcilePlan *plan, bool force, Request *req) {

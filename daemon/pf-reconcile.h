@@ -50,6 +50,9 @@ void pf_set_state(PhysicalFunction *pf, PfState state, const char *error);
 /* Plans now and starts a kernel job if one is needed; req (optional) is completed when the PF has
  * converged or failed. */
 int pf_reconcile(PhysicalFunction *pf, Request *req);
+/* pf_reconcile() without a request, of a PF its caller has just read from sysfs (pf_refresh()) in the
+ * same event source's dispatch: nothing can have told sriovd of a change since. */
+int pf_reconcile_refreshed(PhysicalFunction *pf);
 /* Plans desired (with force) against the kernel's state now, as pf_reconcile() would; for a caller
  * that must refuse before it changes anything. With ignore_leases, as if every lease on the PF were
  * released. Returns the plan; the caller frees it. */

@@ -126,6 +126,7 @@ static int pf_refresh_vf(PhysicalFunction *pf, unsigned i) {
                 object_mark_removed(&vf->mark);
                 pf->vfs[i] = vf_free(vf);
                 lease_table_vf_gone(pf->host->leases, pf->address, i);
+                pf->host->marks_stale = true;
         }
         if (!address)
                 return vf ? 1 : 0;
@@ -174,6 +175,7 @@ int pf_refresh(PhysicalFunction *pf) {
         bool changed = false;
         int r;
 
+        pf->stale = false;
         if (access(pf->syspath, F_OK) < 0)
                 return -ENODEV;
 

@@ -38,6 +38,8 @@ typedef struct PfHost {
         bool stopping; /* sriovd is stopping: no new kernel work */
         uint64_t kernel_timeout_usec; /* a kernel job not done by then fails its PF */
         const char *managed_vf_dir; /* where the marks of VF netdevs that are sriovd's go */
+        /* a VF went (or sriovd just started) since a job last removed the marks of VFs that are gone */
+        bool marks_stale;
 } PfHost;
 
 typedef struct PfReconcile PfReconcile;
@@ -63,6 +65,8 @@ typedef struct PhysicalFunction {
         bool admin_up; /* its netdev, as of the last link notification */
         bool kernel_job; /* a job of sriovd's works on the PF: its sriov_numvfs is not read meanwhile */
         uint64_t bind_seqnum; /* the kernel's "bind" uevent it was last seen bound by, before udevd's */
+        bool stale; /* sysfs may have changed since the last pf_refresh() (a VF's uevent came) */
+        unsigned vf_events; /* manager.c's: what its VFs' uevents of this loop iteration asked for */
 
         VirtualFunction **vfs; /* by index, NULL where the kernel has no virtfnN */
         size_t n_vfs;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "udev.h"
@@ -35,31 +39,48 @@ int udev_kernel_monitor_setup(struct udev *udev, size_t buffer_size, struct udev
         return monitor_setup(udev, "kernel", false, buffer_size, ret);
 }
 
-int udev_enumerate_pfs(struct udev *udev, UdevDeviceFunc f, void *userdata) {
-        struct udev_enumerate *e;
-        struct udev_list_entry *item;
-        int r;
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
 
-        e = udev_enumerate_new(udev);
-        if (!e)
-                return negative_errno();
-        r = udev_enumerate_add_match_subsystem(e, "pci");
-        if (r >= 0)
-                r = udev_enumerate_add_match_sysattr(e, SYSFS_SRIOV_TOTALVFS, NULL);
-        if (r >= 0)
-                r = udev_enumerate_scan_devices(e);
-        if (r < 0) {
-                udev_enumerate_unref(e);
-                return r;
+/* libudev's enumeration with a sysattr match builds a device object for every PCI device, a few
+ * syscalls each, and reads the attribute: with thousands of VFs that is most of a re-read after lost
+ * uevents. One faccessat() per device finds the PFs; only they become udev devices. */
+int udev_enumerate_pfs(struct udev *udev, UdevDeviceFunc f, void *userdata) {
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        DIR *dir;
+
+        dir = opendir(SYSFS_PCI_DEVICES);
+        /* no PCI bus at all: no PF, as libudev's enumeration would say */
+        if (!dir)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(dir))) {
+                char attr[NAME_MAX + sizeof("/" SYSFS_SRIOV_TOTALVFS)];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(attr, sizeof attr, "%s/" SYSFS_SRIOV_TOTALVFS, de->d_name);
+                if (faccessat(dirfd(dir), attr, F_OK, 0) < 0)
+                        continue;
+                if (strv_extend(&names, de->d_name) < 0) {
+                        closedir(dir);
+                        return -ENOMEM;
+                }
+                n++;
         }
-        udev_list_entry_foreach(item, udev_enumerate_get_list_entry(e)) {
-                struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(item));
+        closedir(dir);
+        /* in address order, whatever order the directory has */
+        if (n > 1)
+                qsort(names, n, sizeof *names, compare_names);
+        for (size_t i = 0; i < n; i++) {
+                struct udev_device *d = udev_device_new_from_subsystem_sysname(udev, "pci", names[i]);
                 if (!d)
                         continue;
                 f(d, NULL, userdata);
                 udev_device_unref(d);
         }
-        udev_enumerate_unref(e);
         return 0;
 }
 

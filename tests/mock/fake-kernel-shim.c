@@ -27,6 +27,10 @@
  * Also interposed: bind, to tell the harness which of those listeners is the kernel's (see
  * mark_kernel_listener()).
  *
+ * Reads are counted: with $SRIOV_MOCK_READ_LOG set, every open of a watched attribute for reading
+ * appends its path, as given, and a newline to that file, so that a test can tell how often a process
+ * read a PF (sriovd reads sriov_numvfs once for each read of the PF's state from sysfs).
+ *
  * Without $SRIOV_MOCK_KERNEL_SOCKET the shim passes everything through.
  */
 
@@ -53,6 +57,7 @@
 #include <unistd.h>
 
 #define ENV_SOCKET "SRIOV_MOCK_KERNEL_SOCKET"
+#define ENV_READ_LOG "SRIOV_MOCK_READ_LOG"
 #define MAX_VALUE 4096
 
 #define EXPORT __attribute__((visibility("default")))
@@ -247,7 +252,28 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
         return kernel_write(path, buf, len);
 }
 
+/* One line per read, each appended with one write(2): lines of concurrent readers do not mix. */
+static void note_read(const char *path) {
+        const char *log = getenv(ENV_READ_LOG);
+        char line[PATH_MAX + 1];
+        int fd, n;
+
+        if (!log || !*log || !enabled() || !name_is_watched(path))
+                return;
+        n = snprintf(line, sizeof(line), "%s\n", path);
+        if (n <= 0 || (size_t) n >= sizeof(line))
+                return;
+        /* raw syscalls: the log is outside the testbed, and umockdev's wrappers need not see it */
+        fd = syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return;
+        (void) full_write(fd, line, (size_t) n);
+        syscall(SYS_close, fd);
+}
+
 static int fix_flags(const char *path, int flags) {
+        if ((flags & O_ACCMODE) == O_RDONLY)
+                note_read(path);
         if ((flags & O_TRUNC) && enabled() && name_is_watched(path))
                 flags &= ~O_TRUNC;
         return flags;
@@ -444,12 +470,16 @@ EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len) {
 EXPORT FILE *fopen(const char *path, const char *mode) {
         if (enabled() && mode_writes(mode) && name_is_watched(path))
                 return open_stream(path, mode);
+        if (!mode_writes(mode))
+                note_read(path);
         return get_fopen()(path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode) {
         if (enabled() && mode_writes(mode) && name_is_watched(path))
                 return open_stream(path, mode);
+        if (!mode_writes(mode))
+                note_read(path);
         return get_fopen64()(path, mode);
 }
 

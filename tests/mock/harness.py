@@ -285,6 +285,8 @@ class FakeKernel:
         self.open_attrs = False     # see allow_user()
         self.sockdir = tempfile.mkdtemp(prefix='sriov-mock-kernel.')
         self.socket_path = os.path.join(self.sockdir, 'kernel.sock')
+        # the shim appends the path of every read of a watched attribute here (reads())
+        self.read_log = os.path.join(self.sockdir, 'reads.log')
         self.server = None
         self.verbose = bool(os.environ.get('MOCK_VERBOSE'))
         os.makedirs(os.path.join(self.sys, 'bus/pci/drivers'), exist_ok=True)
@@ -438,6 +440,26 @@ class FakeKernel:
     def uevent(self, syspath, action='change'):
         """A uevent of an existing device, as `udevadm trigger` or a driver makes one."""
         self._uevent(syspath, action)
+
+    def overrun(self, fn=None):
+        """An overrun now, as after a storm that filled the buffer of each listener to udevd: the
+        uevents fn makes are lost, and each one's next receive fails with ENOBUFS, once. One uevent is dropped
+        even when fn sends none; the listener's last overrun must have been received (its ENOBUFS
+        read) before."""
+        with self.sendlock:
+            for listener in self._listeners(False):
+                marker = os.path.join(os.path.dirname(listener), 'enobufs-' + os.path.basename(listener))
+                if not os.path.exists(marker):
+                    self._congested.discard(listener)
+        was = self.uevent_overrun
+        self.uevent_overrun = self.lose_uevents = True
+        try:
+            if fn:
+                fn()
+            self._uevent(next(iter(self.pfs.values())).devpath, 'change')
+        finally:
+            self.lose_uevents = False
+            self.uevent_overrun = was
 
     def _set_prop(self, syspath, key, value):
         """Edits the device's uevent file (what libudev reads for properties)."""
@@ -896,6 +918,7 @@ class FakeKernel:
         env['LD_PRELOAD'] = '%s %s' % (shim_path(), UMOCKDEV_PRELOAD)
         env['UMOCKDEV_DIR'] = self.root
         env['SRIOV_MOCK_KERNEL_SOCKET'] = self.socket_path
+        env['SRIOV_MOCK_READ_LOG'] = self.read_log
         if extra:
             env.update(extra)
         return env
@@ -913,6 +936,15 @@ class FakeKernel:
                     continue
                 out.append(w)
             return out
+
+    def reads(self, addr, attr='sriov_numvfs'):
+        """How often processes under the shim (sriovd) opened attr of the device at addr for reading
+        so far."""
+        try:
+            with open(self.read_log) as f:
+                return sum(1 for line in f if line.rstrip('\n').endswith('/%s/%s' % (addr, attr)))
+        except FileNotFoundError:
+            return 0
 
     def wait_writes(self, pred, timeout=10):
         end = time.time() + timeout

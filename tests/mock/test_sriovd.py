@@ -13,7 +13,9 @@ import harness  # noqa: E402
 
 harness.ensure_preload()
 
+import contextlib  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -32,6 +34,7 @@ PF3 = '0000:03:00.0'
 FLAG_RUNTIME = 1
 FLAG_FORCE = 2
 NOBODY = 65534
+DEBUG = {'SRIOVD_LOG_LEVEL': 'debug'}     # each uevent logged
 
 
 class SriovdTestCase(harness.MockTestCase):
@@ -545,6 +548,25 @@ class TestReconcile(SriovdTestCase):
         harness.sriovctl(self.bus, 'reload')
         self.assertEqual(self.pf(PF1, 'DesiredNumVFs'), -1)
         self.assertEqual(marks(), [])
+
+    def test_marks_of_an_unplugged_pf_go(self):
+        """The marks of the VFs of a PF that was unplugged go at the next apply (of another PF): a
+        device that comes later at one of their addresses starts unmarked."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3)
+        self.conf('20-second.conf', PF2, 2)
+        d = self.start()
+        self.wait_pf(PF1, numvfs=3)
+        self.wait_pf(PF2, numvfs=2)
+        marks = lambda: sorted(os.listdir(os.path.join(d.runtime_dir, 'managed-vf')))  # noqa: E731
+        pf2_vfs = [harness.vf_address(PF2, i) for i in range(2)]
+        self.assertEqual(marks(), sorted([harness.vf_address(PF1, i) for i in range(3)] + pf2_vfs))
+        self.k.remove_pf(PF1)
+        wait_for(lambda: len(self.pf_paths()) == 1, what='PF1 gone from the bus')
+        r = harness.sriovctl(self.bus, 'apply')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(marks(), pf2_vfs)
 
     def test_vm_manager_binding_left_alone(self):
         """A VF without Driver= policy is a VM manager's to bind: libvirt's managed='yes' (override
@@ -1175,6 +1197,158 @@ class TestStorm(SriovdTestCase):
         self.assertEqual(self.k.numvfs(PF1), 3)     # Apply replies when done
         self.wait_pf(PF1, numvfs=3)
         self.assertEqual(self.pf(PF1, 'LastError'), '')
+
+
+class TestUeventBursts(SriovdTestCase):
+    """A burst of VF uevents costs one read of their PF, and nothing in it is lost. sriovd reads
+    sriov_numvfs once for each read of a PF's state from sysfs; the fake kernel's shim counts those
+    reads. sriovd is stopped (SIGSTOP) while a burst is made, so that all of it waits in its socket
+    as a burst that comes faster than sriovd reads does; the socket holds net.unix.max_dgram_qlen
+    (often 10) datagrams, and every burst here is smaller."""
+    vf_netdevs = False
+
+    @contextlib.contextmanager
+    def paused(self, d):
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+
+    @staticmethod
+    def uevents_seen(d):
+        return d.logtext().count('uevent ')
+
+    def quiet_reads(self, addr, quiet=1.0, timeout=30):
+        """The reads of addr's sriov_numvfs so far, once sriovd has not read it for quiet seconds."""
+        end = time.time() + timeout
+        last, since = self.k.reads(addr), time.time()
+        while time.time() < end:
+            time.sleep(0.1)
+            n = self.k.reads(addr)
+            if n != last:
+                last, since = n, time.time()
+            elif time.time() - since >= quiet:
+                return n
+        self.fail('sriovd kept reading %s for %ss' % (addr, timeout))
+
+    def burst(self, d, make, n_events):
+        """Makes a burst while sriovd is stopped; returns the reads of PF1 it cost."""
+        before = self.quiet_reads(PF1)
+        seen = self.uevents_seen(d)
+        with self.paused(d):
+            make()
+        wait_for(lambda: self.uevents_seen(d) - seen >= n_events, what='sriovd receiving %d uevents' % n_events)
+        return self.quiet_reads(PF1) - before
+
+    def test_burst_is_one_read(self):
+        """Six change uevents of VFs and a VF rebound by hand: one read of the PF, and the rebound
+        VF's Driver announced."""
+        self.k.add_pf(PF1, total=16, uevent=False)
+        self.conf('10-first.conf', PF1, 8)
+        d = self.start(env=DEBUG)
+        self.wait_pf(PF1, numvfs=8)
+        mon = self.monitor()
+        vfs = self.k.pfs[PF1].vfs
+        vf_path = self.vf_paths(PF1)[7]
+
+        def make():
+            for a in vfs[:6]:
+                self.k.uevent(self.k.vfs[a].devpath, 'change')
+            self.k.bind_vf(vfs[7], 'vfio-pci')      # unbind, bind
+        self.assertEqual(self.burst(d, make, 8), 1, 'reads of the PF for a burst of 8 VF uevents')
+        wait_for(lambda: 'vfio-pci' in mon.property_values(vf_path, 'Driver'),
+                 what='PropertiesChanged Driver=vfio-pci of VF 7')
+        self.assertEqual(self.vf(vf_path, 'Driver'), 'vfio-pci')
+        self.assertEqual(self.pf(PF1, 'State'), 'enforced')
+
+    def test_vfs_added_and_removed_in_a_burst(self):
+        """VFs created and destroyed by hand, each a burst (add and bind of each VF, or unbind and
+        remove, and the PF's change): the VF objects come and go on the bus, one read each."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        d = self.start(env=DEBUG)
+        mon = self.monitor()
+        path = self.pf_path(PF1)
+
+        self.assertEqual(self.burst(d, lambda: self.k.set_numvfs(PF1, 3), 7), 1, 'reads of the PF to add 3 VFs')
+        wait_for(lambda: len(self.vf_paths(PF1)) == 3, what='3 VF objects')
+        vf_paths = self.vf_paths(PF1)
+        self.assertEqual(vf_paths, [path + '/vf/%d' % i for i in range(3)])
+        for p in vf_paths:
+            self.assertEqual(self.vf(p, 'Driver'), 'igbvf')
+        wait_for(lambda: set(vf_paths) <= {m['payload']['data'][0] for m in mon.signals('InterfacesAdded')},
+                 what='InterfacesAdded of the 3 VFs')
+        self.assertEqual(self.bus.get(path, PF_IF, 'NumVFs'), 3)
+
+        self.assertEqual(self.burst(d, lambda: self.k.set_numvfs(PF1, 0), 7), 1, 'reads of the PF to remove 3 VFs')
+        wait_for(lambda: self.vf_paths(PF1) == [], what='no VF objects')
+        wait_for(lambda: set(vf_paths) <= {m['payload']['data'][0] for m in mon.signals('InterfacesRemoved')},
+                 what='InterfacesRemoved of the 3 VFs')
+        self.assertEqual(self.bus.get(path, PF_IF, 'NumVFs'), 0)
+        self.assertEqual(self.pf(PF1, 'State'), 'unmanaged')
+
+    def test_count_changed_in_a_burst_put_back(self):
+        """The count set to 0 by hand, its uevents one burst: the drift is seen and the count put back,
+        with the VF objects gone and back on the bus."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3)
+        d = self.start(env=DEBUG)
+        self.wait_pf(PF1, numvfs=3)
+        mon = self.monitor()
+        path = self.pf_path(PF1)
+        vf_paths = self.vf_paths(PF1)
+
+        seen = self.uevents_seen(d)
+        with self.paused(d):
+            self.assertEqual(self.k.set_numvfs(PF1, 0), 0)
+        wait_for(lambda: self.uevents_seen(d) - seen >= 7, what='sriovd receiving the 7 uevents')
+        self.wait_pf(PF1, numvfs=3)
+        self.assertEqual(self.sriovd_numvfs_writes(PF1), ['3', '3'])
+        self.assertIn('drift', mon.property_values(path, 'State'))
+        wait_for(lambda: mon.property_values(path, 'State')[-1:] == ['enforced'], what='State enforced announced')
+        removed = [m['payload']['data'][0] for m in mon.signals('InterfacesRemoved')]
+        self.assertEqual(sorted(removed), vf_paths)
+        wait_for(lambda: sorted(m['payload']['data'][0] for m in mon.signals('InterfacesAdded')) == vf_paths,
+                 what='InterfacesAdded of the 3 VFs put back')
+        self.assertEqual(self.vf_paths(PF1), vf_paths)
+
+    def test_overruns_close_together_are_one_reread(self):
+        """Overruns within the interval after a re-read of every PF wait for its end and are one
+        re-read then, which still puts back a count changed while uevents were lost."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.k.add_pf(PF2, total=7, uevent=False)
+        self.k.add_pf(PF3, total=7, uevent=False)
+        self.conf('10-first.conf', PF1, 3)
+        self.conf('20-second.conf', PF2, 2)
+        d = self.start(env=dict(DEBUG, SRIOVD_RESYNC_INTERVAL_MSEC='5000'))
+        self.wait_pf(PF1, numvfs=3)
+        self.wait_pf(PF2, numvfs=2)
+
+        def rereads():
+            return [line for line in d.logtext().splitlines() if 'Reading every PF again' in line]
+
+        def overrun(fn=None):
+            n = d.logtext().count('uevents were lost')
+            self.k.overrun(fn)
+            # the next uevent that fits, of a PF nothing is configured for, wakes sriovd: ENOBUFS first
+            self.k.uevent(self.k.pfs[PF3].devpath, 'change')
+            wait_for(lambda: d.logtext().count('uevents were lost') > n, what='the overrun logged')
+
+        overrun(lambda: self.k.set_numvfs(PF1, 0))
+        wait_for(lambda: len(rereads()) == 1, what='a re-read of every PF')
+        t1 = time.time()
+        self.assertIn('(overruns: 1)', rereads()[0])
+        overrun()
+        overrun(lambda: self.k.set_numvfs(PF2, 0))
+        self.assertEqual(len(rereads()), 1, 'the overruns inside the interval were read at once')
+        wait_for(lambda: len(rereads()) == 2, timeout=30, what='the second re-read of every PF')
+        self.assertIn('(overruns: 2)', rereads()[1])
+        self.wait_pf(PF2, numvfs=2)
+        self.wait_pf(PF1, numvfs=3)
+        self.assertEqual(self.sriovd_numvfs_writes(PF2), ['2', '2'])
+        put_back = self.k.writes(PF2)[-1]['start']
+        self.assertGreaterEqual(put_back - t1, 2.5, 'PF2 put back %.1fs after the first re-read' % (put_back - t1))
+        self.assertEqual(len(rereads()), 2)
 
 
 class TestDeviceNames(SriovdTestCase):
