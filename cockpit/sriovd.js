@@ -158,6 +158,27 @@
         return r ? r + " Mbit/s" : "—";
     }
 
+    /* A time in µs since the epoch as HH:MM:SS in the browser's time zone, with the date when it is
+     * not today. */
+    function clockTime(usec) {
+        const d = new Date(usec / 1000);
+        const pad = n => String(n).padStart(2, "0");
+        const time = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+        return d.toDateString() === new Date().toDateString() ? time : d.toLocaleDateString() + " " + time;
+    }
+
+    /* A lease whose holder is asked to release it: a change of the count waits for it until the
+     * deadline (ReleaseDeadline, from ReleaseRequested; docs/dbus-api.md "Draining leased VFs"). */
+    function releaseRequested(lease) {
+        if (!lease || !lease.ReleaseDeadline)
+            return null;
+        return el("span", {
+            class: "label label-orange release-requested", "data-deadline": String(lease.ReleaseDeadline),
+            title: "A change of the VF count waits for this lease to be released until " +
+                   new Date(lease.ReleaseDeadline / 1000).toLocaleString() + "; then it fails.",
+        }, "release requested by " + clockTime(lease.ReleaseDeadline));
+    }
+
     /* --- rendering --- */
 
     function label(text, kind) {
@@ -184,7 +205,8 @@
         let leaseCell = "free";
         if (lease)
             leaseCell = el("span", {}, lease.Consumer || lease.path.split("/").pop(),
-                           lease.Persistent ? el("span", { class: "subtle", text: " (persistent)" }) : null);
+                           lease.Persistent ? el("span", { class: "subtle", text: " (persistent)" }) : null,
+                           lease.ReleaseDeadline ? el("div", {}, releaseRequested(lease)) : null);
         else if (vf.Lease && vf.Lease !== "/")
             leaseCell = "leased";
         return el("tr", { id, "data-vf": vf.Index },
@@ -278,7 +300,7 @@
                 el("div", { class: "table-wrap" },
                     el("table", { class: "table", "aria-label": "Leases" },
                         el("thead", {}, el("tr", {},
-                            ["Consumer", "Virtual function", "Holder", "Since"].map(h =>
+                            ["Consumer", "Virtual function", "Holder", "Since", "Release"].map(h =>
                                 el("th", { scope: "col" }, h)),
                             el("th", { scope: "col" }, el("span", { class: "sr-only" }, "Actions")))),
                         el("tbody", {}, list.map(l => {
@@ -294,6 +316,8 @@
                                    l.Persistent ? "persistent" : (l.Owner || "—")),
                                 el("td", { "data-label": "Since" },
                                    l.CreatedAt ? new Date(l.CreatedAt / 1000).toLocaleString() : "—"),
+                                el("td", { "data-label": "Release", "data-field": "ReleaseDeadline" },
+                                   releaseRequested(l) || "—"),
                                 el("td", { class: "actions" },
                                    el("button", {
                                        type: "button", class: "btn btn-secondary btn-sm",

@@ -7,7 +7,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import net from "node:net";
@@ -21,6 +21,7 @@ const { PF1, PF2, SYSFS, SRIOVCTL, SCREENSHOTS, LEASE } = process.env;
 const MGR = "/io/sriovd";
 const PF_IF = "io.sriovd1.PhysicalFunction";
 const VF_IF = "io.sriovd1.VirtualFunction";
+const LEASE_IF = "io.sriovd1.Lease";
 
 let browser;
 let page;
@@ -74,6 +75,18 @@ function sriovctl(...args) {
     return execFileSync(SRIOVCTL, args.map(String), { encoding: "utf8" });
 }
 
+// sriovctl in the background: resolves to its exit status.
+function sriovctlAsync(...args) {
+    const child = spawn(SRIOVCTL, args.map(String), { stdio: ["ignore", "inherit", "inherit"] });
+    return new Promise(resolve => child.on("exit", code => resolve(code)));
+}
+
+// HH:MM:SS of a time in µs since the epoch, in this time zone (the browser's).
+function clock(usec) {
+    const d = new Date(usec / 1000);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()].map(n => String(n).padStart(2, "0")).join(":");
+}
+
 // Asks run.py for what only it can do: hotplug in the fake kernel, stopping and starting sriovd.
 function control(command) {
     return new Promise((resolve, reject) => {
@@ -115,15 +128,15 @@ async function text(sel, p = page) {
     return p.$eval(sel, e => e.textContent.trim());
 }
 
-async function waitText(sel, want, timeout = 10000) {
-    await page.waitForFunction((s, w) => {
+async function waitText(sel, want, timeout = 10000, p = page) {
+    await p.waitForFunction((s, w) => {
         const e = document.querySelector(s);
         return e && e.textContent.trim() === w;
     }, { timeout, polling: "mutation" }, sel, want);
 }
 
-async function rowCount(pf) {
-    return page.$$eval(`section[data-pf="${pf}"] tbody tr`, rows => rows.length);
+async function rowCount(pf, p = page) {
+    return p.$$eval(`section[data-pf="${pf}"] tbody tr`, rows => rows.length);
 }
 
 async function dialogOpen(id) {
@@ -135,11 +148,11 @@ async function waitDialogClosed(id, timeout = 30000) {
 }
 
 // Types into a field from the keyboard, replacing what it holds.
-async function typeInto(sel, value) {
-    await page.focus(sel);
-    await page.$eval(sel, e => e.select ? e.select() : null);
-    await page.keyboard.press("Backspace");
-    await page.keyboard.type(String(value));
+async function typeInto(sel, value, p = page) {
+    await p.focus(sel);
+    await p.$eval(sel, e => e.select ? e.select() : null);
+    await p.keyboard.press("Backspace");
+    await p.keyboard.type(String(value));
 }
 
 before(async () => {
@@ -276,6 +289,49 @@ test("a lease is released from the page", async () => {
     await page.waitForFunction(() => !document.getElementById("leases"));
 });
 
+test("a lease whose release is requested says by when, live, until the change ends", async () => {
+    // PF1 has one VF (forced above), leased now to a holder that never releases it on its own
+    const lease = JSON.parse(sriovctl("--json", "request", PF1, "--persistent", "--consumer", "vm-drain")).Lease;
+    const id = lease.split("/").pop();
+    const index = prop(prop(lease, LEASE_IF, "VirtualFunction"), VF_IF, "Index");
+    const row = `#leases tr[data-lease="${id}"]`;
+    const release = row + ' td[data-field="ReleaseDeadline"]';
+    const onVf = vfRow(PF1, index) + ' td[data-field="Lease"] .release-requested';
+    await page.waitForSelector(row);
+    assert.equal(prop(lease, LEASE_IF, "ReleaseDeadline"), 0);
+    assert.equal(await text(release), "—");
+    assert.equal(await page.$(onVf), null);
+
+    // An admin's change of the count asks the holder to release, and waits 3 s for it
+    const failed = sriovctlAsync("set-numvfs", PF1, 3, "--wait", 3, "--runtime");
+    await page.waitForSelector(row + " .release-requested", { timeout: 2500 });
+    const deadline = prop(lease, LEASE_IF, "ReleaseDeadline");
+    assert.ok(deadline > Date.now() * 1000, `ReleaseDeadline ${deadline}`);
+    assert.equal(await page.$eval(row + " .release-requested", e => e.dataset.deadline), String(deadline));
+    assert.equal(await text(release), "release requested by " + clock(deadline));
+    assert.equal(await text(onVf), "release requested by " + clock(deadline));
+    await shot("release-requested");
+
+    // nobody releases: at the deadline the change fails and the request ends (ReleaseDeadline 0)
+    assert.equal(await failed, 1, "set-numvfs --wait succeeded with the lease held");
+    assert.equal(kernelNumVfs(PF1), 1);
+    assert.equal(prop(lease, LEASE_IF, "ReleaseDeadline"), 0);
+    await waitText(release, "—", 2000);
+    assert.equal(await page.$(onVf), null);
+
+    // Asked again, the admin releases the lease from the page: the waiting change is applied
+    const applied = sriovctlAsync("set-numvfs", PF1, 3, "--wait", 60, "--runtime");
+    await page.waitForSelector(row + " .release-requested", { timeout: 5000 });
+    await page.click(`button[data-key="release-lease-${id}"]`);
+    await page.waitForFunction(() => document.getElementById("release-dialog").open);
+    await page.click("#release-confirm");
+    await waitDialogClosed("release-dialog");
+    assert.equal(await applied, 0, "set-numvfs --wait failed after the release");
+    assert.equal(kernelNumVfs(PF1), 3);
+    await waitText(field(PF1, "NumVFs"), "3");
+    await page.waitForFunction(() => !document.getElementById("leases"));
+});
+
 test("a VF policy edit is read back", async () => {
     const vf = vfPaths(PF2)[1];
     const addr = prop(vf, VF_IF, "PciAddress");
@@ -400,3 +456,4 @@ test("without administrative access the page is read-only and says why", async (
         await limited.close();
     }
 });
+
