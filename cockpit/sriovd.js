@@ -88,14 +88,20 @@
         return state.owner !== null && readOnlyReason() === null;
     }
 
-    function noteError(ex) {
+    /* The message to show for a failed call. `what` names the change ("Setting the number of VFs
+     * of ... to 2"). sriovd's own errors are shown as it words them; a refusal by polkit (AccessDenied,
+     * whose message names the polkit action) says which change was refused, and makes the page
+     * read-only: nothing the page shows changes, since it only ever shows what sriovd reports. */
+    function noteError(ex, what) {
+        const message = ex && ex.message ? ex.message : String(ex);
         if (ex && ex.name === ACCESS_DENIED) {
-            state.denied = "sriovd refused a change: " + ex.message +
-                           ". The page is read-only; changing SR-IOV needs administrative access " +
-                           "(polkit action io.sriovd.manage).";
+            state.denied = "sriovd refused a change. " + what + ": " + message + ". polkit decides who " +
+                           "may change SR-IOV (action io.sriovd.manage, or io.sriovd.lease for one's own " +
+                           "leases): the page is read-only until it is loaded again.";
             scheduleRender();
+            return what + " was refused: " + message + ".";
         }
-        return ex && ex.message ? ex.message : String(ex);
+        return message;
     }
 
     /* --- the objects --- */
@@ -498,7 +504,8 @@
                 })
                 .catch(ex => {
                     busy(d, false);
-                    showError("numvfs-error", noteError(ex));
+                    showError("numvfs-error", noteError(ex, "Setting the number of VFs of " + pfName(pf) +
+                                                        " to " + count + (force ? " (forced)" : "")));
                     /* Busy names the leased or vfio-bound VFs; forcing is the admin's choice. */
                     $("numvfs-force").hidden = !(ex && ex.name === "io.sriovd1.Error.Busy");
                     $("numvfs-error").dataset.error = ex && ex.name ? ex.name : "";
@@ -513,6 +520,7 @@
     }
 
     let policyTarget = null;
+    let policyPf = null;
     let policyInitial = {};
 
     function policyFields() {
@@ -521,6 +529,7 @@
 
     function openPolicy(pf, vf) {
         policyTarget = vf;
+        policyPf = pf;
         const policy = policyOf(vf);
         $("policy-title").textContent = "Policy of VF " + vf.Index + " of " + pfName(pf);
         policyInitial = {};
@@ -577,6 +586,7 @@
             return;
         }
         const flags = $("policy-runtime").checked ? FLAG_RUNTIME : 0;
+        const target = "VF " + policyTarget.Index + " of " + pfName(policyPf);
         showError("policy-error", null);
         busy(d, true);
         client.call(policyTarget.path, VF_IF, "SetPolicy", [changes, flags], { timeout: LONG_CALL_MS })
@@ -586,7 +596,8 @@
                 })
                 .catch(ex => {
                     busy(d, false);
-                    showError("policy-error", noteError(ex));
+                    showError("policy-error", noteError(ex, "Changing " + Object.keys(changes).join(", ") +
+                                                        " in the policy of " + target));
                 });
     }
 
@@ -615,7 +626,8 @@
                 })
                 .catch(ex => {
                     busy(d, false);
-                    showError("release-error", noteError(ex));
+                    showError("release-error", noteError(ex, "Releasing the lease of " +
+                                                         (releaseTarget.Consumer || "an unnamed consumer")));
                 });
     }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The Cockpit page in headless Chromium (puppeteer-core over the DevTools protocol), against cockpit-ws
 // on the mock tier's bus with sriovd on the fake kernel. Run by run.py, which builds that world and
-// passes it in the environment: URL_ADMIN, URL_LIMITED, SYSFS (the fake kernel's /sys), SRIOVCTL,
-// DBUS_SYSTEM_BUS_ADDRESS, LEASE (a persistent lease on PF1 for "vm-web"), PF1, PF2, SCREENSHOTS, MODULES.
+// passes it in the environment: URL_ADMIN, URL_LIMITED, URL_DELEGATED (uid 65534 with a superuser bridge
+// that is not root: see run.py), SYSFS (the fake kernel's /sys), SRIOVCTL, DBUS_SYSTEM_BUS_ADDRESS (with
+// python-dbusmock's polkitd on it), LEASE (a persistent lease on PF1 for "vm-web"), PF1, PF2, SCREENSHOTS,
+// MODULES.
 // What the page shows is compared with what the bus and the fake kernel say, read here independently.
 
 import { test, before, after } from "node:test";
@@ -22,6 +24,8 @@ const MGR = "/io/sriovd";
 const PF_IF = "io.sriovd1.PhysicalFunction";
 const VF_IF = "io.sriovd1.VirtualFunction";
 const LEASE_IF = "io.sriovd1.Lease";
+const NOBODY = 65534;
+const POLKIT = ["org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.DBus.Mock"];
 
 let browser;
 let page;
@@ -79,6 +83,28 @@ function sriovctl(...args) {
 function sriovctlAsync(...args) {
     const child = spawn(SRIOVCTL, args.map(String), { stdio: ["ignore", "inherit", "inherit"] });
     return new Promise(resolve => child.on("exit", code => resolve(code)));
+}
+
+// The actions the mock polkitd allows from now on (none: it refuses every check).
+function polkitAllow(...actions) {
+    busctl("call", ...POLKIT, "SetAllowed", "as", String(actions.length), ...actions);
+}
+
+// The action of every CheckAuthorization the mock polkitd got so far.
+function polkitChecks() {
+    return JSON.parse(busctl("call", ...POLKIT, "GetMethodCalls", "s", "CheckAuthorization")).data[0]
+            .map(([, args]) => args[1].data);
+}
+
+// A call as uid 65534 that must fail: [error name, message] as dbus-send prints them.
+function callErrorAsNobody(path_, iface, method, ...args) {
+    const r = spawnSync("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "dbus-send", "--system",
+                                    "--print-reply", "--dest=io.sriovd", path_, iface + "." + method, ...args],
+                        { encoding: "utf8" });
+    assert.notEqual(r.status, 0, `${method} succeeded`);
+    const m = /^Error (\S+): (.*)$/m.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    return [m[1], m[2]];
 }
 
 // HH:MM:SS of a time in µs since the epoch, in this time zone (the browser's).
@@ -457,3 +483,104 @@ test("without administrative access the page is read-only and says why", async (
     }
 });
 
+// Opens the session whose administrative access is a superuser bridge that is not root (run.py): it
+// starts limited; administrative access is turned on as Cockpit's top bar does (cockpit.Superuser.Start),
+// and the page reloads with its change controls enabled.
+async function openDelegated() {
+    const p = await open(process.env.URL_DELEGATED);
+    const superuser = await p.evaluate(() => {
+        const su = cockpit.dbus(null, { bus: "internal" }).proxy("cockpit.Superuser", "/superuser");
+        return su.wait().then(() => su.Current);
+    });
+    if (superuser === "none") {
+        await p.waitForSelector("#read-only", { timeout: 10000 });
+        const reloaded = p.waitForNavigation({ waitUntil: "load", timeout: 15000 });
+        await p.evaluate(() => {
+            const su = cockpit.dbus(null, { bus: "internal" }).proxy("cockpit.Superuser", "/superuser");
+            return su.wait().then(() => su.Start("superuser-bridge.py"));
+        }).catch(() => null);       // the page reloads meanwhile
+        await reloaded;
+    }
+    await p.waitForSelector(`button[data-key="numvfs-${PF1}"]:not([disabled])`, { timeout: 15000 });
+    return p;
+}
+
+test("a change polkit refuses an administrator says which change and leaves the page as it was", async () => {
+    const admin = await openDelegated();
+    try {
+        assert.equal(await admin.$("#read-only"), null);
+        // polkit allows io.sriovd.manage: a count set here is decided by polkit for uid 65534, and applied
+        polkitAllow("io.sriovd.manage");
+        const checks = polkitChecks().length;
+        await admin.click(`button[data-key="numvfs-${PF1}"]`);
+        await typeInto("#numvfs-count", 1, admin);
+        await admin.click("#numvfs-runtime");
+        await admin.click("#numvfs-apply");
+        await admin.waitForFunction(() => !document.getElementById("numvfs-dialog").open, { timeout: 30000 });
+        assert.equal(kernelNumVfs(PF1), 1);
+        assert.deepEqual(polkitChecks().slice(checks), ["io.sriovd.manage"]);
+        await waitText(field(PF1, "NumVFs"), "1", 10000, admin);
+
+        // polkit refuses from now on; the page, which cannot know, still offers the change
+        polkitAllow();
+        const [name, message] = callErrorAsNobody(pfPath(PF1), PF_IF, "SetNumVFs", "uint32:3", "uint64:1");
+        assert.equal(name, "org.freedesktop.DBus.Error.AccessDenied");
+        const shown = async () => ({
+            NumVFs: await text(field(PF1, "NumVFs"), admin),
+            DesiredNumVFs: await text(field(PF1, "DesiredNumVFs"), admin),
+            rows: await rowCount(PF1, admin),
+        });
+        const before_ = await shown();
+        assert.deepEqual(before_, { NumVFs: "1", DesiredNumVFs: String(pfProp(PF1, "DesiredNumVFs")), rows: 1 });
+        await admin.click(`button[data-key="numvfs-${PF1}"]`);
+        await typeInto("#numvfs-count", 3, admin);
+        await admin.click("#numvfs-runtime");
+        await admin.click("#numvfs-apply");
+        await admin.waitForSelector("#numvfs-error:not([hidden])", { timeout: 30000 });
+        assert.equal(await text("#numvfs-error", admin),
+                     `Setting the number of VFs of sriovweb1 (${PF1}) to 3 was refused: ${message}.`);
+        assert.match(message, /io\.sriovd\.manage/);
+        assert.equal(await admin.$eval("#numvfs-force", b => b.hidden), true, "forcing is offered");
+        // nothing changed, in the kernel, in sriovd and on the page (also after a late signal would be in)
+        assert.equal(kernelNumVfs(PF1), 1);
+        assert.equal(pfProp(PF1, "NumVFs"), 1);
+        await new Promise(resolve => setTimeout(resolve, 500));
+        assert.deepEqual(await shown(), before_);
+        // the page is read-only now and says which change was refused
+        await admin.waitForSelector("#read-only");
+        const notice = await text("#read-only", admin);
+        assert.ok(notice.includes(`Setting the number of VFs of sriovweb1 (${PF1}) to 3: ${message}`), notice);
+        const buttons = await admin.$$eval("#pfs button", bs => bs.map(b => [b.textContent, b.disabled]));
+        for (const [label, disabled] of buttons)
+            assert.equal(disabled, true, `${label} is enabled after the refusal`);
+        await shot("refused-by-polkit", admin);
+        await admin.click("#numvfs-dialog [data-close]");
+
+        // A policy change, from the page loaded again (controls enabled), is refused the same way
+        await admin.reload({ waitUntil: "load" });
+        await admin.waitForSelector(`button[data-key="policy-${PF1}/0"]:not([disabled])`, { timeout: 15000 });
+        const vf = vfPaths(PF1)[0];
+        const policy = prop(vf, VF_IF, "Policy");
+        const driverCell = vfRow(PF1, 0) + ' td[data-field="Driver"]';
+        assert.equal(await text(driverCell, admin), "igbvf");
+        await admin.click(`button[data-key="policy-${PF1}/0"]`);
+        await admin.waitForFunction(() => document.getElementById("policy-dialog").open);
+        await typeInto("#policy-Driver", "vfio-pci", admin);
+        await admin.click("#policy-apply");
+        await admin.waitForSelector("#policy-error:not([hidden])", { timeout: 30000 });
+        assert.equal(await text("#policy-error", admin),
+                     `Changing Driver in the policy of VF 0 of sriovweb1 (${PF1}) was refused: ${message}.`);
+        assert.deepEqual(prop(vf, VF_IF, "Policy"), policy);
+        assert.equal(prop(vf, VF_IF, "Driver"), "igbvf");
+        assert.equal(kernelDriver(prop(vf, VF_IF, "PciAddress")), "igbvf");
+        await new Promise(resolve => setTimeout(resolve, 500));
+        assert.equal(await text(driverCell, admin), "igbvf");
+        assert.equal(await text(vfRow(PF1, 0) + ' td[data-field="NotInForce"]', admin), "—");
+        assert.equal(await admin.$eval(vfRow(PF1, 0) + ' td[data-field="State"]',
+                                       e => e.querySelector(".error-text") === null), true);
+        await admin.click("#policy-dialog [data-close]");
+    } finally {
+        polkitAllow();
+        await admin.close();
+    }
+});

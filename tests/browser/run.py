@@ -7,11 +7,14 @@ session whose system bus is the mock tier's private bus, with the real sriovd on
 
 This script builds that world, then runs the node tests in it:
 - the fake kernel with two Intel 82576 PFs, 0000:01:00.0 (sriovweb1, 3 VFs from a file) and 0000:02:00.0
-  (sriovweb2, unmanaged), a private dbus-daemon and sriovd as root;
+  (sriovweb2, unmanaged), a private dbus-daemon with python-dbusmock's polkitd (refusing every check
+  until a test allows an action) and sriovd as root;
 - a persistent lease of a VF of 0000:01:00.0 for consumer "vm-web";
-- cockpit-ws --local-session on 127.0.0.1 twice: as root (administrative access) and as uid 65534
-  (limited access), each with XDG_DATA_DIRS pointing at a folder where cockpit/sriovd is the
-  checkout's cockpit/ (the page runs no program: the doctor's checks come from RunDiagnostics());
+- cockpit-ws --local-session on 127.0.0.1 three times: as root (administrative access), as uid 65534
+  (limited access), and as uid 65534 with a superuser bridge that is not root (superuser-bridge.py:
+  administrative access for Cockpit, polkit's decision for sriovd), each with XDG_DATA_DIRS pointing
+  at a folder where cockpit/sriovd is the checkout's cockpit/ (the page runs no program: the doctor's
+  checks come from RunDiagnostics());
 - npm ci of package-lock.json into BUILD/tests/browser/ when it is not there yet.
 
 usage: run.py [--build-dir DIR] [--screenshots DIR] [--keep] [node test name pattern]
@@ -102,6 +105,25 @@ def npm_ci(build_dir):
     return dest
 
 
+class Polkit:
+    """python-dbusmock's polkitd template on the private bus (as in tests/mock/test_leases.py): it
+    refuses every action until the tests allow some with busctl (org.freedesktop.DBus.Mock.SetAllowed)."""
+
+    def __init__(self, bus):
+        self.proc = subprocess.Popen(['/usr/bin/python3', '-m', 'dbusmock', '--system', '--template', 'polkitd'],
+                                     env=bus.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=harness._die_with_parent)
+        harness.wait_for(lambda: bus.has_name('org.freedesktop.PolicyKit1') or self.proc.poll() is not None,
+                         what='the mock polkitd on the bus')
+        if self.proc.poll() is not None:
+            die('the mock polkitd exited with %s (python3-dbusmock; tools/install-deps.sh)' % self.proc.returncode)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+
 class World:
     def __init__(self, build_dir):
         self.build_dir = build_dir
@@ -135,11 +157,25 @@ class World:
         self.ws = first_existing(COCKPIT_WS, 'cockpit-ws')
         self.bridge = shutil.which('cockpit-bridge') or die('cockpit-bridge not found; run '
                                                              'tools/install-deps.sh as root')
+        # A third session's administrative access: a package with only a "privileged" bridge, which
+        # Cockpit starts as its superuser bridge. It is cockpit-bridge as the same unprivileged user
+        # behind superuser-bridge.py (no sudo here), so Cockpit says the session has administrative
+        # access while its calls reach sriovd from uid 65534, and polkit (the mock polkitd below)
+        # decides them.
+        delegated = os.path.join(self.wd, 'share-delegated')
+        os.makedirs(os.path.join(delegated, 'cockpit', 'sriovd-test-superuser'))
+        os.symlink(os.path.join(TOP, 'cockpit'), os.path.join(delegated, 'cockpit', 'sriovd'))
+        with open(os.path.join(delegated, 'cockpit', 'sriovd-test-superuser', 'manifest.json'), 'w') as f:
+            json.dump({'bridges': [{'privileged': True, 'label': 'test',
+                                    'spawn': [os.path.join(HERE, 'superuser-bridge.py'), self.bridge]}]}, f)
+        os.chmod(delegated, 0o755)
+        self.polkit = Polkit(self.bus)
         self.env = self.bus.env({
             'XDG_DATA_DIRS': share + ':/usr/local/share:/usr/share',
         })
         self.url_admin = self.start_ws(None)
         self.url_limited = self.start_ws(NOBODY)
+        self.url_delegated = self.start_ws(NOBODY, data_dirs=delegated + ':/usr/local/share:/usr/share')
         self.control = self.start_control()
 
     def start_control(self):
@@ -198,7 +234,7 @@ class World:
         path = self.bus.call('/io/sriovd', 'io.sriovd1.Manager', 'GetPhysicalFunction', 's', pf)[0]
         return self.bus.get(path, 'io.sriovd1.PhysicalFunction', name)
 
-    def start_ws(self, uid):
+    def start_ws(self, uid, data_dirs=None):
         port = free_port()
         home = tempfile.mkdtemp(prefix='home.', dir=self.wd)
         cmd = [self.ws, '--port', str(port), '--address', '127.0.0.1', '--local-session=' + self.bridge]
@@ -207,6 +243,8 @@ class World:
             cmd = ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid, '--clear-groups',
                    '--pdeathsig', 'TERM'] + cmd
         env = dict(self.env, HOME=home, XDG_RUNTIME_DIR=home)
+        if data_dirs:
+            env['XDG_DATA_DIRS'] = data_dirs
         log = open(os.path.join(self.wd, 'cockpit-ws-%d.log' % port), 'w')
         p = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                              preexec_fn=harness._die_with_parent)
@@ -227,6 +265,7 @@ class World:
                     p.wait()
             log.close()
         rc = self.daemon.stop(check=False)
+        self.polkit.stop()
         self.bus.stop()
         self.k.stop()
         return rc
@@ -257,6 +296,7 @@ def main():
             'CHROMIUM': chromium,
             'URL_ADMIN': world.url_admin,
             'URL_LIMITED': world.url_limited,
+            'URL_DELEGATED': world.url_delegated,
             'SYSFS': world.k.sys,
             'SRIOVCTL': os.path.abspath(harness.sriovctl_path()),
             'STATE_DIR': world.daemon.state_dir,
@@ -268,7 +308,8 @@ def main():
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
         })
         if a.keep:
-            print(json.dumps({'admin': world.url_admin, 'limited': world.url_limited, 'control': world.control,
+            print(json.dumps({'admin': world.url_admin, 'limited': world.url_limited,
+                              'delegated': world.url_delegated, 'control': world.control,
                               'DBUS_SYSTEM_BUS_ADDRESS': world.bus.address}, indent=2), flush=True)
             try:
                 world.serve(subprocess.Popen(['sleep', 'infinity'], preexec_fn=harness._die_with_parent))
