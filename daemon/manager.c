@@ -343,6 +343,8 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                 r = manager_add_pf(m, d, &pf);
                 if (r < 0)
                         return;
+                /* a remove older than this is of an earlier device at the address */
+                pf->bind_seqnum = udev_device_get_seqnum(d);
                 /* on coldplug the start-up request reconciles every PF at once */
                 if (action)
                         (void) pf_schedule_reconcile(pf, 0);
@@ -473,10 +475,21 @@ static void manager_handle_kernel_device(Manager *m, struct udev_device *d) {
         const char *action = udev_device_get_action(d), *syspath = udev_device_get_syspath(d);
         PhysicalFunction *pf;
 
-        if ((!streq_ptr(action, "bind") && !streq_ptr(action, "unbind")) ||
+        if ((!streq_ptr(action, "bind") && !streq_ptr(action, "unbind") && !streq_ptr(action, "remove")) ||
             !streq_ptr(udev_device_get_subsystem(d), "pci"))
                 return;
         pf = manager_find_pf(m, udev_device_get_sysname(d));
+        if (streq(action, "remove")) {
+                /* The PF is gone: its object goes now, before the "bind" of a device plugged in at its
+                 * address meanwhile (another model, or no PF at all) would be taken for it. A remove
+                 * older than the uevent the object came from is of an earlier device (udevd's monitor
+                 * may have brought the new one first). */
+                if (pf && udev_device_get_seqnum(d) >= pf->bind_seqnum) {
+                        log_debug("kernel uevent %s %s", action, syspath);
+                        manager_remove_pf(m, pf);
+                }
+                return;
+        }
         if (!pf) {
                 if (!streq(action, "bind") || !syspath || !sysfs_attr_exists(syspath, SYSFS_SRIOV_TOTALVFS))
                         return;

@@ -64,7 +64,8 @@ typedef struct PhysicalFunction {
         bool drivers_autoprobe;
         bool admin_up; /* its netdev, as of the last link notification */
         bool kernel_job; /* a job of sriovd's works on the PF: its sriov_numvfs is not read meanwhile */
-        uint64_t bind_seqnum; /* the kernel's "bind" uevent it was last seen bound by, before udevd's */
+        uint64_t bind_seqnum; /* the uevent that brought the device (udevd's, or the kernel's "bind"
+                               * ahead of udevd): a "remove" older than it is of an earlier device */
         bool stale; /* sysfs may have changed since the last pf_refresh() (a VF's uevent came) */
         unsigned vf_events; /* manager.c's: what its VFs' uevents of this loop iteration asked for */
 

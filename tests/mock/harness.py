@@ -344,8 +344,8 @@ class FakeKernel:
     def _kernel_uevent(self, syspath, action):
         """Sends a uevent as the kernel does, before udevd has seen it, to the listeners of the
         kernel's group, in the kernel's wire format ("ACTION@DEVPATH", then the properties). Only
-        the PFs' bind and unbind are sent this way: the kernel's stream carries every uevent, but
-        sriovd reads only those from it. Returns the uevent's sequence number, which udevd's copy
+        the PFs' bind, unbind and remove are sent this way: the kernel's stream carries every uevent,
+        but sriovd reads only those from it. Returns the uevent's sequence number, which udevd's copy
         carries too."""
         props, seqnum = self._uevent_props(syspath, action)
         msg = ('%s@%s' % (action, syspath[len('/sys'):])).encode() + b'\0' + \
@@ -502,8 +502,10 @@ class FakeKernel:
         if uevent:
             self._uevent(syspath, 'add')
 
-    def _remove_device(self, syspath, uevent=True):
-        if uevent:
+    def _remove_device(self, syspath, uevent=True, seqnum=None):
+        if uevent and seqnum is not None:
+            self._uevent(syspath, 'remove', seqnum)
+        elif uevent:
             self._uevent(syspath, 'remove')
         d = self._abs(syspath)
         sub = os.path.basename(os.readlink(os.path.join(d, 'subsystem')))
@@ -583,8 +585,16 @@ class FakeKernel:
                 os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
                 self._set_prop(pf.devpath, 'DRIVER', None)
                 self._uevent(pf.devpath, 'unbind', self._kernel_uevent(pf.devpath, 'unbind'))
-            self._remove_device(pf.devpath)
+            self._remove_device(pf.devpath, seqnum=self._kernel_uevent(pf.devpath, 'remove'))
             del self.pfs[addr]
+
+    def add_pci_device(self, addr, device_id=0x10d3, driver='e1000e'):
+        """Hot-adds a PCI device that is no SR-IOV PF (no sriov_* attributes), bound to driver: its
+        "add", then "bind" as the kernel sends it and as udevd passes it on."""
+        self._add_pci(addr, 0x8086, device_id, driver, {}, {})
+        self._link_driver_dir(driver, addr)
+        devpath = '/sys/devices/pci0000:00/' + addr
+        self._uevent(devpath, 'bind', self._kernel_uevent(devpath, 'bind'))
 
     def unload_pf_driver(self, addr):
         """rmmod igb: the driver's remove() disables SR-IOV, its netdev goes, then "unbind"."""

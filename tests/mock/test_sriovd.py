@@ -251,7 +251,8 @@ class TestHotplug(SriovdTestCase):
 
     def test_stale_udevd_remove_after_kernel_bind(self):
         """A PF unplugged and plugged in again while udevd's events wait: udevd's late "remove" of the
-        old device does not remove the new one, which the kernel's "bind" brought."""
+        old device does not remove the new one, which the kernel's "bind" brought. The old one went
+        on the kernel's "remove", once."""
         self.conf('30-hot.conf', PF3, 2)
         self.k.add_pf(PF3, total=7, uevent=False)
         d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
@@ -273,7 +274,53 @@ class TestHotplug(SriovdTestCase):
         self.assertEqual(len(self.vf_paths(PF3)), 2)
         self.assertEqual(self.sriovd_numvfs_writes(PF3), ['2', '2'])
         removed = [m for m in mon.signals('InterfacesRemoved') if m['payload']['data'][0] == path]
-        self.assertEqual(removed, [], 'InterfacesRemoved for %s' % path)
+        added = [m for m in mon.signals('InterfacesAdded') if m['payload']['data'][0] == path]
+        self.assertEqual(len(removed), 1, 'InterfacesRemoved for %s' % path)
+        self.assertEqual(len(added), 1, 'InterfacesAdded for %s' % path)
+
+    def test_replug_other_model_while_udevd_waits(self):
+        """A PF unplugged and another model plugged in at its address while udevd's events wait: the
+        kernel's "remove" ends the old PF, and the new one is the new device, not the old one's
+        object with its ids."""
+        self.conf('30-hot.conf', PF3, 2)
+        self.k.add_pf(PF3, total=7, uevent=False)
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        self.wait_pf(PF3, numvfs=2)
+        self.assertEqual(self.pf(PF3, 'DeviceId'), 0x10c9)
+        self.k.hold_udevd()
+        try:
+            self.k.remove_pf(PF3)
+            self.k.add_pf(PF3, total=8, device_id=0x1521)
+            wait_for(lambda: self.pf(PF3, 'DeviceId') == 0x1521, what='the new PF3 from the kernel\'s bind')
+            self.wait_pf(PF3, numvfs=2)
+        finally:
+            self.k.release_udevd()
+        wait_for(lambda: '\nuevent bind /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                 what="udevd's late events of PF3 read")
+        self.wait_pf(PF3, numvfs=2)
+        self.assertEqual(self.pf(PF3, 'DeviceId'), 0x1521)
+        self.assertEqual(self.pf(PF3, 'TotalVFs'), 8)
+        self.assertEqual(self.sriovd_numvfs_writes(PF3), ['2', '2'])
+
+    def test_replug_no_pf_while_udevd_waits(self):
+        """A PF unplugged and a device without SR-IOV plugged in at its address while udevd's events
+        wait: no PF stays on the bus for it, neither after the kernel's events nor after udevd's."""
+        self.conf('30-hot.conf', PF3, 2)
+        self.k.add_pf(PF3, total=7, uevent=False)
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        self.wait_pf(PF3, numvfs=2)
+        self.k.hold_udevd()
+        try:
+            self.k.remove_pf(PF3)
+            self.k.add_pci_device(PF3)
+            wait_for(lambda: len(self.pf_paths()) == 0, what='PF3 gone on the kernel\'s remove')
+        finally:
+            self.k.release_udevd()
+        wait_for(lambda: '\nuevent bind /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                 what="udevd's late events of PF3 read")
+        self.assertEqual(self.pf_paths(), [])
+        name, msg = self.call_error(MGR, MGR_IF, 'GetPhysicalFunction', 'string:' + PF3)
+        self.assertEqual(name, 'io.sriovd1.Error.NoSuchDevice')
 
     def test_add_remove_readd(self):
         self.k.add_pf(PF1, total=7, uevent=False)
