@@ -20,7 +20,14 @@ queue is dropped and its next receive fails with ENOBUFS (FakeKernel.uevent_over
 first PF's count goes to 0 behind sriovd's back, its uevents lost as to a full buffer. After the
 storm, uevents are delivered again. Measured: the
 time from the storm's end until that count is back and every PF enforced, and from the count change
-until it is back."""
+until it is back (and within that, until sriovd wrote it, and the fake kernel's write), the re-reads of
+every PF sriovd logged, and its CPU over the storm. Then UEVENTS/5 change uevents of VFs, every one
+delivered (the sender waits while sriovd's queue is full, as a netlink buffer that holds them all
+would let none go): how long sriovd takes to take them in, its CPU, and its reads of a PF for them.
+
+SRIOVD=PATH runs another sriovd binary with this build's fake kernel (the harness' variable), to
+compare two builds on one machine in one sitting. BENCH_PERF=FILE profiles GetManagedObjects,
+BENCH_PERF_STORM=FILE the storm (perf record -p on sriovd, options BENCH_PERF_ARGS, default -g)."""
 
 import argparse
 import json
@@ -72,8 +79,16 @@ def storm(harness, k, conn, d, latency_client, bus, addrs, n_events):
     count = k.numvfs(victim)
     others = [v for v in k.vfs.values() if v.pf.addr != victim]
     lost_before = d.logtext().count('uevents were lost')
+    rereads_before = d.logtext().count('Reading every PF again')
+    cpu_before, bus_cpu_before = proc_cpu(d.proc.pid), proc_cpu(bus.proc.pid)
     busy = subprocess.Popen([latency_client, '--busy'], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address),
                             stdout=subprocess.DEVNULL)
+    perf = None
+    if os.environ.get('BENCH_PERF_STORM'):
+        # a profile of the storm: perf record on sriovd (every thread) from before the storm until
+        # every PF is enforced again
+        perf = subprocess.Popen(['perf', 'record', *os.environ.get('BENCH_PERF_ARGS', '-g').split(), '-o', os.environ['BENCH_PERF_STORM'], '-p',
+                                 str(d.proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
     k.uevent_overrun = True
     t_start = time.time()
@@ -99,13 +114,46 @@ def storm(harness, k, conn, d, latency_client, bus, addrs, n_events):
             break
         time.sleep(0.05)
     t_conv = time.time()
+    cpu, bus_cpu = proc_cpu(d.proc.pid) - cpu_before, proc_cpu(bus.proc.pid) - bus_cpu_before
+    # sriovd's write that put the count back: from the change until sriovd wrote (finding the change),
+    # and the write itself (the fake kernel creating the VFs, in Python)
+    put_back = [w for w in k.writes(victim) if w['start'] >= t_change and w['value'].strip() == str(count)]
+    if perf:
+        perf.send_signal(2)
+        perf.wait()
     print(json.dumps({'bench': 'B5', 'uevents': n_events, 'vf_objects': len(k.vfs), 'storm_s': round(t_end - t_start, 2),
                       'delivered': k.uevents_sent, 'dropped': k.uevents_dropped, 'overruns': k.overruns,
                       'enobufs_logged': d.logtext().count('uevents were lost') - lost_before,
+                      'rereads_logged': d.logtext().count('Reading every PF again') - rereads_before,
+                      'sriovd_cpu_s': round(cpu, 2),
+                      'bus_cpu_s': round(bus_cpu, 2),
                       'count_back': t_back is not None,
                       'change_to_back_s': round(t_back - t_change, 2) if t_back else None,
+                      'change_to_write_s': round(put_back[0]['start'] - t_change, 2) if put_back else None,
+                      'write_s': round(put_back[0]['end'] - put_back[0]['start'], 2) if put_back else None,
                       'end_to_converged_s': round(t_conv - t_end, 2),
                       'converged': t_back is not None and all(s == 'enforced' for s in states())}), flush=True)
+
+
+def storm_delivered(k, d, addrs, n_events):
+    """B5, every uevent delivered: n_events change uevents of VFs, in device order, sent as to a netlink
+    socket whose buffer holds them all (the sender waits while sriovd's queue is full), on a daemon with
+    nothing else to do. Measured: how long sriovd takes to take them in, its CPU, and how often it read
+    a PF for them (its reads of sriov_numvfs, counted by the fake kernel's shim)."""
+    vfs = list(k.vfs.values())
+    reads_before = sum(k.reads(a) for a in addrs)
+    cpu_before = proc_cpu(d.proc.pid)
+    t_start = time.time()
+    for i in range(n_events):
+        k.uevent(vfs[i % len(vfs)].devpath, 'change')
+    # the last send returned once sriovd had taken in all but what its queue holds (max_dgram_qlen
+    # datagrams, a few of thousands)
+    elapsed = time.time() - t_start
+    # those and the reads they ask for come right after
+    time.sleep(2)
+    reads = sum(k.reads(a) for a in addrs) - reads_before
+    print(json.dumps({'bench': 'B5d', 'uevents': n_events, 'vf_objects': len(k.vfs), 'seconds': round(elapsed, 2),
+                      'sriovd_cpu_s': round(proc_cpu(d.proc.pid) - cpu_before, 2), 'pf_reads': reads}), flush=True)
 
 
 def scale(harness, latency_client, n_pfs, n_vfs, idle, n_storm):
@@ -193,6 +241,7 @@ def scale(harness, latency_client, n_pfs, n_vfs, idle, n_storm):
                               'context_switches': ctx_switches(pid) - s0}), flush=True)
         if n_storm:
             storm(harness, k, conn, d, latency_client, bus, addrs, n_storm)
+            storm_delivered(k, d, addrs, n_storm // 5)
     finally:
         if d:
             d.stop()

@@ -86,13 +86,24 @@ for r in rows:
     if r['bench'] == 'B5':
         print()
         print('B5 uevent storm, %d VF objects, a client asking GetManagedObjects back to back: %d change uevents '
-              'in %.1f s, %d delivered, %d dropped as by a full buffer; %d overruns, %d ENOBUFS seen and followed '
-              'by a re-read (sriovd\'s log); the count changed halfway (its uevents lost) %s; every PF '
-              'enforced %.1f s after the storm\'s end.' % (
+              'in %.1f s, %d delivered, %d dropped as by a full buffer; %d overruns, %d ENOBUFS seen, %d re-reads '
+              'of every PF (sriovd\'s log); the count changed halfway (its uevents lost) %s; every PF '
+              'enforced %.1f s after the storm\'s end; sriovd\'s CPU from the storm\'s start to then %.2f s.' % (
                   r['vf_objects'], r['uevents'], r['storm_s'], r['delivered'], r['dropped'], r['overruns'],
-                  r['enobufs_logged'],
-                  'put back %.1f s after the change' % r['change_to_back_s'] if r['count_back'] else 'NOT put back',
-                  r['end_to_converged_s']))
+                  r['enobufs_logged'], r['rereads_logged'],
+                  ('put back %.1f s after the change (sriovd wrote the count %.1f s after the change, the fake '
+                   'kernel took %.1f s to create the VFs)' % (r['change_to_back_s'], r['change_to_write_s'],
+                                                              r['write_s'])
+                   if r['count_back'] and r.get('write_s') is not None else
+                   'put back %.1f s after the change' % r['change_to_back_s'] if r['count_back'] else 'NOT put back'),
+                  r['end_to_converged_s'], r['sriovd_cpu_s']))
+for r in rows:
+    if r['bench'] == 'B5d':
+        print()
+        print('B5, every uevent delivered: %d change uevents of VFs (as to a netlink buffer that holds them all; '
+              'the sender waits while sriovd\'s queue of max_dgram_qlen datagrams is full) taken in within %.1f s, '
+              'sriovd\'s CPU %.2f s, %d reads of a PF for them (the shim\'s count of sriov_numvfs reads).' % (
+                  r['uevents'], r['seconds'], r['sriovd_cpu_s'], r['pf_reads']))
 b1, b2 = {}, []
 for l in open(sys.argv[1]):
     if l.startswith('B1'):
