@@ -195,7 +195,17 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
 }
 
 static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
+        int r;
+
         log_pf(LOG_INFO, 0, pf, "PF %s removed", pf->address);
+        /* its sriov_drivers_autoprobe went with the device: a record of it would be put back on
+         * whatever is plugged in at the address later */
+        r = pf_save_autoprobe(pf, -1);
+        if (r < 0 && r != -ENOENT)
+                log_pf(LOG_WARNING, r, pf,
+                       "Failed to remove the record of sriov_drivers_autoprobe of %s from the runtime "
+                       "directory, ignoring: %m",
+                       pf->address);
 
         for (size_t i = 0; i < pf->n_vfs; i++)
                 if (pf->vfs[i]) {

@@ -356,6 +356,23 @@ class TestLease(LeaseTestCase):
         self.assertEqual(self.autoprobe(), '1')
         self.assertNotIn('autoprobe-', d.logtext().split('=== starting')[-1])
 
+    def test_vfio_lease_autoprobe_record_goes_with_its_pf(self):
+        """A PF unplugged while a vfio-pci lease kept its autoprobe closed: the kernel's value went with
+        the device, and so does the record; a device plugged in at the address later is not told
+        what the old one had."""
+        d = self.setup_pf(2)
+        lease, vf = self.request(PF1, Consumer='vm', Driver='vfio-pci')
+        self.assertEqual(self.autoprobe(), '0')
+        self.assertEqual(self.autoprobe_record(d), '1\n')
+        self.k.remove_pf(PF1)
+        wait_for(lambda: self.bus.call(MGR, MGR_IF, 'ListPhysicalFunctions')[0] == [], what='PF1 gone')
+        self.assertIsNone(self.autoprobe_record(d), 'the record of a PF that is gone')
+        self.k.add_pf(PF1, total=4)
+        wait_for(lambda: self.bus.get(self.pf_path(PF1), PF_IF, 'State') == 'enforced' and
+                 self.k.numvfs(PF1) == 2, what='the new PF1 enforced')
+        self.assertNotIn('before a VF named its driver', d.logtext())
+        self.assertIsNone(self.autoprobe_record(d))
+
     def test_vfio_lease_autoprobe_back_after_crash(self):
         """sriovd killed once its job has closed autoprobe for a lease's vfio-pci, before the job
         ends: the record was written before the job, and the next sriovd, restoring the VF from the
