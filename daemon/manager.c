@@ -30,6 +30,9 @@
 /* After a re-read of every PF that lost uevents made, another overrun waits this long from its end: a
  * storm that overruns the monitor while sriovd reads every PF would otherwise keep it reading. */
 #define RESYNC_INTERVAL_MSEC_DEFAULT 500
+/* How often a hot-added PF whose driver's probe may still run is looked at while sriovd waits for its
+ * "bind": igb's probe takes about a second, mlx5's several. */
+#define PROBE_CHECK_USEC (1 * USEC_PER_SEC)
 
 /* What the uevents of a PF's VFs asked for, in PhysicalFunction.vf_events */
 enum {
@@ -151,10 +154,70 @@ static void manager_assign_config(Manager *m, PhysicalFunction *pf) {
         pf_set_config(pf, config, TAKE_PTR(errors));
 }
 
+/* A hot-added PF with a driver link at udevd's "add": the kernel sends "add" before it probes the
+ * driver, and a probe holds the device lock that reading sriov_numvfs takes (drivers/pci/iov.c,
+ * sriov_numvfs_show(); read from source), for seconds on some NICs. sriovd does not read such a PF on
+ * its loop: it waits for the "bind" sent when the probe ended (the kernel's, or udevd's after it),
+ * which creates the PF, and looks at the device every PROBE_CHECK_USEC meanwhile. */
+struct PendingProbe {
+        Manager *manager;
+        char *sysname;
+        char *syspath;
+        uint64_t since_usec; /* CLOCK_MONOTONIC of udevd's "add" */
+        uint64_t seqnum; /* of udevd's "add" */
+        sd_event_source *timer;
+};
+
+static PendingProbe *pending_probe_free(PendingProbe *p) {
+        if (!p)
+                return NULL;
+        sd_event_source_disable_unref(p->timer);
+        free(p->sysname);
+        free(p->syspath);
+        free(p);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(PendingProbe *, pending_probe_free);
+
+static PendingProbe *manager_find_pending_probe(Manager *m, const char *sysname) {
+        for (size_t i = 0; i < m->n_pending_probes; i++)
+                if (streq_ptr(m->pending_probes[i]->sysname, sysname))
+                        return m->pending_probes[i];
+        return NULL;
+}
+
+static void manager_drop_pending_probe(Manager *m, const char *sysname) {
+        for (size_t i = 0; i < m->n_pending_probes; i++)
+                if (streq_ptr(m->pending_probes[i]->sysname, sysname)) {
+                        pending_probe_free(m->pending_probes[i]);
+                        memmove(m->pending_probes + i, m->pending_probes + i + 1,
+                                (m->n_pending_probes - i - 1) * sizeof *m->pending_probes);
+                        m->n_pending_probes--;
+                        return;
+                }
+}
+
+/* A remove of the device whose bind sriovd waits for ends the wait; one older than its "add" is of an
+ * earlier device at the address. */
+static bool manager_cancel_probe_wait(Manager *m, const char *sysname, uint64_t seqnum) {
+        PendingProbe *p = manager_find_pending_probe(m, sysname);
+
+        if (!p || seqnum < p->seqnum)
+                return false;
+        log_debug("Hot-added PF %s removed before its bind", sysname);
+        manager_drop_pending_probe(m, sysname);
+        return true;
+}
+
 static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **ret) {
         _cleanup_(pf_freep) PhysicalFunction *pf = NULL;
         PhysicalFunction **a;
         int r;
+
+        /* whatever brought it (a "bind", udevd's late events, a re-read of every PF) ends a wait for
+         * its probe */
+        manager_drop_pending_probe(m, udev_device_get_sysname(d));
 
         r = pf_new(&m->host, udev_device_get_sysname(d), udev_device_get_syspath(d), &pf);
         if (r < 0)
@@ -192,6 +255,96 @@ static int manager_add_pf(Manager *m, struct udev_device *d, PhysicalFunction **
 
         *ret = TAKE_PTR(pf);
         return 0;
+}
+
+/* Adds the PF of a pending probe that ended without a "bind" sriovd saw, or that takes too long. */
+static void manager_add_pending_pf(Manager *m, PendingProbe *p) {
+        struct udev_device *d = udev_device_new_from_syspath(m->udev, p->syspath);
+        uint64_t seqnum = p->seqnum;
+        PhysicalFunction *pf;
+
+        if (!d) {
+                log_error_errno(errno, "Failed to read hot-added PF %s: %m", p->sysname);
+                manager_drop_pending_probe(m, p->sysname);
+                return;
+        }
+        /* drops p */
+        if (manager_add_pf(m, d, &pf) >= 0) {
+                /* a remove older than its "add" is of an earlier device at the address */
+                pf->bind_seqnum = seqnum;
+                (void) pf_schedule_reconcile(pf, 0);
+        } else
+                manager_drop_pending_probe(m, udev_device_get_sysname(d));
+        udev_device_unref(d);
+}
+
+static int pending_probe_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingProbe *p = userdata;
+        Manager *m = p->manager;
+        uint64_t timeout = m->host.kernel_timeout_usec;
+
+        if (access(p->syspath, F_OK) < 0) {
+                /* unplugged: its "remove" follows */
+                manager_drop_pending_probe(m, p->sysname);
+                return 0;
+        }
+        if (!sysfs_attr_exists(p->syspath, SYSFS_DRIVER)) {
+                /* the probe failed (the kernel removes the link and sends no "bind"): a PF without a
+                 * driver, which nothing probes now */
+                log_info("Driver probe of hot-added PF %s ended without binding it", p->sysname);
+                manager_add_pending_pf(m, p);
+                return 0;
+        }
+        if (timeout > 0 && usec >= p->since_usec + timeout) {
+                log_warning("No bind of hot-added PF %s in %llu s since it was added, reading it "
+                            "now: its driver's probe may still hold it",
+                            p->sysname, (unsigned long long) (timeout / USEC_PER_SEC));
+                manager_add_pending_pf(m, p);
+                return 0;
+        }
+        if (sd_event_source_set_time(s, usec + PROBE_CHECK_USEC) < 0 ||
+            sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) < 0) {
+                log_warning("Failed to wait longer for the bind of hot-added PF %s, reading it now",
+                            p->sysname);
+                manager_add_pending_pf(m, p);
+        }
+        return 0;
+}
+
+/* udevd's "add" of an SR-IOV capable device sriovd does not know, with a driver link: its driver's
+ * probe runs, or ended and its "bind" is on its way. Returns false when sriovd cannot wait (no
+ * kernel monitor, whose "bind" comes first; or no memory), and the PF is to be read now. */
+static bool manager_wait_probe(Manager *m, struct udev_device *d) {
+        _cleanup_(pending_probe_freep) PendingProbe *p = NULL;
+        const char *sysname = udev_device_get_sysname(d), *syspath = udev_device_get_syspath(d);
+        PendingProbe **a;
+        uint64_t now_usec;
+
+        if (!m->kernel_monitor || !sysname || !syspath)
+                return false;
+        if (manager_find_pending_probe(m, sysname))
+                return true;
+        if (!sysfs_attr_exists(syspath, SYSFS_DRIVER))
+                return false;
+        p = calloc(1, sizeof *p);
+        if (!p || !(p->sysname = strdup(sysname)) || !(p->syspath = strdup(syspath)))
+                return false;
+        p->manager = m;
+        p->seqnum = udev_device_get_seqnum(d);
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now_usec) < 0)
+                return false;
+        p->since_usec = now_usec;
+        if (sd_event_add_time(m->event, &p->timer, CLOCK_MONOTONIC, now_usec + PROBE_CHECK_USEC, 0,
+                              pending_probe_handler, p) < 0)
+                return false;
+        (void) sd_event_source_set_description(p->timer, "pending-probe");
+        a = reallocarray(m->pending_probes, m->n_pending_probes + 1, sizeof *a);
+        if (!a)
+                return false;
+        m->pending_probes = a;
+        m->pending_probes[m->n_pending_probes++] = TAKE_PTR(p);
+        log_debug("Hot-added PF %s has a driver whose probe may still run, waiting for its bind", sysname);
+        return true;
 }
 
 static void manager_remove_pf(Manager *m, PhysicalFunction *pf) {
@@ -334,6 +487,8 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                         manager_remove_pf(m, pf);
                         return;
                 }
+                if (manager_cancel_probe_wait(m, sysname, udev_device_get_seqnum(d)))
+                        return;
                 pf = manager_find_pf_of_vf(m, sysname);
                 if (pf)
                         manager_vf_changed(m, pf, VF_EVENT_DEVICE);
@@ -349,7 +504,13 @@ static void manager_handle_device(struct udev_device *d, const char *action, voi
                 }
         }
 
+        /* udevd's "add" (or "change") while the probe its "bind" ends may run: not read on the loop */
+        if (!pf && (streq_ptr(action, "add") || streq_ptr(action, "change")) &&
+            manager_find_pending_probe(m, sysname))
+                return;
         if (!pf && sysfs_attr_exists(udev_device_get_syspath(d), SYSFS_SRIOV_TOTALVFS)) {
+                if (streq_ptr(action, "add") && manager_wait_probe(m, d))
+                        return;
                 r = manager_add_pf(m, d, &pf);
                 if (r < 0)
                         return;
@@ -498,6 +659,9 @@ static void manager_handle_kernel_device(Manager *m, struct udev_device *d) {
                         log_debug("kernel uevent %s %s", action, syspath);
                         manager_remove_pf(m, pf);
                 }
+                if (!pf)
+                        (void) manager_cancel_probe_wait(m, udev_device_get_sysname(d),
+                                                         udev_device_get_seqnum(d));
                 return;
         }
         if (!pf) {
@@ -869,6 +1033,9 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         manager_stop(m);
         diagnostics_free(m->diagnostics);
+        for (size_t i = 0; i < m->n_pending_probes; i++)
+                pending_probe_free(m->pending_probes[i]);
+        free(m->pending_probes);
         for (size_t i = 0; i < m->n_pfs; i++)
                 pf_free(m->pfs[i]);
         free(m->pfs);

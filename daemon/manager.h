@@ -24,6 +24,7 @@ typedef enum ManagerState {
 
 typedef struct AuthQuery AuthQuery;
 typedef struct Diagnostics Diagnostics;
+typedef struct PendingProbe PendingProbe;
 
 /* The daemon's model: the event loop, udev, the PF table and the leases. It knows the bus only as a
  * connection to track lease owners with; what it shows on the bus goes through changes. */
@@ -34,6 +35,9 @@ typedef struct Manager {
         sd_event_source *monitor_source;
         struct udev_monitor *kernel_monitor; /* the kernel's own "bind" of a PF, before udevd's rules */
         sd_event_source *kernel_monitor_source;
+        /* hot-added PFs whose driver's probe may still run: created by their "bind" (manager.c) */
+        PendingProbe **pending_probes;
+        size_t n_pending_probes;
         struct udev_queue *udev_queue;
         sd_event_source *udev_queue_source;
         sd_event_source *ready_timeout;

@@ -31,6 +31,10 @@
  * appends its path, as given, and a newline to that file, so that a test can tell how often a process
  * read a PF (sriovd reads sriov_numvfs once for each read of the PF's state from sysfs).
  *
+ * A read of sriov_numvfs takes the device lock in the kernel (drivers/pci/iov.c, sriov_numvfs_show()),
+ * which a driver's probe holds: while the file $SRIOV_MOCK_PROBE_DIR/<device> exists (FakeKernel's
+ * begin_probe()), a read of that device's sriov_numvfs waits, as behind a probe that runs.
+ *
  * Without $SRIOV_MOCK_KERNEL_SOCKET the shim passes everything through.
  */
 
@@ -58,6 +62,7 @@
 
 #define ENV_SOCKET "SRIOV_MOCK_KERNEL_SOCKET"
 #define ENV_READ_LOG "SRIOV_MOCK_READ_LOG"
+#define ENV_PROBE_DIR "SRIOV_MOCK_PROBE_DIR"
 #define MAX_VALUE 4096
 
 #define EXPORT __attribute__((visibility("default")))
@@ -252,23 +257,48 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
         return kernel_write(path, buf, len);
 }
 
+/* Waits while the probe of the device whose sriov_numvfs path names holds its lock (see the top). */
+static void wait_probe(const char *path) {
+        const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+        const char *dir = getenv(ENV_PROBE_DIR), *base, *dev;
+        char hold[PATH_MAX];
+        int n;
+
+        base = strrchr(path, '/');
+        if (!dir || !*dir || !base || strcmp(base + 1, "sriov_numvfs") != 0)
+                return;
+        for (dev = base; dev > path && dev[-1] != '/'; dev--)
+                ;
+        n = snprintf(hold, sizeof(hold), "%s/%.*s", dir, (int) (base - dev), dev);
+        if (base == dev || n <= 0 || (size_t) n >= sizeof(hold))
+                return;
+        /* the raw syscall: the directory is outside the testbed */
+        while (syscall(SYS_faccessat, AT_FDCWD, hold, F_OK) == 0)
+                nanosleep(&tick, NULL);
+}
+
 /* One line per read, each appended with one write(2): lines of concurrent readers do not mix. */
 static void note_read(const char *path) {
         const char *log = getenv(ENV_READ_LOG);
         char line[PATH_MAX + 1];
         int fd, n;
 
-        if (!log || !*log || !enabled() || !name_is_watched(path))
+        if (!enabled() || !name_is_watched(path))
                 return;
-        n = snprintf(line, sizeof(line), "%s\n", path);
-        if (n <= 0 || (size_t) n >= sizeof(line))
-                return;
-        /* raw syscalls: the log is outside the testbed, and umockdev's wrappers need not see it */
-        fd = syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return;
-        (void) full_write(fd, line, (size_t) n);
-        syscall(SYS_close, fd);
+        if (log && *log) {
+                n = snprintf(line, sizeof(line), "%s\n", path);
+                if (n > 0 && (size_t) n < sizeof(line)) {
+                        /* raw syscalls: the log is outside the testbed, and umockdev's wrappers need
+                         * not see it */
+                        fd = syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                                     0644);
+                        if (fd >= 0) {
+                                (void) full_write(fd, line, (size_t) n);
+                                syscall(SYS_close, fd);
+                        }
+                }
+        }
+        wait_probe(path);
 }
 
 static int fix_flags(const char *path, int flags) {

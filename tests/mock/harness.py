@@ -287,6 +287,10 @@ class FakeKernel:
         self.socket_path = os.path.join(self.sockdir, 'kernel.sock')
         # the shim appends the path of every read of a watched attribute here (reads())
         self.read_log = os.path.join(self.sockdir, 'reads.log')
+        # begin_probe(): a file per device whose driver's probe runs, which the shim's reads of its
+        # sriov_numvfs wait for
+        self.probe_dir = os.path.join(self.sockdir, 'probing')
+        os.makedirs(self.probe_dir)
         self.server = None
         self.verbose = bool(os.environ.get('MOCK_VERBOSE'))
         os.makedirs(os.path.join(self.sys, 'bus/pci/drivers'), exist_ok=True)
@@ -571,6 +575,40 @@ class FakeKernel:
             with pf.lock:
                 self._enable(pf, numvfs, uevent=uevent)
         return pf
+
+    def begin_probe(self, addr, total=7, driver='igb', ifname=None, device_id=0x10c9, vf_driver='igbvf',
+                    vendor=0x8086):
+        """Hot-adds a PF whose driver's probe runs when udevd's "add" arrives: the kernel sends "add"
+        before it probes, and really_probe() makes the driver link before it calls the driver, which
+        holds the device lock that a read of sriov_numvfs takes (drivers/pci/iov.c; read from
+        source). Such a read waits until end_probe()."""
+        bus = int(addr.split(':')[1], 16)
+        pf = PF(addr, total, driver, ifname or 'enp%ds0' % bus, device_id, vf_driver)
+        self.pfs[addr] = pf
+        self._write(os.path.join(self.probe_dir, addr), '')
+        self._add_pci(addr, vendor, device_id, None, {'driver': '../../../bus/pci/drivers/' + driver},
+                      {'sriov_totalvfs': str(total), 'sriov_numvfs': '0',
+                       'sriov_offset': '128', 'sriov_stride': '2', 'sriov_vf_device': '10ca',
+                       'sriov_drivers_autoprobe': '1'}, uevent=False)
+        self._link_driver_dir(driver, addr)
+        self._uevent(pf.devpath, 'add')
+        return pf
+
+    def end_probe(self, addr, ok=True):
+        """The probe begun by begin_probe() ends: with ok, its netdev appears and "bind" goes out;
+        otherwise the kernel removes the driver link and sends nothing."""
+        pf = self.pfs[addr]
+        with pf.lock:
+            if ok:
+                self._set_prop(pf.devpath, 'DRIVER', pf.driver)
+                self._add_netdev(pf.devpath, pf.ifname)
+            else:
+                self._unlink_driver_dir(pf.driver, addr)
+                os.unlink(os.path.join(self._abs(pf.devpath), 'driver'))
+                pf.driver = pf.ifname = None
+            os.unlink(os.path.join(self.probe_dir, addr))
+            if ok:
+                self._uevent(pf.devpath, 'bind', self._kernel_uevent(pf.devpath, 'bind'))
 
     def remove_pf(self, addr):
         """Hot-unplug: the driver's remove disables SR-IOV first, then the netdev and the device go."""
@@ -929,6 +967,7 @@ class FakeKernel:
         env['UMOCKDEV_DIR'] = self.root
         env['SRIOV_MOCK_KERNEL_SOCKET'] = self.socket_path
         env['SRIOV_MOCK_READ_LOG'] = self.read_log
+        env['SRIOV_MOCK_PROBE_DIR'] = self.probe_dir
         if extra:
             env.update(extra)
         return env

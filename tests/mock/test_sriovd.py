@@ -322,6 +322,73 @@ class TestHotplug(SriovdTestCase):
         name, msg = self.call_error(MGR, MGR_IF, 'GetPhysicalFunction', 'string:' + PF3)
         self.assertEqual(name, 'io.sriovd1.Error.NoSuchDevice')
 
+    def test_hot_add_during_probe_keeps_the_loop(self):
+        """udevd's "add" of a PF whose driver's probe still runs (the probe holds the device lock that a
+        read of sriov_numvfs takes): sriovd reads nothing of it until the probe's "bind", and the bus is
+        answered meanwhile. The PF comes from the bind, once."""
+        self.k.add_pf(PF1, total=7, uevent=False)
+        self.conf('30-hot.conf', PF3, 3)
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        mon = self.monitor()
+        self.k.begin_probe(PF3, total=7)
+        try:
+            wait_for(lambda: '\nuevent add /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                     what="udevd's add of PF3 read")
+            # the probe runs for 3 s or more, longer than a check of the pending probe's timer
+            for _ in range(6):
+                t = time.time()
+                self.bus.busctl('--timeout=2', 'call', 'io.sriovd', MGR, 'org.freedesktop.DBus.Peer', 'Ping')
+                self.assertEqual(self.pf_paths(), [self.pf_path(PF1)])
+                self.assertLess(time.time() - t, 2.0, 'the bus took over 2 s to answer during the probe')
+                time.sleep(0.4)
+            self.assertEqual(self.k.reads(PF3), 0, 'sriov_numvfs of PF3 read during its probe')
+        finally:
+            self.k.end_probe(PF3)
+        self.wait_pf(PF3, numvfs=3)
+        self.assertEqual(self.sriovd_numvfs_writes(PF3), ['3'])
+        self.assertEqual(self.pf(PF3, 'Driver'), 'igb')
+        path = self.pf_path(PF3)
+        wait_for(lambda: '\nuevent bind /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                 what="udevd's bind of PF3 read")
+        added = [m for m in mon.signals('InterfacesAdded') if m['payload']['data'][0] == path]
+        self.assertEqual(len(added), 1, 'InterfacesAdded for %s' % path)
+        self.assertEqual(self.k.writes(PF1), [])
+
+    def test_hot_add_probe_fails(self):
+        """A hot-added PF whose driver's probe fails (the driver link goes, no "bind" comes) shows up
+        without a driver, from the wait's next check."""
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        self.assertEqual(self.pf_paths(), [])
+        self.k.begin_probe(PF3, total=7)
+        try:
+            wait_for(lambda: '\nuevent add /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                     what="udevd's add of PF3 read")
+            time.sleep(0.3)
+            self.assertEqual(self.pf_paths(), [])
+        finally:
+            self.k.end_probe(PF3, ok=False)
+        wait_for(lambda: len(self.pf_paths()) == 1, timeout=10, what='PF3 on the bus without a driver')
+        self.assertEqual(self.pf(PF3, 'Driver'), '')
+        self.assertEqual(self.pf(PF3, 'TotalVFs'), 7)
+        self.assertIn('Driver probe of hot-added PF %s ended without binding it' % PF3, d.logtext())
+
+    def test_hot_add_removed_during_probe_wait(self):
+        """udevd's "remove" of a PF whose bind sriovd waits for ends the wait: the PF never shows up."""
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        self.k.begin_probe(PF3, total=7)
+        try:
+            wait_for(lambda: '\nuevent add /sys/devices/pci0000:00/%s\n' % PF3 in d.logtext(),
+                     what="udevd's add of PF3 read")
+        finally:
+            self.k.end_probe(PF3, ok=False)
+        self.k.remove_pf(PF3)
+        wait_for(lambda: 'Hot-added PF %s removed before its bind' % PF3 in d.logtext(),
+                 what="udevd's remove of PF3 read")
+        time.sleep(1.5)
+        self.assertEqual(self.pf_paths(), [])
+        self.assertNotIn('Found PF %s' % PF3, d.logtext())
+        self.assertTrue(d.alive())
+
     def test_add_remove_readd(self):
         self.k.add_pf(PF1, total=7, uevent=False)
         self.conf('30-hot.conf', PF3, 3)
