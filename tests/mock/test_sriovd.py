@@ -373,7 +373,8 @@ class TestHotplug(SriovdTestCase):
         self.assertIn('Driver probe of hot-added PF %s ended without binding it' % PF3, d.logtext())
 
     def test_hot_add_removed_during_probe_wait(self):
-        """udevd's "remove" of a PF whose bind sriovd waits for ends the wait: the PF never shows up."""
+        """A "remove" (the kernel's, then udevd's) of a PF whose bind sriovd waits for ends the wait: the
+        PF never shows up."""
         d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
         self.k.begin_probe(PF3, total=7)
         try:
@@ -388,6 +389,19 @@ class TestHotplug(SriovdTestCase):
         self.assertEqual(self.pf_paths(), [])
         self.assertNotIn('Found PF %s' % PF3, d.logtext())
         self.assertTrue(d.alive())
+
+    def test_stop_during_probe_wait(self):
+        """sriovd stopped while it waits for a hot-added PF's bind exits with 0 and, on the sanitizer
+        tier, without a report, having read nothing of the PF."""
+        d = self.start(env={'SRIOVD_LOG_LEVEL': 'debug'})
+        self.k.begin_probe(PF3, total=7)
+        try:
+            wait_for(lambda: 'Hot-added PF %s has a driver whose probe may still run' % PF3 in d.logtext(),
+                     what='the wait for the bind of PF3')
+            self.assertEqual(d.stop(), 0)
+        finally:
+            self.k.end_probe(PF3)
+        self.assertEqual(self.k.reads(PF3), 0)
 
     def test_add_remove_readd(self):
         self.k.add_pf(PF1, total=7, uevent=False)
