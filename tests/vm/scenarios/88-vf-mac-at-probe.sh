@@ -43,10 +43,12 @@ sriovd_start
 sriovd_wait_ready
 check_vf_netdevs "coldplug" "$pf" 3
 # sriovd probes the VFs of a PF at once: the kernel takes sibling VFs' probes in parallel (each holds
-# its own VF's device lock), and every VF still started with its MAC (above)
+# its own VF's device lock), and every VF still started with its MAC (above). A VF driver that started
+# while igb still re-initialized the PF took a random MAC and was started again by the same job, so
+# the job may count 6 probes (or more) for the 3 VFs.
 probes=$(grep -o "$pf: [0-9]* VF driver probes, up to [0-9]* at once" "$VM_RESULT_DIR/sriovd.log" | head -1)
 log "coldplug: $probes"
-assert_match "$probes" "3 VF driver probes, up to [23] at once" "VF probes of $pf in parallel"
+assert_match "$probes" "^$pf: ([3-9]|[1-9][0-9]+) VF driver probes, up to [23] at once$" "VF probes of $pf in parallel"
 assert_contains "$(ip -d link show dev "$(pf_ifname "$pf")" | grep -E '^\s+vf 2 ')" "vlan 102" "VLAN of vf 2"
 assert_eq "$(cat "/sys/bus/pci/devices/$pf/sriov_drivers_autoprobe")" 1 "autoprobe back to 1 after creating"
 
