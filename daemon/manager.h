@@ -69,7 +69,7 @@ typedef struct Manager {
         bool ready;
         bool name_acquired;
         bool coldplug_done;
-        bool names_now; /* a PF's names are looked up when it is found (after start-up's kernel work began) */
+        bool names_now; /* PF names are looked up when a PF is found (start-up's kernel work began) */
         uint64_t ready_timeout_usec;
 
         void *pci_access; /* libpci, for vendor and model names */

@@ -122,10 +122,10 @@ int pf_forced_count(PhysicalFunction *pf);
 
 /* What sriov_drivers_autoprobe was before a job closed it for a VF's named driver, kept across a
  * restart of sriovd in the runtime directory (as long as the kernel's own value: until reboot or
- * the PF's removal) as "autoprobe-<PF>", "0" or "1". pf_save_autoprobe() writes it atomically, or removes it for value -1.
- * pf_load_saved_autoprobe() returns 0 or 1, or -1 when nothing is recorded; a file sriovd did not
- * write that way (another value, a link, a FIFO, too big) is logged, moved aside and taken as
- * nothing recorded. */
+ * the PF's removal) as "autoprobe-<PF>", "0" or "1". pf_save_autoprobe() writes it atomically, or removes it
+ * for value -1. pf_load_saved_autoprobe() returns 0 or 1, or -1 when nothing is recorded; a file sriovd did
+ * not write that way (another value, a link, a FIFO, too big) is logged, moved aside and taken as nothing
+ * recorded. */
 #define SAVED_AUTOPROBE_MAX 64
 int pf_save_autoprobe(PhysicalFunction *pf, int value);
 int pf_load_saved_autoprobe(PhysicalFunction *pf);

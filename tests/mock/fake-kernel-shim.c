@@ -259,7 +259,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
 
 /* Waits while the probe of the device whose sriov_numvfs path names holds its lock (see the top). */
 static void wait_probe(const char *path) {
-        const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+        const struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
         const char *dir = getenv(ENV_PROBE_DIR), *base, *dev;
         char hold[PATH_MAX];
         int n;
