@@ -487,11 +487,11 @@ def main():
     rc, stalled, passed = boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work)
     if stalled and not args.shell and not args.script:
         again = [s for s in selected if s[0] not in passed]
-        log(f'the guest kernel stalled; booting again for the {len(again)} scenario(s) that did not pass: '
+        log(f'the guest stalled; booting again for the {len(again)} scenario(s) that did not pass: '
             f'{" ".join(n for n, _, _ in again)}')
         rc, stalled, _ = boot(args, qemu, kernel, build_dir, binaries, debs, again, skipped, work + '-again')
         if stalled:
-            log('the guest kernel stalled again')
+            log('the guest stalled again')
     return rc
 
 
@@ -502,6 +502,22 @@ def main():
 # the stall lasts: the second one ends the boot.
 RCU_STALL = re.compile(rb'rcu: INFO: rcu_\w+ (?:self-)?detected stalls')
 RCU_STALLS_TO_GIVE_UP = 2
+# A guest can also stop without a word: its harness kills a scenario at the scenario's time limit, so
+# a scenario still running this long after its limit (or a boot that has not started one) means the
+# guest makes no progress, and it is handled as a stall.
+HANG_GRACE = int(os.environ.get('SRIOVD_VM_HANG_GRACE', '120'))
+BOOT_LIMIT = 420
+
+
+def guest_hung(shared, limits, seen):
+    """Whether the guest's harness is overdue; seen holds the scenario it last started and since when."""
+    now = time.monotonic()
+    started = re.findall(r'scenario (\S+) starts at', read(os.path.join(shared, 'guest.log')))
+    current = started[-1] if started else ''
+    if seen.get('name') != current:
+        seen.update(name=current, since=now)
+    limit = limits.get(current, 0) if current else BOOT_LIMIT
+    return limit > 0 and now - seen['since'] > limit + HANG_GRACE
 
 
 def boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work):
@@ -599,6 +615,8 @@ def boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work)
     # Serve hotplug requests until the guest powers off.
     reqdir = os.path.join(shared, 'req')
     timed_out = stalled = False
+    limits = {n: t for n, _, t in selected}
+    seen = {}
     while proc.poll() is None:
         if not args.shell and time.monotonic() - t0 > total_timeout:
             timed_out = True
@@ -609,6 +627,12 @@ def boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work)
             timed_out = stalled = True
             log(f'the guest kernel reported an RCU stall {len(stalls)} times (a CPU whose timer stopped '
                 f'firing), killing it: {stalls[0].decode(errors="replace").strip()}')
+            proc.kill()
+            break
+        if not args.shell and not args.script and guest_hung(shared, limits, seen):
+            timed_out = stalled = True
+            log(f'the guest made no progress: {seen["name"] or "the boot"} still runs '
+                f'{HANG_GRACE}s past its time limit, which the guest enforces itself; killing it')
             proc.kill()
             break
         for name in sorted(os.listdir(reqdir)):
