@@ -392,6 +392,10 @@ def main():
     ap.add_argument('--pfs', type=int, default=2, help='igb PFs present at boot')
     ap.add_argument('--spare-ports', type=int, default=2, help='empty root ports for hotplug')
     ap.add_argument('--smp', type=int, default=int(os.environ.get('SRIOVD_VM_SMP', '2')))
+    ap.add_argument('--tcg-thread', default=os.environ.get('SRIOVD_VM_TCG_THREAD', 'single'),
+                    choices=['single', 'multi'],
+                    help="QEMU's TCG: every guest CPU on one host thread (single, the default) or a "
+                         'thread each (multi), under which guests hang now and then (tests/vm/README.md)')
     ap.add_argument('--memory', default='1536')
     ap.add_argument('--timeout', type=int, default=0, help='whole-boot timeout in s (default: sum of scenarios + 120)')
     ap.add_argument('--shell', action='store_true', help='interactive shell in the guest after the scenarios')
@@ -509,6 +513,33 @@ HANG_GRACE = int(os.environ.get('SRIOVD_VM_HANG_GRACE', '120'))
 BOOT_LIMIT = 420
 
 
+def post_mortem(proc, qmp, work):
+    """Writes what QEMU's threads and the guest's CPUs were doing to WORK/post-mortem.txt before a
+    stalled guest is killed: where a hang is (QEMU's device models, its vCPU threads, or the guest
+    kernel) is not visible from the console."""
+    path = os.path.join(work, 'post-mortem.txt')
+    with open(path, 'w') as out:
+        out.write('==== guest CPUs (QEMU monitor: info registers -a) ====\n')
+        try:
+            # The monitor answers only while QEMU's main loop runs; a QEMU that is stuck itself does not.
+            qmp.sock.settimeout(20)
+            out.write(qmp.cmd('human-monitor-command', **{'command-line': 'info registers -a'}))
+        except Exception as e:  # noqa: BLE001
+            out.write(f'(no answer: {e})\n')
+        out.write('\n==== QEMU threads (gdb) ====\n')
+        gdb = shutil.which('gdb')
+        if not gdb:
+            out.write('(gdb is not installed)\n')
+        else:
+            out.flush()
+            try:
+                subprocess.run([gdb, '-p', str(proc.pid), '-batch', '-nx', '-ex', 'thread apply all bt'],
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+            except subprocess.TimeoutExpired:
+                out.write('(gdb did not finish in 120 s)\n')
+    log(f'what QEMU and the guest CPUs were doing: {path}')
+
+
 def guest_hung(shared, limits, seen):
     """Whether the guest's harness is overdue; seen holds the scenario it last started and since when."""
     now = time.monotonic()
@@ -557,7 +588,9 @@ def boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work)
         machine_args += ['-device', 'intel-iommu,intremap=on']
     if not args.verbose and not args.shell:
         cmdline.append('quiet')
-    argv = [qemu, '-accel', 'tcg', '-cpu', 'max,vendor=GenuineIntel', '-smp', str(args.smp),
+    # thread=single: with a host thread per guest CPU, guests stall now and then (tests/vm/README.md)
+    argv = [qemu, '-accel', f'tcg,thread={args.tcg_thread}', '-cpu', 'max,vendor=GenuineIntel',
+            '-smp', str(args.smp),
             *machine_args, '-m', args.memory, '-no-reboot', '-display', 'none', '-vga', 'none',
             '-kernel', kernel.vmlinuz, '-initrd', initrd, '-append', ' '.join(cmdline),
             '-qmp', f'unix:{qmp_path},server=on,wait=off',
@@ -627,12 +660,14 @@ def boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work)
             timed_out = stalled = True
             log(f'the guest kernel reported an RCU stall {len(stalls)} times (a CPU whose timer stopped '
                 f'firing), killing it: {stalls[0].decode(errors="replace").strip()}')
+            post_mortem(proc, machine.qmp, work)
             proc.kill()
             break
         if not args.shell and not args.script and guest_hung(shared, limits, seen):
             timed_out = stalled = True
             log(f'the guest made no progress: {seen["name"] or "the boot"} still runs '
                 f'{HANG_GRACE}s past its time limit, which the guest enforces itself; killing it')
+            post_mortem(proc, machine.qmp, work)
             proc.kill()
             break
         for name in sorted(os.listdir(reqdir)):
