@@ -654,6 +654,7 @@ def boot(args, qemu, kernel, build_dir, binaries, debs, selected, skipped, work)
         if not args.shell and time.monotonic() - t0 > total_timeout:
             timed_out = True
             log(f'guest still running after {total_timeout}s, killing it')
+            post_mortem(proc, machine.qmp, work)
             proc.kill()
             break
         if len(stalls) >= RCU_STALLS_TO_GIVE_UP:
